@@ -1,0 +1,52 @@
+package match
+
+import "time"
+
+// Finding is one vulnerability affecting one package. Advisories that are
+// aliases of each other (CVE, GHSA, GO-, DSA...) merge into one Finding.
+type Finding struct {
+	// ID is the finding's display identifier: the CVE when the group has
+	// one, otherwise the first advisory ID in sorted order.
+	ID string `json:"id"`
+	// Advisories are the OSV record IDs merged into this finding, sorted.
+	Advisories []string `json:"advisories"`
+	// Aliases are all other identifiers of the group, sorted.
+	Aliases []string `json:"aliases,omitempty"`
+	// Package is the affected package (index into the inventory is not
+	// stable across scans, so the fields are copied).
+	Package PackageRef `json:"package"`
+	// Severity is CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN.
+	Severity string `json:"severity"`
+	// CVSS is the highest-scoring CVSS vector of the group, if any.
+	CVSS *CVSS `json:"cvss,omitempty"`
+	// FixedVersions are the versions that fix it in the package's
+	// ecosystem, if known; empty means no fix is available.
+	FixedVersions []string  `json:"fixed_versions,omitempty"`
+	Summary       string    `json:"summary,omitempty"`
+	Published     time.Time `json:"published,omitempty"`
+	Modified      time.Time `json:"modified,omitempty"`
+	// References are up to a few advisory URLs.
+	References []string `json:"references,omitempty"`
+}
+
+// PackageRef identifies the affected package inside the scanned image.
+type PackageRef struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Ecosystem string `json:"ecosystem"`
+	Type      string `json:"type"`
+	PURL      string `json:"purl,omitempty"`
+	// SourceName/SourceVersion are set when the match was made on the OS
+	// source package.
+	SourceName    string `json:"source_name,omitempty"`
+	SourceVersion string `json:"source_version,omitempty"`
+	Location      string `json:"location,omitempty"`
+	Layer         string `json:"layer,omitempty"`
+}
+
+// CVSS is one CVSS vector with its computed base score.
+type CVSS struct {
+	Version string  `json:"version"` // "2.0", "3.0", "3.1", "4.0"
+	Vector  string  `json:"vector"`
+	Score   float64 `json:"score"`
+}
