@@ -1,0 +1,150 @@
+// Package report defines runlens's result document and the one streaming
+// Handler that every output format implements. A saved JSON result can be
+// replayed into any format with Replay.
+package report
+
+import (
+	"time"
+
+	"github.com/runlens/runlens/internal/image"
+	"github.com/runlens/runlens/internal/inventory"
+	"github.com/runlens/runlens/internal/layerfs"
+	"github.com/runlens/runlens/internal/match"
+)
+
+// SchemaVersion is the version of the JSON document described in
+// docs/json-schema.md. Additive changes bump the minor number.
+const SchemaVersion = "1.0"
+
+// Image statuses. A failed or partial scan is never reported as clean.
+const (
+	StatusScanned = "scanned" // every layer read, every file examined
+	StatusPartial = "partial" // results are incomplete; Error says why
+	StatusFailed  = "failed"  // nothing could be scanned; Error says why
+)
+
+// Header describes the run: who scanned, with which database, what was asked.
+type Header struct {
+	SchemaVersion string    `json:"schema_version"`
+	Scanner       Scanner   `json:"scanner"`
+	CreatedAt     time.Time `json:"created_at"`
+	Command       string    `json:"command"`
+	Database      *Database `json:"database,omitempty"`
+	Filters       Filters   `json:"filters"`
+}
+
+// Scanner identifies the runlens build.
+type Scanner struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Database records the vulnerability database a run matched against.
+type Database struct {
+	BuiltAt    time.Time `json:"built_at"`
+	AgeSeconds int64     `json:"age_seconds"`
+	Advisories int       `json:"advisories"`
+	Sources    []string  `json:"sources,omitempty"`
+}
+
+// Filters records which findings the output was narrowed to.
+type Filters struct {
+	Severities    []string `json:"severities,omitempty"`
+	IgnoreUnfixed bool     `json:"ignore_unfixed,omitempty"`
+}
+
+// ImageResult is the outcome of scanning one unique image.
+type ImageResult struct {
+	Target image.Descriptor `json:"target"`
+	// Tags are registry names ("repo:tag") that point at this digest, for
+	// registry scans.
+	Tags     []string            `json:"tags,omitempty"`
+	Status   string              `json:"status"`
+	Error    string              `json:"error,omitempty"`
+	Cached   bool                `json:"cached,omitempty"`
+	Distro   *inventory.Distro   `json:"distro,omitempty"`
+	Packages []inventory.Package `json:"packages,omitempty"`
+	// PackageCount is the number of packages found, even when Packages is
+	// left out of the output.
+	PackageCount int             `json:"package_count"`
+	Findings     []match.Finding `json:"findings"`
+	// FileErrors are files that could not be parsed; LayerIssues are tar
+	// entries or layers that were refused or cut short; MatchErrors are
+	// advisories that could not be evaluated.
+	FileErrors  []inventory.FileError `json:"file_errors,omitempty"`
+	LayerIssues []layerfs.Issue       `json:"layer_issues,omitempty"`
+	MatchErrors []string              `json:"match_errors,omitempty"`
+	DurationMS  int64                 `json:"duration_ms"`
+}
+
+// Summary totals a run.
+type Summary struct {
+	Tags       int            `json:"tags,omitempty"`
+	Images     int            `json:"images"`
+	Scanned    int            `json:"scanned"`
+	Partial    int            `json:"partial"`
+	Failed     int            `json:"failed"`
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"by_severity"`
+}
+
+// Document is a whole JSON result as written by the JSON handler.
+type Document struct {
+	Header
+	Images  []ImageResult `json:"images"`
+	Summary Summary       `json:"summary"`
+}
+
+// Handler receives a run's results as they are produced. Every output
+// format implements it.
+type Handler interface {
+	// Start is called once, before any image.
+	Start(h Header) error
+	// Image is called once per unique image, in the order results are ready.
+	Image(r *ImageResult) error
+	// End is called once with the totals.
+	End(s Summary) error
+}
+
+// Severities in descending order.
+var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
+
+// SeverityRank orders severities: CRITICAL is 0, unknown words come last.
+func SeverityRank(s string) int {
+	for i, v := range Severities {
+		if v == s {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
+// Summarize totals the given results.
+func Summarize(results []*ImageResult) Summary {
+	s := Summary{BySeverity: map[string]int{}}
+	for _, r := range results {
+		s.Add(r)
+	}
+	return s
+}
+
+// Add counts one image result into the summary.
+func (s *Summary) Add(r *ImageResult) {
+	if s.BySeverity == nil {
+		s.BySeverity = map[string]int{}
+	}
+	s.Images++
+	s.Tags += len(r.Tags)
+	switch r.Status {
+	case StatusScanned:
+		s.Scanned++
+	case StatusPartial:
+		s.Partial++
+	default:
+		s.Failed++
+	}
+	s.Findings += len(r.Findings)
+	for _, f := range r.Findings {
+		s.BySeverity[f.Severity]++
+	}
+}
