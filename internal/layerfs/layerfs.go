@@ -21,6 +21,8 @@ type RootFS interface {
 	fs.StatFS
 	// ReadLink returns a symlink's target as stored (not resolved).
 	ReadLink(name string) (string, error)
+	// Lstat is Stat without following a final symlink (fs.ReadLinkFS).
+	Lstat(name string) (fs.FileInfo, error)
 	// LayerOf returns the diffID of the layer that last wrote name, or "" when
 	// the view has no layers (a directory) or name is unknown.
 	LayerOf(name string) string
@@ -58,6 +60,10 @@ type Limits struct {
 	MaxEntries    int   // tar entries across all layers
 	MaxDepth      int   // path components
 	MaxPathLen    int   // bytes in one path
+	// MaxMetaBytes bounds the estimated memory for names, link targets and
+	// per-entry bookkeeping, so millions of long symlink targets cannot
+	// exhaust memory before MaxEntries is reached.
+	MaxMetaBytes int64
 }
 
 // Options configure Flatten.

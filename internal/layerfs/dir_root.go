@@ -1,0 +1,114 @@
+package layerfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// rootBackend resolves symlinks itself, one component at a time, and does
+// every access through os.Root, which refuses to leave the root even if the
+// tree changes between resolution and use. It is the portable fallback.
+type rootBackend struct {
+	r *os.Root
+}
+
+// resolve returns name with every symlink (the last one only if follow)
+// replaced by its target, read as if the root were "/".
+func (b *rootBackend) resolve(name string, follow bool) (string, error) {
+	var parts []string
+	hops := 0
+	rest := name
+	if rest == "." {
+		rest = ""
+	}
+	for rest != "" {
+		if rest[0] == '/' {
+			parts = parts[:0]
+			rest = strings.TrimLeft(rest, "/")
+			continue
+		}
+		comp, tail, _ := strings.Cut(rest, "/")
+		rest = tail
+		switch comp {
+		case "", ".":
+			continue
+		case "..":
+			if len(parts) > 0 {
+				parts = parts[:len(parts)-1]
+			}
+			continue
+		}
+		p := strings.Join(append(parts, comp), "/")
+		fi, err := b.r.Lstat(p)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 && (follow || strings.Trim(rest, "/") != "") {
+			hops++
+			if hops > maxHops {
+				return "", ErrSymlinkLoop
+			}
+			t, err := b.r.Readlink(p)
+			if err != nil {
+				return "", err
+			}
+			if t == "" {
+				return "", fs.ErrNotExist
+			}
+			if rest != "" {
+				t += "/" + rest
+			}
+			rest = t
+			continue
+		}
+		parts = append(parts, comp)
+	}
+	if len(parts) == 0 {
+		return ".", nil
+	}
+	return strings.Join(parts, "/"), nil
+}
+
+func (b *rootBackend) open(name string) (*os.File, fs.FileInfo, error) {
+	p, err := b.resolve(name, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := b.r.Lstat(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil, fi, nil
+	}
+	f, err := b.r.OpenFile(p, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi2, err := f.Stat()
+	if err != nil || !os.SameFile(fi, fi2) {
+		f.Close()
+		return nil, nil, errors.New("file changed while opening")
+	}
+	return f, fi2, nil
+}
+
+func (b *rootBackend) stat(name string, follow bool) (fs.FileInfo, error) {
+	p, err := b.resolve(name, follow)
+	if err != nil {
+		return nil, err
+	}
+	return b.r.Lstat(p)
+}
+
+func (b *rootBackend) readlink(name string) (string, error) {
+	p, err := b.resolve(name, false)
+	if err != nil {
+		return "", err
+	}
+	return b.r.Readlink(p)
+}
+
+func (b *rootBackend) close() error { return b.r.Close() }

@@ -1,0 +1,250 @@
+package layerfs
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// maxIssues bounds the recorded issues; further ones are only counted.
+const maxIssues = 1000
+
+// progressEvery is how many bytes pass between Progress calls.
+const progressEvery = 4 << 20
+
+// errStop aborts all remaining layers (entry or metadata caps).
+var errStop = errors.New("stop")
+
+// Flatten reads each layer's uncompressed tar stream once, base first, and
+// returns the squashed view with whiteouts applied and each path attributed
+// to the layer that last wrote it.
+//
+// Every entry's metadata is kept in memory; the contents of regular files
+// accepted by opts.Want are spooled to one unlinked temporary file, so
+// memory stays small whatever the image size.
+//
+// Errors: a layer that cannot be opened, is corrupt or truncated, or hits
+// MaxLayerBytes yields a *LayerError; a cap yields a *LimitError
+// (errors.Is(err, ErrLimit)). In those cases the RootFS is still returned,
+// holding everything read so far, and every problem is also listed in
+// Issues: callers should report the result as partial. Per-entry refusals
+// (hostile names, oversized files) are only Issues. The RootFS is nil only
+// when ctx is cancelled or the spool cannot be created.
+func Flatten(ctx context.Context, layers []Layer, opts Options) (RootFS, error) {
+	lim := opts.Limits.withDefaults()
+	f := &flattener{
+		opts:   opts,
+		lim:    lim,
+		t:      newTree(lim.MaxDepth),
+		diffs:  make([]string, len(layers)),
+		buf:    make([]byte, 64<<10),
+		stack:  make([]*node, 0, 64),
+		stack2: make([]*node, 0, 64),
+	}
+	var errs []error
+	for i, l := range layers {
+		f.diffs[i] = l.DiffID
+		if err := ctx.Err(); err != nil {
+			f.discard()
+			return nil, fmt.Errorf("layerfs: flatten: %w", err)
+		}
+		err := f.layer(ctx, i, l)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			f.discard()
+			return nil, fmt.Errorf("layerfs: flatten: %w", ctx.Err())
+		}
+		if f.fatal != nil {
+			f.discard()
+			return nil, f.fatal
+		}
+		stop := errors.Is(err, errStop)
+		if stop {
+			err = f.stopErr
+		}
+		f.issue(l.DiffID, "", err.Error())
+		errs = append(errs, &LayerError{Index: i, DiffID: l.DiffID, Err: err})
+		if stop {
+			break
+		}
+	}
+	if f.totalHit {
+		errs = append(errs, &LimitError{Limit: "MaxTotalBytes", Max: lim.MaxTotalBytes})
+	}
+	if f.spoolErr != nil {
+		errs = append(errs, fmt.Errorf("layerfs: spool: %w", f.spoolErr))
+	}
+	if f.bw != nil {
+		if err := f.bw.Flush(); err != nil {
+			f.discard()
+			return nil, fmt.Errorf("layerfs: spool: %w", err)
+		}
+	}
+	if f.dropped > 0 {
+		f.issues = append(f.issues, Issue{Reason: fmt.Sprintf("%d more issues not recorded", f.dropped)})
+	}
+	f.t.freeze()
+	v := &flatFS{t: f.t, layers: f.diffs, spool: f.spool, spoolName: f.spoolName, issues: f.issues}
+	return v, errors.Join(errs...)
+}
+
+// flattener holds the state of one Flatten call.
+type flattener struct {
+	opts Options
+	lim  Limits
+	t    *tree
+
+	diffs   []string
+	issues  []Issue
+	dropped int
+
+	entries  int // tar headers seen, all layers
+	absNoted bool
+
+	spool     *os.File
+	spoolName string // non-empty while the spool still has a name on disk
+	bw        *bufio.Writer
+	spoolOff  int64
+	spoolErr  error
+	kept      int64
+	totalHit  bool
+	fatal     error
+	stopErr   error
+	readTotal int64 // bytes read from all previous layers
+
+	buf           []byte
+	stack, stack2 []*node
+}
+
+func (f *flattener) issue(layer, path, reason string) {
+	if len(f.issues) >= maxIssues {
+		f.dropped++
+		return
+	}
+	if len(path) > 256 {
+		path = path[:256] + "..."
+	}
+	f.issues = append(f.issues, Issue{Layer: layer, Path: path, Reason: reason})
+}
+
+// discard releases the spool after a failed Flatten.
+func (f *flattener) discard() {
+	if f.spool != nil {
+		f.spool.Close()
+		if f.spoolName != "" {
+			os.Remove(f.spoolName)
+		}
+	}
+}
+
+// layer applies one layer. It returns nil, a stream/limit error for this
+// layer, or an error wrapping errStop when no further layer may be read.
+func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
+	f.t.layer = int32(idx)
+	f.absNoted = false
+	if l.Open == nil {
+		return errors.New("layer has no Open function")
+	}
+	rc, err := l.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	lr := &layerReader{r: rc, ctx: ctx, max: f.lim.MaxLayerBytes, progress: f.opts.Progress, index: idx, base: f.readTotal}
+	defer func() {
+		f.readTotal += lr.n
+		if f.opts.Progress != nil {
+			f.opts.Progress(idx, f.readTotal)
+		}
+		if cerr := rc.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close: %w", cerr)
+		}
+	}()
+	tr := tar.NewReader(lr)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return f.readErr(lr, l.DiffID, "read tar", err)
+		}
+		if err := f.entry(tr, h, l.DiffID); err != nil {
+			if errors.Is(err, errStop) || f.fatal != nil {
+				return err
+			}
+			return f.readErr(lr, l.DiffID, "read "+h.Name, err)
+		}
+	}
+	// Read to the end so a verifying reader below (digest check at EOF)
+	// gets to report a mismatch; trailing data still counts toward the cap.
+	if _, err := io.CopyBuffer(io.Discard, lr, f.buf); err != nil {
+		return f.readErr(lr, l.DiffID, "read after end of archive", err)
+	}
+	return nil
+}
+
+// readErr classifies a stream error: the layer cap, cancellation, or a
+// corrupt/truncated stream.
+func (f *flattener) readErr(lr *layerReader, diff, what string, err error) error {
+	if lr.over {
+		return &LimitError{Limit: "MaxLayerBytes", Max: f.lim.MaxLayerBytes, Layer: diff}
+	}
+	if cerr := lr.ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return fmt.Errorf("corrupt or truncated layer: %s: %w", what, err)
+}
+
+// stop records a cap that ends the whole Flatten.
+func (f *flattener) stop(limit string, max int64) error {
+	f.stopErr = &LimitError{Limit: limit, Max: max}
+	return errStop
+}
+
+// layerReader counts bytes, enforces the layer cap, checks ctx and reports
+// progress.
+type layerReader struct {
+	r        io.Reader
+	ctx      context.Context
+	n, max   int64
+	over     bool
+	progress func(int, int64)
+	index    int
+	base     int64
+	next     int64
+	probe    [1]byte
+}
+
+func (l *layerReader) Read(p []byte) (int, error) {
+	if err := l.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if l.n >= l.max {
+		// At the cap: the layer is too large only if more data follows.
+		n, err := l.r.Read(l.probe[:])
+		if n > 0 {
+			l.over = true
+			return 0, &LimitError{Limit: "MaxLayerBytes", Max: l.max}
+		}
+		return 0, err
+	}
+	if rem := l.max - l.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.progress != nil && l.n >= l.next {
+		l.next = l.n + progressEvery
+		l.progress(l.index, l.base+l.n)
+	}
+	return n, err
+}
