@@ -1,0 +1,144 @@
+package match
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/runlens/runlens/internal/inventory"
+)
+
+// query is one advisory lookup planned for a package.
+type query struct {
+	ecosystem string // the OSV ecosystem looked up, with release
+	name      string // the name looked up (source package for OS packages)
+	version   string // the version compared against ranges
+	bySource  bool   // name/version are the OS source package's
+}
+
+// baseEcosystem strips the release suffix: "Debian:12" -> "Debian".
+func baseEcosystem(eco string) string {
+	if i := strings.IndexByte(eco, ':'); i >= 0 {
+		return eco[:i]
+	}
+	return eco
+}
+
+// normalizeName is the form under which two package names of one ecosystem
+// are the same package. It agrees with the vulnerability store's index
+// (internal/vulndb.NormalizeName: PyPI PEP 503, npm lowercased) and also
+// folds case where the registry itself is case-insensitive (NuGet,
+// Packagist, crates.io), which only widens what counts as the same name
+// after the store has already returned the record.
+func normalizeName(ecosystem, name string) string {
+	switch baseEcosystem(ecosystem) {
+	case "PyPI":
+		return pep503(name)
+	case "npm", "NuGet", "Packagist", "crates.io":
+		return strings.ToLower(name)
+	}
+	return name
+}
+
+var pep503Sep = regexp.MustCompile(`[-_.]+`)
+
+func pep503(name string) string {
+	return strings.ToLower(pep503Sep.ReplaceAllString(name, "-"))
+}
+
+// osEcosystems are the distributions whose advisories are keyed by source
+// package.
+var osEcosystems = map[string]bool{
+	"Debian": true, "Ubuntu": true, "Alpine": true, "AlmaLinux": true,
+	"Rocky Linux": true, "Red Hat": true, "SUSE": true, "openSUSE": true,
+	"Wolfi": true, "Chainguard": true, "Mageia": true, "openEuler": true,
+}
+
+var (
+	debianRelease = regexp.MustCompile(`^Debian:(\d+)(?:\.\d+)*$`)
+	alpineRelease = regexp.MustCompile(`^Alpine:v?(\d+)\.(\d+)(?:\.\d+)*$`)
+)
+
+// normalizeEcosystem maps what an extractor may write to the OSV spelling:
+// "Debian:12.5" -> "Debian:12", "Alpine:3.20.3" -> "Alpine:v3.20".
+func normalizeEcosystem(eco string) string {
+	if m := debianRelease.FindStringSubmatch(eco); m != nil {
+		return "Debian:" + m[1]
+	}
+	if m := alpineRelease.FindStringSubmatch(eco); m != nil {
+		return "Alpine:v" + m[1] + "." + m[2]
+	}
+	return eco
+}
+
+// ubuntuPro returns the Ubuntu Pro (ESM) ecosystem of an Ubuntu release:
+// "Ubuntu:16.04:LTS" -> "Ubuntu:Pro:16.04:LTS". Canonical publishes fixes
+// for releases past standard support only under the Pro ecosystem, so an
+// image of such a release is vulnerable to those advisories whether or not
+// it has Pro; the Pro fix version is still a fix (installable with Pro).
+func ubuntuPro(eco string) (string, bool) {
+	rest, ok := strings.CutPrefix(eco, "Ubuntu:")
+	if !ok || strings.HasPrefix(rest, "Pro:") || rest == "" {
+		return "", false
+	}
+	return "Ubuntu:Pro:" + rest, true
+}
+
+// isGoToolchain reports whether p is the Go toolchain that built a binary
+// (recorded by extractors as "stdlib", or as osv-scalibr's "go").
+func isGoToolchain(p *inventory.Package) bool {
+	return p.Type == "go-stdlib" || p.Name == "stdlib" || p.Name == "go"
+}
+
+// errSkip marks a package that is deliberately not looked up.
+type errSkip struct{ reason string }
+
+func (e errSkip) Error() string { return e.reason }
+
+// plan returns the lookups for one package, or an errSkip saying why there
+// are none.
+func plan(p *inventory.Package) ([]query, error) {
+	eco := normalizeEcosystem(strings.TrimSpace(p.Ecosystem))
+	if eco == "" {
+		return nil, errSkip{"no ecosystem"}
+	}
+	base := baseEcosystem(eco)
+	switch {
+	case osEcosystems[base]:
+		q := query{ecosystem: eco, name: p.Name, version: p.Version}
+		if p.SourceName != "" {
+			q.name, q.bySource = p.SourceName, true
+			if p.SourceVersion != "" {
+				q.version = p.SourceVersion
+			}
+		}
+		if q.version == "" {
+			return nil, errSkip{"no version"}
+		}
+		qs := []query{q}
+		if pro, ok := ubuntuPro(eco); ok {
+			pq := q
+			pq.ecosystem = pro
+			qs = append(qs, pq)
+		}
+		return qs, nil
+	case base == "Go":
+		if isGoToolchain(p) {
+			v, err := GoVersion(p.Version)
+			if err != nil {
+				return nil, errSkip{fmt.Sprintf("Go toolchain version %q: %v", p.Version, err)}
+			}
+			return []query{{ecosystem: "Go", name: "stdlib", version: v}}, nil
+		}
+		v := strings.TrimPrefix(p.Version, "v")
+		if v == "" || v == "(devel)" {
+			// A main module built from a checkout has no version to compare.
+			return nil, errSkip{fmt.Sprintf("Go module version %q is not a release", p.Version)}
+		}
+		return []query{{ecosystem: "Go", name: p.Name, version: v}}, nil
+	}
+	if p.Version == "" {
+		return nil, errSkip{"no version"}
+	}
+	return []query{{ecosystem: eco, name: p.Name, version: p.Version}}, nil
+}
