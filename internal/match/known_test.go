@@ -30,17 +30,18 @@ func deb(eco, name, version, src, srcVersion string) inventory.Package {
 	return inventory.Package{Name: name, Version: version, Ecosystem: eco, Type: "deb", SourceName: src, SourceVersion: srcVersion}
 }
 
-// TestKnownAdvisories proves, on real advisories, that specific packages
-// get the findings they should, with the right fixed versions, and that
-// fixed versions are not flagged. An empty want means no finding at all.
-func TestKnownAdvisories(t *testing.T) {
-	src := realSource(t)
+type knownCase struct {
+	name string
+	pkg  inventory.Package
+	want map[string]got
+}
+
+// knownCases are specific packages with the findings they must get from
+// the real advisories in testdata, with the right fixed versions, and
+// fixed versions that must not be flagged. An empty want means no finding.
+func knownCases() []knownCase {
 	one := func(adv, fix string) got { return got{[]string{adv}, []string{fix}} }
-	tests := []struct {
-		name string
-		pkg  inventory.Package
-		want map[string]got
-	}{
+	return []knownCase{
 		{"lodash 4.17.15", npm("lodash", "4.17.15"), map[string]got{
 			"CVE-2020-8203":  one("GHSA-p6mc-m468-83gw", "4.17.20"),
 			"CVE-2021-23337": one("GHSA-35jh-r3h4-6jhm", "4.17.21"),
@@ -190,7 +191,15 @@ func TestKnownAdvisories(t *testing.T) {
 		}},
 		{"Alpine musl before introduced", inventory.Package{Name: "musl", Version: "0.9.12-r0", Ecosystem: "Alpine:v3.20"}, map[string]got{}},
 	}
-	for _, tt := range tests {
+}
+
+// TestKnownAdvisories runs knownCases against the in-memory source.
+func TestKnownAdvisories(t *testing.T) {
+	runKnown(t, realSource(t))
+}
+
+func runKnown(t *testing.T, src Source) {
+	for _, tt := range knownCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			fs, res := matchOne(t, src, tt.pkg)
 			if len(res.Errors) > 0 {
