@@ -23,8 +23,8 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"1", 1, time.Second},
 		{"0", 1, 0},
 		{"-5", 1, 0},
-		{"3600", 1, 30 * time.Second},             // capped
-		{"99999999999999999999", 1, time.Second},  // unparsable as int64 or date: backoff
+		{"3600", 1, 30 * time.Second},            // capped
+		{"99999999999999999999", 1, time.Second}, // unparsable as int64 or date: backoff
 		{now.Add(10 * time.Second).Format(http.TimeFormat), 1, 10 * time.Second},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 1, 0},
 		{now.Add(time.Hour).Format(http.TimeFormat), 1, 30 * time.Second},
