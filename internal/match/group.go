@@ -175,9 +175,16 @@ func groupHits(hits []hit) []*group {
 			}
 			g := byCVE[c]
 			if g == nil {
-				g = &group{ids: []string{c}}
+				g = &group{}
 				byCVE[c] = g
 				groups = append(groups, g)
+			}
+			// The group knows the CVE by the umbrella's IDs that name
+			// exactly it ("CVE-2008-1768", "DEBIAN-CVE-2008-1768").
+			for _, id := range recs[i].ids {
+				if cveOf(id) == c {
+					g.ids = append(g.ids, id)
+				}
 			}
 			attached[g] = true
 		}
@@ -354,6 +361,12 @@ func advisoryPage(v *osv.Vulnerability) string {
 		return "https://pkg.go.dev/vuln/" + v.ID
 	case strings.HasPrefix(v.ID, "USN-"):
 		return "https://ubuntu.com/security/notices/" + v.ID
+	case strings.HasPrefix(v.ID, "UBUNTU-CVE-"):
+		return "https://ubuntu.com/security/" + cveOf(v.ID)
+	case strings.HasPrefix(v.ID, "DSA-"), strings.HasPrefix(v.ID, "DLA-"):
+		return "https://security-tracker.debian.org/tracker/" + v.ID
+	case strings.HasPrefix(v.ID, "DEBIAN-CVE-"):
+		return "https://security-tracker.debian.org/tracker/" + cveOf(v.ID)
 	}
 	return "https://osv.dev/vulnerability/" + v.ID
 }

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/runlens/runlens/internal/inventory"
@@ -60,9 +61,14 @@ var (
 )
 
 // normalizeEcosystem maps what an extractor may write to the OSV spelling:
-// "Debian:12.5" -> "Debian:12", "Alpine:3.20.3" -> "Alpine:v3.20".
+// "Debian:12.5" -> "Debian:12", "Alpine:3.20.3" -> "Alpine:v3.20". Debian
+// releases before 7 were numbered "4.0", "5.0", "6.0", and OSV keeps that
+// spelling ("Debian:4.0"), so those are left alone.
 func normalizeEcosystem(eco string) string {
 	if m := debianRelease.FindStringSubmatch(eco); m != nil {
+		if major, _ := strconv.Atoi(m[1]); major < 7 {
+			return eco
+		}
 		return "Debian:" + m[1]
 	}
 	if m := alpineRelease.FindStringSubmatch(eco); m != nil {
