@@ -38,6 +38,10 @@ func (f *flattener) entry(tr *tar.Reader, h *tar.Header, diff string) error {
 		f.absNoted = true
 		f.issue(diff, h.Name, "absolute entry names were made relative to the image root")
 	}
+	if strings.HasPrefix(name, whiteoutMeta) {
+		// AUFS bookkeeping at the root (.wh..wh.plnk/...): not image content.
+		return nil
+	}
 	mode := modeOf(h)
 	if name == "" {
 		if h.Typeflag == tar.TypeDir {
@@ -48,8 +52,16 @@ func (f *flattener) entry(tr *tar.Reader, h *tar.Header, diff string) error {
 	}
 	dirPath, base := splitLast(name)
 
-	stack, followed, err := f.t.walk(f.stack[:0], dirPath, followFinal|createDirs)
+	isWhiteout := strings.HasPrefix(base, whiteoutPrefix)
+	wmode := followFinal | createDirs
+	if isWhiteout {
+		wmode = followFinal // deleting must not create parents
+	}
+	stack, followed, err := f.t.walk(f.stack[:0], dirPath, wmode)
 	f.stack = stack[:0]
+	if isWhiteout && err != nil {
+		return nil // nothing there to hide
+	}
 	if err != nil {
 		f.issue(diff, name, "entry skipped: parent directory: "+err.Error())
 		return nil
@@ -72,7 +84,7 @@ func (f *flattener) entry(tr *tar.Reader, h *tar.Header, diff string) error {
 		}
 	}
 
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if isWhiteout {
 		switch {
 		case base == whiteoutOpaque:
 			f.t.pruneLower(parent)
@@ -244,5 +256,4 @@ func (f *flattener) openSpool() error {
 	return nil
 }
 
-// nodeSize is used by fileInfo.
 var _ fs.FileInfo = fileInfo{}

@@ -172,6 +172,12 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
+			// archive/tar also reports a clean EOF when the stream simply
+			// stops between entries; only a trailing zero block proves the
+			// archive ended rather than being cut short.
+			if lr.n > 0 && !lr.endsWithZeroBlock() {
+				return fmt.Errorf("corrupt or truncated layer: no end-of-archive marker after %d bytes", lr.n)
+			}
 			break
 		}
 		if err != nil {
@@ -222,6 +228,30 @@ type layerReader struct {
 	base     int64
 	next     int64
 	probe    [1]byte
+	tail     [512]byte // last bytes read, to recognise the end marker
+}
+
+// remember keeps the last 512 bytes read in tail.
+func (l *layerReader) remember(b []byte) {
+	if len(b) >= len(l.tail) {
+		copy(l.tail[:], b[len(b)-len(l.tail):])
+		return
+	}
+	copy(l.tail[:], l.tail[len(b):])
+	copy(l.tail[len(l.tail)-len(b):], b)
+}
+
+// endsWithZeroBlock reports whether the last 512 bytes read were zeros.
+func (l *layerReader) endsWithZeroBlock() bool {
+	if l.n < int64(len(l.tail)) {
+		return false
+	}
+	for _, c := range l.tail {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *layerReader) Read(p []byte) (int, error) {
@@ -242,6 +272,7 @@ func (l *layerReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
+	l.remember(p[:n])
 	if l.progress != nil && l.n >= l.next {
 		l.next = l.n + progressEvery
 		l.progress(l.index, l.base+l.n)

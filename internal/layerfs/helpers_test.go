@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"testing"
 
 	"github.com/runlens/runlens/internal/layerfs"
@@ -63,4 +65,57 @@ func mustFlatten(t testing.TB, opts layerfs.Options, layers ...layerfs.Layer) la
 		t.Fatalf("Flatten: %v", err)
 	}
 	return fsys
+}
+
+// Short fixture constructors.
+func F(name, body string) layerfstest.Entry {
+	return layerfstest.Entry{Name: name, Mode: 0o644, Body: body}
+}
+func D(name string) layerfstest.Entry { return layerfstest.Entry{Name: name, Mode: fs.ModeDir | 0o755} }
+func L(name, target string) layerfstest.Entry {
+	return layerfstest.Entry{Name: name, Mode: fs.ModeSymlink | 0o777, Link: target}
+}
+func H(name, target string) layerfstest.Entry { return layerfstest.Entry{Name: name, Hardlink: target} }
+
+// dump renders every path as "type layer [contents]" so a whole view can be
+// compared with cmp.Diff. Unkept contents show as "<not kept>".
+func dump(t testing.TB, fsys layerfs.RootFS) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		layer := fsys.LayerOf(p)
+		switch d.Type() {
+		case fs.ModeDir:
+			out[p] = "dir " + layer
+		case fs.ModeSymlink:
+			target, err := fsys.ReadLink(p)
+			if err != nil {
+				return err
+			}
+			out[p] = "link " + layer + " -> " + target
+		case 0:
+			b, err := fs.ReadFile(fsys, p)
+			switch {
+			case errors.Is(err, layerfs.ErrNotKept):
+				out[p] = "file " + layer + " <not kept>"
+			case err != nil:
+				return err
+			default:
+				out[p] = "file " + layer + " " + string(b)
+			}
+		default:
+			out[p] = d.Type().String() + " " + layer
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk: %v", err)
+	}
+	return out
 }
