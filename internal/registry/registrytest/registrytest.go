@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -66,7 +68,7 @@ type Server struct {
 // New starts a registry; it stops when the test ends.
 func New(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s := &Server{cfg: cfg, inner: ggcrregistry.New(), token: "tok-" + rand.Text()}
+	s := &Server{cfg: cfg, inner: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))), token: "tok-" + rand.Text()}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	admin := httptest.NewServer(s.inner)
 	t.Cleanup(srv.Close)
