@@ -186,4 +186,3 @@ func compareGolden(t *testing.T, name string, got any) {
 		t.Errorf("%s mismatch (-want +got):\n%s", p, diff)
 	}
 }
-
