@@ -20,7 +20,7 @@ type installed struct {
 
 func newInstalled(version, ecosystem string) *installed {
 	iv := &installed{raw: version, ecosystem: ecosystem}
-	iv.eco, iv.ecoErr = semantic.Parse(version, ecosystem)
+	iv.eco, iv.ecoErr = parseVersion(version, ecosystem)
 	return iv
 }
 
@@ -37,7 +37,7 @@ func (iv *installed) parser(rangeType string) (func(string) (semantic.Version, e
 		return nil, nil, iv.ecoErr
 	}
 	eco := iv.ecosystem
-	return func(s string) (semantic.Version, error) { return semantic.Parse(s, eco) }, iv.eco, nil
+	return func(s string) (semantic.Version, error) { return parseVersion(s, eco) }, iv.eco, nil
 }
 
 // verdict is the outcome of evaluating one affected entry for a version.
