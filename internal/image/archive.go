@@ -29,9 +29,15 @@ const maxArchiveEntries = 100000
 // there. Compressed (.tar.gz) archives are refused: decompress them first.
 func OpenArchive(ctx context.Context, p string, opts LocalOptions) (Image, error) {
 	if _, err := os.Stat(p); err != nil && opts.Tag == "" {
-		if i := strings.LastIndex(p, ":"); i > 0 {
-			if _, err2 := os.Stat(p[:i]); err2 == nil {
+		// "PATH:TAG", where TAG may itself hold colons
+		// ("img.tar:registry:5000/app:v1"): the first prefix that exists.
+		for i := 0; i < len(p); i++ {
+			if p[i] != ':' || i == 0 {
+				continue
+			}
+			if st, err := os.Stat(p[:i]); err == nil && st.Mode().IsRegular() {
 				p, opts.Tag = p[:i], p[i+1:]
+				break
 			}
 		}
 	}
