@@ -187,3 +187,28 @@ func TestLookupFailureFails(t *testing.T) {
 		t.Errorf("nil inventory: %+v %v", res, err)
 	}
 }
+
+// FuzzRange: no installed version or event string panics range evaluation,
+// in any ecosystem's version scheme, and an affected verdict's fix is one of
+// the range's own fixed events.
+func FuzzRange(f *testing.F) {
+	f.Add("Debian:12", "1.0-1", "0", "1.0-2", "")
+	f.Add("npm", "1.2.3", "1.0.0", "2.0.0", "1.5.0")
+	f.Add("Alpine:v3.20", "1.2.5-r0", "0.9.13", "1.2.5-r1", "")
+	f.Add("PyPI", "1.0.post1", "0", "1.0", "")
+	f.Add("Maven", "2.14.1", "2.13.0", "2.15.0", "")
+	f.Fuzz(func(t *testing.T, eco, installedV, intro, fixed, last string) {
+		if len(eco)+len(installedV)+len(intro)+len(fixed)+len(last) > 512 {
+			return
+		}
+		for _, typ := range []string{"ECOSYSTEM", "SEMVER"} {
+			a := &osv.Affected{Ranges: []osv.Range{{Type: typ, Events: evs("i", intro, "f", fixed, "l", last)}}}
+			v := evaluate(a, newInstalled(installedV, eco), func(s string) string { return s })
+			for _, fx := range v.fixed {
+				if fx != fixed {
+					t.Errorf("fix %q is not the range's fixed event %q", fx, fixed)
+				}
+			}
+		}
+	})
+}
