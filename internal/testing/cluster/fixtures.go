@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/runlens/runlens/internal/testing/cluster/testimage"
+)
+
+// workloadsYAML is the workload set later issues scan: every workload kind, every
+// Service type, an Ingress, a deny-all NetworkPolicy, ServiceAccounts of varying RBAC
+// power (one bound to cluster-admin, one with an IRSA annotation), init containers
+// and a privileged pod mounting the host's "/". "{{IMAGE}}" stands for the image.
+//
+//go:embed testdata/workloads.yaml
+var workloadsYAML string
+
+// Fixture namespaces created by ApplyWorkloads.
+const (
+	// FixtureNamespace holds the exposed workloads.
+	FixtureNamespace = "runlens-fixtures"
+	// IsolatedNamespace holds a workload behind a deny-all NetworkPolicy.
+	IsolatedNamespace = "runlens-isolated"
+)
+
+// WorkloadsManifest returns the workload set with image substituted.
+func WorkloadsManifest(image string) []byte {
+	return []byte(strings.ReplaceAll(workloadsYAML, "{{IMAGE}}", image))
+}
+
+// ApplyWorkloads applies the workload set, running image, as an admin.
+func (c *Cluster) ApplyWorkloads(ctx context.Context, t testing.TB, image string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := Apply(ctx, RESTConfig(t, c.Kubeconfig), WorkloadsManifest(image))
+	if err != nil {
+		t.Fatalf("apply workloads: %v", err)
+	}
+	return objs
+}
+
+// AppImage builds the e2e app (testdata/app, a static Go binary) into a one-layer
+// image whose entrypoint is /app.
+func AppImage(ctx context.Context, t testing.TB) v1.Image {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	bin, err := testimage.GoStatic(ctx, filepath.Dir(file), "./testdata/app")
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	img, err := testimage.FromFiles([]testimage.File{{Path: "/app", Data: bin}},
+		testimage.Config{Entrypoint: []string{"/app"}, Labels: map[string]string{"org.opencontainers.image.title": "runlens-e2e-app"}})
+	if err != nil {
+		t.Fatalf("app image: %v", err)
+	}
+	return img
+}
+
+// PushImage pushes img to the cluster registry as repo:tag (repo without host) and
+// returns the digest reference, e.g. localhost:PORT/runlens-e2e/app@sha256:….
+// Repositories under PrivatePrefix are pushed with the registry credentials.
+func (c *Cluster) PushImage(ctx context.Context, t testing.TB, img v1.Image, repo, tag string) name.Digest {
+	t.Helper()
+	ref := fmt.Sprintf("%s/%s:%s", c.Registry, repo, tag)
+	var opts []remote.Option
+	if strings.HasPrefix(repo, c.PrivatePrefix) {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: c.RegistryUser, Password: c.RegistryPassword}))
+	}
+	d, err := testimage.Push(ctx, img, ref, opts...)
+	if err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return d
+}
+
+// DockerConfigJSON returns a .dockerconfigjson payload for the private registry
+// path, for an image pull Secret.
+func (c *Cluster) DockerConfigJSON() []byte {
+	return DockerConfigJSON(c.Registry, c.RegistryUser, c.RegistryPassword)
+}
