@@ -62,8 +62,8 @@ func blobPath(d v1.Descriptor) string {
 	return "blobs/" + d.Digest.Algorithm + "/" + d.Digest.Hex
 }
 
-// openOCI opens the image selected from an OCI layout's index.json, read
-// through readFile (a layout directory or a tarball).
+// openOCI opens the image selected from an OCI layout's index.json, whose
+// blobs s reads (from a layout directory or from inside a tarball).
 func openOCI(ctx context.Context, ref, source string, indexJSON []byte, s blobOpener, opts LocalOptions) (*layered, error) {
 	lim := opts.limits()
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(indexJSON))
