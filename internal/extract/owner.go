@@ -114,56 +114,62 @@ func keepOwned(root layerfs.RootFS, abs string) bool {
 	return err == nil && !info.IsDir()
 }
 
-// readAPKFiles parses the apk installed database: "P:" starts a package,
-// "F:" names a directory and each following "R:" a file in it.
+// readAPKFiles reads the first apk installed database present in root.
 func readAPKFiles(root layerfs.RootFS) (map[string][]string, []inventory.FileError) {
-	out := map[string][]string{}
 	for _, name := range apkDBs {
 		f, err := root.Open(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		fe := func(err error) []inventory.FileError {
-			return []inventory.FileError{{Path: "/" + name, Extractor: "ownership/apk", Reason: err.Error()}}
+		if err == nil {
+			var m map[string][]string
+			m, err = parseAPKFiles(f, func(p string) bool { return keepOwned(root, p) })
+			f.Close()
+			if err == nil {
+				return m, nil
+			}
 		}
-		if err != nil {
-			return out, fe(err)
+		return map[string][]string{}, []inventory.FileError{{Path: "/" + name, Extractor: "ownership/apk", Reason: err.Error()}}
+	}
+	return map[string][]string{}, nil
+}
+
+// parseAPKFiles parses an apk installed database: "P:" starts a package,
+// "F:" names a directory and each following "R:" a file in it. keep filters
+// the absolute paths recorded.
+func parseAPKFiles(r io.Reader, keep func(string) bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxListLine)
+	var pkg, dir string
+	for sc.Scan() {
+		line := sc.Text()
+		if len(line) < 2 || line[1] != ':' {
+			if line == "" {
+				pkg, dir = "", ""
+			}
+			continue
 		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 4096), maxListLine)
-		var pkg, dir string
-		for sc.Scan() {
-			line := sc.Text()
-			if len(line) < 2 || line[1] != ':' {
-				if line == "" {
-					pkg, dir = "", ""
-				}
+		v := line[2:]
+		switch line[0] {
+		case 'P':
+			pkg, dir = v, ""
+		case 'F':
+			dir = v
+		case 'R':
+			if pkg == "" || len(out[pkg]) >= maxOwnedFiles {
 				continue
 			}
-			v := line[2:]
-			switch line[0] {
-			case 'P':
-				pkg, dir = v, ""
-			case 'F':
-				dir = v
-			case 'R':
-				if pkg == "" || len(out[pkg]) >= maxOwnedFiles {
-					continue
-				}
-				p := path.Clean("/" + dir + "/" + v)
-				if keepOwned(root, p) {
-					out[pkg] = append(out[pkg], p)
-				}
+			if p := path.Clean("/" + dir + "/" + v); keep(p) {
+				out[pkg] = append(out[pkg], p)
 			}
 		}
-		for k := range out {
-			slices.Sort(out[k])
-		}
-		if err := sc.Err(); err != nil {
-			return out, fe(fmt.Errorf("reading file list: %w", err))
-		}
-		return out, nil
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("reading file list: %w", err)
 	}
 	return out, nil
 }

@@ -45,7 +45,9 @@ func Want() layerfs.Want {
 		if ownershipFile(name) {
 			return true
 		}
-		api := fileAPI{path: name, info: info}
+		// One FileAPI value per call: passing a struct to each extractor
+		// would box (allocate) it once per extractor.
+		var api filesystem.FileAPI = &fileAPI{path: name, info: info}
 		for _, e := range exts {
 			if e.FileRequired(api) {
 				return true
@@ -61,11 +63,11 @@ type fileAPI struct {
 	info fs.FileInfo
 }
 
-var _ filesystem.FileAPI = fileAPI{}
+var _ filesystem.FileAPI = (*fileAPI)(nil)
 
-func (a fileAPI) Path() string { return a.path }
+func (a *fileAPI) Path() string { return a.path }
 
-func (a fileAPI) Stat() (fs.FileInfo, error) {
+func (a *fileAPI) Stat() (fs.FileInfo, error) {
 	if a.info == nil {
 		return nil, fs.ErrNotExist
 	}
