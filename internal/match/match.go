@@ -63,8 +63,13 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 		return res, errors.New("match: no advisory source")
 	}
 	res.Stats.Packages = len(inv.Packages)
-	cache := map[string][]*osv.Vulnerability{}
-	seen := map[string]bool{}
+	m := &matcher{
+		src: src, res: &res,
+		lookups:  map[string][]*osv.Vulnerability{},
+		seen:     map[string]bool{},
+		packages: map[string][]Finding{},
+		versions: versionCache{},
+	}
 	for i := range inv.Packages {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -75,54 +80,22 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s (%s): %v", p.Name, p.Version, p.Ecosystem, err))
 			continue
 		}
-		var hits []hit
-		byID := map[string]int{}
-		var ref PackageRef
-		for _, q := range qs {
-			key := q.ecosystem + "\x00" + normalizeName(q.ecosystem, q.name)
-			vulns, ok := cache[key]
-			if !ok {
-				vulns, err = src.Lookup(ctx, q.ecosystem, q.name)
-				if err != nil {
-					return Result{}, fmt.Errorf("match: looking up %s %q: %w", q.ecosystem, q.name, err)
-				}
-				cache[key] = vulns
-				res.Stats.Lookups++
-			}
-			ref = packageRef(p, q)
-			iv := newInstalled(q.version, q.ecosystem)
-			for _, v := range vulns {
-				if v == nil {
-					continue
-				}
-				if !seen[v.ID] {
-					seen[v.ID] = true
-					res.Stats.Records++
-					if v.Withdrawn != nil {
-						res.Stats.Withdrawn++
-					}
-				}
-				if v.Withdrawn != nil {
-					continue
-				}
-				h, errs, ok := check(v, q, iv)
-				if len(errs) > 0 && !ok {
-					res.Errors = append(res.Errors, fmt.Sprintf("%s: %s %s (%s): %s",
-						v.ID, q.name, q.version, q.ecosystem, strings.Join(errs, "; ")))
-				}
-				if !ok {
-					continue
-				}
-				if j, dup := byID[v.ID]; dup {
-					hits[j].fixed = append(hits[j].fixed, h.fixed...)
-					continue
-				}
-				byID[v.ID] = len(hits)
-				hits = append(hits, h)
-			}
+		fs, err := m.matchPackage(ctx, qs)
+		if err != nil {
+			return Result{}, err
 		}
-		for _, g := range groupHits(hits) {
-			res.Findings = append(res.Findings, g.finding(hits, ref))
+		ref := packageRef(p, qs[0])
+		for _, f := range fs {
+			// Clone so that no two findings share a slice a consumer
+			// might sort or append to.
+			f.Advisories, f.Aliases = slices.Clone(f.Advisories), slices.Clone(f.Aliases)
+			f.FixedVersions, f.References = slices.Clone(f.FixedVersions), slices.Clone(f.References)
+			if f.CVSS != nil {
+				c := *f.CVSS
+				f.CVSS = &c
+			}
+			f.Package = ref
+			res.Findings = append(res.Findings, f)
 		}
 	}
 	res.Findings = sortFindings(res.Findings)
@@ -130,6 +103,80 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 	res.Errors = slices.Compact(res.Errors)
 	slices.Sort(res.Skipped)
 	return res, nil
+}
+
+// matcher holds what one Match call has already computed. Images repeat
+// packages (the same npm version in many node_modules trees, many binary
+// packages of one source package), so lookups and whole per-package
+// results are cached; a cached result differs only in its PackageRef.
+type matcher struct {
+	src      Source
+	res      *Result
+	lookups  map[string][]*osv.Vulnerability // ecosystem + normalised name
+	seen     map[string]bool                 // record IDs counted in Stats
+	packages map[string][]Finding            // all queries + versions -> findings without Package
+	versions versionCache
+}
+
+func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, error) {
+	var pkgKey strings.Builder
+	for _, q := range qs {
+		pkgKey.WriteString(q.ecosystem + "\x00" + normalizeName(q.ecosystem, q.name) + "\x00" + q.version + "\x00")
+	}
+	if fs, ok := m.packages[pkgKey.String()]; ok {
+		return fs, nil
+	}
+	var hits []hit
+	byID := map[string]int{}
+	for _, q := range qs {
+		key := q.ecosystem + "\x00" + normalizeName(q.ecosystem, q.name)
+		vulns, ok := m.lookups[key]
+		if !ok {
+			var err error
+			vulns, err = m.src.Lookup(ctx, q.ecosystem, q.name)
+			if err != nil {
+				return nil, fmt.Errorf("match: looking up %s %q: %w", q.ecosystem, q.name, err)
+			}
+			m.lookups[key] = vulns
+			m.res.Stats.Lookups++
+		}
+		iv := newInstalled(q.version, q.ecosystem, m.versions)
+		for _, v := range vulns {
+			if v == nil {
+				continue
+			}
+			if !m.seen[v.ID] {
+				m.seen[v.ID] = true
+				m.res.Stats.Records++
+				if v.Withdrawn != nil {
+					m.res.Stats.Withdrawn++
+				}
+			}
+			if v.Withdrawn != nil {
+				continue
+			}
+			h, errs, ok := check(v, q, iv)
+			if len(errs) > 0 && !ok {
+				m.res.Errors = append(m.res.Errors, fmt.Sprintf("%s: %s %s (%s): %s",
+					v.ID, q.name, q.version, q.ecosystem, strings.Join(errs, "; ")))
+			}
+			if !ok {
+				continue
+			}
+			if j, dup := byID[v.ID]; dup {
+				hits[j].fixed = append(hits[j].fixed, h.fixed...)
+				continue
+			}
+			byID[v.ID] = len(hits)
+			hits = append(hits, h)
+		}
+	}
+	var fs []Finding
+	for _, g := range groupHits(hits) {
+		fs = append(fs, g.finding(hits, PackageRef{}))
+	}
+	m.packages[pkgKey.String()] = fs
+	return fs, nil
 }
 
 // check evaluates one record for one lookup. Affected entries of another

@@ -9,35 +9,61 @@ import (
 	"github.com/runlens/runlens/internal/osv"
 )
 
-// installed is a package version parsed once per version scheme.
-type installed struct {
-	raw       string
-	ecosystem string
-	eco       semantic.Version // nil when ecoErr is set
-	ecoErr    error
-	semver    semantic.Version // parsed on first SEMVER range
+// versionCache memoises parsed versions by scheme and text: the same event
+// versions are compared against every package that shares a lookup.
+// Parsed versions are immutable, so sharing them is safe.
+type versionCache map[string]parsedVersion
+
+type parsedVersion struct {
+	v   semantic.Version
+	err error
 }
 
-func newInstalled(version, ecosystem string) *installed {
-	iv := &installed{raw: version, ecosystem: ecosystem}
-	iv.eco, iv.ecoErr = parseVersion(version, ecosystem)
-	return iv
+func (c versionCache) parse(scheme, s string) (semantic.Version, error) {
+	if c == nil {
+		return parseScheme(scheme, s)
+	}
+	k := scheme + "\x00" + s
+	if p, ok := c[k]; ok {
+		return p.v, p.err
+	}
+	v, err := parseScheme(scheme, s)
+	c[k] = parsedVersion{v, err}
+	return v, err
+}
+
+// parseScheme parses s as SemVer 2.0 when scheme is "SEMVER", else in the
+// named ecosystem's rules.
+func parseScheme(scheme, s string) (semantic.Version, error) {
+	if scheme == "SEMVER" {
+		return semantic.ParseSemverVersion(s), nil
+	}
+	return parseVersion(s, scheme)
+}
+
+// installed is a package version to compare, with its ecosystem.
+type installed struct {
+	raw       string
+	ecosystem string // base ecosystem: version rules do not vary by release
+	cache     versionCache
+}
+
+func newInstalled(version, ecosystem string, cache versionCache) *installed {
+	return &installed{raw: version, ecosystem: baseEcosystem(ecosystem), cache: cache}
 }
 
 // parser returns the parse function and the parsed installed version for a
 // range type. SEMVER ranges compare as SemVer 2.0 whatever the ecosystem.
 func (iv *installed) parser(rangeType string) (func(string) (semantic.Version, error), semantic.Version, error) {
+	scheme := iv.ecosystem
 	if rangeType == "SEMVER" {
-		if iv.semver == nil {
-			iv.semver = semantic.ParseSemverVersion(iv.raw)
-		}
-		return func(s string) (semantic.Version, error) { return semantic.ParseSemverVersion(s), nil }, iv.semver, nil
+		scheme = "SEMVER"
 	}
-	if iv.ecoErr != nil {
-		return nil, nil, iv.ecoErr
+	pv, err := iv.cache.parse(scheme, iv.raw)
+	if err != nil {
+		return nil, nil, err
 	}
-	eco := iv.ecosystem
-	return func(s string) (semantic.Version, error) { return parseVersion(s, eco) }, iv.eco, nil
+	return func(s string) (semantic.Version, error) { return iv.cache.parse(scheme, s) }, pv, nil
 }
 
 // verdict is the outcome of evaluating one affected entry for a version.

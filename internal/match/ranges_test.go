@@ -70,7 +70,7 @@ func TestRangeSemantics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := &osv.Affected{Package: osv.Package{Ecosystem: "npm", Name: "p"}, Ranges: tt.r, Versions: tt.versions}
-			v := evaluate(a, newInstalled(tt.version, "npm"), func(s string) string { return s })
+			v := evaluate(a, newInstalled(tt.version, "npm", nil), func(s string) string { return s })
 			if len(v.errs) > 0 {
 				t.Fatalf("errors: %v", v.errs)
 			}
@@ -203,7 +203,7 @@ func FuzzRange(f *testing.F) {
 		}
 		for _, typ := range []string{"ECOSYSTEM", "SEMVER"} {
 			a := &osv.Affected{Ranges: []osv.Range{{Type: typ, Events: evs("i", intro, "f", fixed, "l", last)}}}
-			v := evaluate(a, newInstalled(installedV, eco), func(s string) string { return s })
+			v := evaluate(a, newInstalled(installedV, eco, versionCache{}), func(s string) string { return s })
 			for _, fx := range v.fixed {
 				if fx != fixed {
 					t.Errorf("fix %q is not the range's fixed event %q", fx, fixed)

@@ -12,7 +12,9 @@ import (
 
 // openVulnDB builds a real store (internal/vulndb) from the same advisory
 // files the map-backed source loads.
-func openVulnDB(t *testing.T) *vulndb.DB {
+func openVulnDB(t *testing.T) *vulndb.DB { return openVulnDBB(t) }
+
+func openVulnDBB(t testing.TB) *vulndb.DB {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
