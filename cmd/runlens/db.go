@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/vulndb"
+)
+
+// Default threat-data locations; mirrors override them with flags.
+const (
+	defaultEPSSURL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
+	defaultKEVURL  = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+	// staleAfter is when a database is old enough to warn about on every scan.
+	staleAfter = 7 * 24 * time.Hour
+)
+
+func (a *app) dbCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Build, update and inspect the vulnerability database",
+		Long: `runlens matches against a local database built from OSV advisories, with
+EPSS scores and the CISA KEV catalog joined in. Updates build a new file
+and swap it in atomically: a scan running meanwhile keeps the old one, and
+an interrupted update leaves the old one working.`,
+	}
+	cmd.AddCommand(a.dbImportCommand(), a.dbUpdateCommand(), a.dbStatusCommand())
+	return cmd
+}
+
+func (a *app) dbImportCommand() *cobra.Command {
+	var force bool
+	var epss, kev []string
+	cmd := &cobra.Command{
+		Use:   "import PATH...",
+		Short: "Build the database from local files (no network)",
+		Long: `Build the database from local advisory files, replacing the current one.
+
+Each PATH is one of:
+  a directory of OSV JSON records (searched recursively)
+  an OSV export zip (the all.zip of one ecosystem)
+  an EPSS CSV (.csv or .csv.gz) or the CISA KEV JSON catalog
+  a directory laid out as osv/, epss/ and kev/ subdirectories`,
+		Example: `  runlens db import ./osv-records
+  runlens db import Go.zip npm.zip epss_scores.csv.gz known_exploited_vulnerabilities.json
+  runlens db import testdata/sample/advisories`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sources []vulndb.Source
+			for _, p := range args {
+				s, err := classify(p)
+				if err != nil {
+					return err
+				}
+				sources = append(sources, s...)
+			}
+			for _, p := range epss {
+				sources = append(sources, vulndb.EPSS(p))
+			}
+			for _, p := range kev {
+				sources = append(sources, vulndb.KEV(p))
+			}
+			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force}, sources)
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	cmd.Flags().StringSliceVar(&epss, "epss", nil, "an EPSS CSV file to join (repeatable)")
+	cmd.Flags().StringSliceVar(&kev, "kev", nil, "a CISA KEV JSON file to join (repeatable)")
+	return cmd
+}
+
+func (a *app) dbUpdateCommand() *cobra.Command {
+	var (
+		source     string
+		ecosystems []string
+		epssURL    string
+		kevURL     string
+		force      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Download OSV advisories, EPSS and KEV and rebuild the database",
+		Long: `Download the OSV export (<source>/<Ecosystem>/all.zip for each ecosystem;
+all ecosystems listed in <source>/ecosystems.txt unless --ecosystems is
+given), the EPSS scores and the CISA KEV catalog, then swap the new
+database in. Point the URLs at a mirror for restricted networks; an empty
+--epss-url or --kev-url skips that source.`,
+		Example: `  runlens db update
+  runlens db update --ecosystems Go,npm,Debian:12
+  runlens db update --source https://mirror.example/osv --epss-url "" --kev-url ""`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sources := []vulndb.Source{vulndb.OSVExport(source, ecosystems...)}
+			if epssURL != "" {
+				sources = append(sources, vulndb.EPSS(epssURL))
+			}
+			if kevURL != "" {
+				sources = append(sources, vulndb.KEV(kevURL))
+			}
+			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force}, sources)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&source, "source", vulndb.DefaultOSVBase, "base URL of the OSV export")
+	f.StringSliceVar(&ecosystems, "ecosystems", nil, "only these OSV ecosystems, comma-separated")
+	f.StringVar(&epssURL, "epss-url", defaultEPSSURL, "EPSS CSV URL (empty to skip)")
+	f.StringVar(&kevURL, "kev-url", defaultKEVURL, "CISA KEV JSON URL (empty to skip)")
+	f.BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	return cmd
+}
+
+func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulndb.Source) error {
+	a.progress.Printf("building vulnerability database in %s", a.dbDir)
+	start := time.Now()
+	md, err := im.Import(ctx, a.dbDir, sources...)
+	a.progress.Clear()
+	if err != nil {
+		return fmt.Errorf("building database: %w", err)
+	}
+	if !a.quiet {
+		fmt.Fprintf(a.stderr, "database built in %s: %d advisories for %d packages in %d ecosystems", time.Since(start).Round(time.Millisecond), md.Advisories, md.Packages, len(md.Ecosystems))
+		if md.EPSS != nil {
+			fmt.Fprintf(a.stderr, ", %d EPSS scores", md.EPSS.Rows)
+		}
+		if md.KEV != nil {
+			fmt.Fprintf(a.stderr, ", %d KEV entries", md.KEV.Count)
+		}
+		fmt.Fprintln(a.stderr)
+		if md.Bad > 0 {
+			fmt.Fprintf(a.stderr, "warning: %d records were unreadable and skipped (see runlens db status)\n", md.Bad)
+		}
+	}
+	return nil
+}
+
+// classify turns one `db import` argument into sources.
+func classify(p string) ([]vulndb.Source, error) {
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return []vulndb.Source{vulndb.OSVExport(p)}, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if st.IsDir() {
+		return classifyDir(p)
+	}
+	lower := strings.ToLower(p)
+	switch {
+	case strings.HasSuffix(lower, ".csv"), strings.HasSuffix(lower, ".csv.gz"):
+		return []vulndb.Source{vulndb.EPSS(p)}, nil
+	case strings.HasSuffix(lower, ".zip"):
+		return []vulndb.Source{vulndb.OSVZip(p)}, nil
+	case strings.HasSuffix(lower, ".json"):
+		if isKEV(p) {
+			return []vulndb.Source{vulndb.KEV(p)}, nil
+		}
+		return nil, &usageError{fmt.Sprintf("import: %s is a JSON file but not the KEV catalog; put OSV records in a directory", p)}
+	}
+	return nil, &usageError{fmt.Sprintf("import: cannot tell what %s is (want a directory, .zip, .csv[.gz] or KEV .json)", p)}
+}
+
+// classifyDir treats a directory with osv/, epss/ or kev/ subdirectories as
+// a bundle of those parts, and any other directory as OSV records.
+func classifyDir(dir string) ([]vulndb.Source, error) {
+	var sources []vulndb.Source
+	if st, err := os.Stat(filepath.Join(dir, "osv")); err == nil && st.IsDir() {
+		sources = append(sources, vulndb.OSVDir(filepath.Join(dir, "osv")))
+	}
+	for _, part := range []string{"epss", "kev"} {
+		entries, err := os.ReadDir(filepath.Join(dir, part))
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			p := filepath.Join(dir, part, e.Name())
+			switch {
+			case part == "epss" && (strings.HasSuffix(e.Name(), ".csv") || strings.HasSuffix(e.Name(), ".csv.gz")):
+				sources = append(sources, vulndb.EPSS(p))
+			case part == "kev" && strings.HasSuffix(e.Name(), ".json") && isKEV(p):
+				sources = append(sources, vulndb.KEV(p))
+			}
+		}
+	}
+	if len(sources) == 0 {
+		sources = append(sources, vulndb.OSVDir(dir))
+	}
+	return sources, nil
+}
+
+// isKEV peeks at a JSON file for the KEV catalog's fields.
+func isKEV(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	return bytes.Contains(head[:n], []byte(`"catalogVersion"`))
+}
+
+func (a *app) dbStatusCommand() *cobra.Command {
+	var format string
+	var maxAge time.Duration
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the database's age, sources and contents",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := vulndb.Open(cmd.Context(), a.dbDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			md := db.Metadata()
+			if format == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(md); err != nil {
+					return err
+				}
+			} else {
+				writeStatus(a.stdout, db.Path(), md)
+			}
+			return checkAge(md, maxAge)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")
+	cmd.Flags().DurationVar(&maxAge, "max-db-age", 0, "exit 3 when the database is older than this")
+	return cmd
+}
+
+func writeStatus(w io.Writer, path string, md vulndb.Metadata) {
+	age := md.Age(time.Now())
+	fmt.Fprintf(w, "Database:   %s\n", path)
+	fmt.Fprintf(w, "Built:      %s (%s ago)\n", md.BuiltAt.UTC().Format(time.RFC3339), age.Round(time.Minute))
+	fmt.Fprintf(w, "Advisories: %d (%d withdrawn) for %d packages; %d unreadable records skipped\n", md.Advisories, md.Withdrawn, md.Packages, md.Bad)
+	if md.EPSS != nil {
+		fmt.Fprintf(w, "EPSS:       %d scores, model %s, scored %s\n", md.EPSS.Rows, md.EPSS.ModelVersion, md.EPSS.ScoreDate.Format("2006-01-02"))
+	}
+	if md.KEV != nil {
+		fmt.Fprintf(w, "KEV:        %d entries, catalog %s\n", md.KEV.Count, md.KEV.CatalogVersion)
+	}
+	for _, s := range md.Sources {
+		fmt.Fprintf(w, "Source:     %s %s\n", s.Kind, s.Location)
+	}
+	names := make([]string, 0, len(md.Ecosystems))
+	for e := range md.Ecosystems {
+		names = append(names, e)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nECOSYSTEM\tADVISORIES")
+	for _, e := range names {
+		fmt.Fprintf(tw, "%s\t%d\n", e, md.Ecosystems[e])
+	}
+	tw.Flush()
+}
+
+// checkAge enforces --max-db-age with its own exit code.
+func checkAge(md vulndb.Metadata, maxAge time.Duration) error {
+	if maxAge <= 0 {
+		return nil
+	}
+	if age := md.Age(time.Now()); age > maxAge {
+		return &exitCodeError{code: exitStaleDB, err: fmt.Errorf("vulnerability database is %s old, older than --max-db-age %s; run: runlens db update", age.Round(time.Minute), maxAge)}
+	}
+	return nil
+}
+
+// openDB opens the database for a scan, enforcing --max-db-age and warning
+// loudly about a stale one.
+func (a *app) openDB(ctx context.Context, maxAge time.Duration) (*vulndb.DB, *report.Database, error) {
+	db, err := vulndb.Open(ctx, a.dbDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	md := db.Metadata()
+	if err := checkAge(md, maxAge); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	age := md.Age(time.Now())
+	if age > staleAfter {
+		a.log.Warn("vulnerability database is stale: findings may be missing; run: runlens db update", "age", age.Round(time.Hour).String(), "built", md.BuiltAt.UTC().Format(time.RFC3339))
+	}
+	info := &report.Database{BuiltAt: md.BuiltAt, AgeSeconds: int64(age.Seconds()), Advisories: md.Advisories}
+	for _, s := range md.Sources {
+		info.Sources = append(info.Sources, s.Kind+" "+s.Location)
+	}
+	return db, info, nil
+}

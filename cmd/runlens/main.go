@@ -1,0 +1,95 @@
+// Command runlens finds the vulnerabilities that matter in what actually
+// runs: it scans container images from registries, archives, layouts and
+// root filesystems against an offline OSV database.
+//
+// Exit codes: 0 success; 1 findings matched --fail-on or --exit-code;
+// 2 a scan failed or was partial, or another error; 3 the database is older
+// than --max-db-age; 64 bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes documented in --help and the README.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitError    = 2
+	exitStaleDB  = 3
+	exitUsage    = 64
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the process exit code.
+func run(ctx context.Context, args []string) int {
+	app := newApp(os.Stdin, os.Stdout, os.Stderr)
+	cmd := app.rootCommand()
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			fmt.Fprintf(os.Stderr, "runlens: %v\n", ec.err)
+		}
+		return ec.code
+	}
+	fmt.Fprintf(os.Stderr, "runlens: %v\n", err)
+	if isUsageError(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// exitCodeError carries a specific exit code out of a command.
+type exitCodeError struct {
+	code int
+	err  error // printed when non-nil
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// usageError marks mistakes in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func isUsageError(err error) bool {
+	var u *usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	// cobra's own flag and argument errors.
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown command", "unknown shorthand", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlens/runlens/internal/cache"
+	"github.com/runlens/runlens/internal/image"
+	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/scan"
+)
+
+// scanOptions are the flags of the scan subcommands.
+type scanOptions struct {
+	out outputOptions
+
+	archive   string
+	ociLayout string
+	rootfs    string
+
+	platform      string
+	username      string
+	passwordStdin bool
+	insecure      bool
+
+	noCache     bool
+	maxDBAge    time.Duration
+	timeout     time.Duration
+	concurrency int
+}
+
+func (o *scanOptions) registerSource(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
+	f.StringVar(&o.username, "username", "", "registry user name (with --password-stdin)")
+	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password or token from stdin")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
+	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
+	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+}
+
+func (a *app) scanCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Scan images or registries for vulnerabilities",
+	}
+	cmd.AddCommand(a.scanImageCommand(), a.scanRegistryCommand())
+	return cmd
+}
+
+func (a *app) scanImageCommand() *cobra.Command {
+	o := &scanOptions{}
+	cmd := &cobra.Command{
+		Use:   "image [REFERENCE]",
+		Short: "Scan one image from a registry, an archive, an OCI layout or a directory",
+		Long: `Scan one image and report its vulnerable packages.
+
+The image comes from exactly one of:
+  REFERENCE            a registry reference, by tag or digest (nginx:1.27,
+                       localhost:5000/app@sha256:...); credentials come from
+                       --username/--password-stdin, then ~/.docker/config.json
+  --archive FILE       a "docker save" tarball or an OCI image tarball
+                       (FILE:TAG picks one image when the archive holds several)
+  --oci-layout DIR     an OCI image layout directory
+  --rootfs DIR         an unpacked root filesystem
+
+Inventories are cached by image digest, so scanning the same digest again
+only re-matches it against the current database.`,
+		Example: `  runlens scan image alpine:3.20
+  runlens scan image --archive app.tar --severity HIGH,CRITICAL
+  runlens scan image localhost:5000/app:1.0 --insecure --fail-on HIGH
+  runlens scan image --rootfs ./rootfs --format json -o result.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runScanImage(cmd.Context(), o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.archive, "archive", "", "scan a docker-save or OCI tarball")
+	f.StringVar(&o.ociLayout, "oci-layout", "", "scan an OCI layout directory")
+	f.StringVar(&o.rootfs, "rootfs", "", "scan a root filesystem directory")
+	o.registerSource(cmd)
+	o.out.register(cmd)
+	return cmd
+}
+
+func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) error {
+	sources := 0
+	for _, s := range []string{o.archive, o.ociLayout, o.rootfs} {
+		if s != "" {
+			sources++
+		}
+	}
+	if len(args) == 1 {
+		sources++
+	}
+	if sources != 1 {
+		return &usageError{"name exactly one image: a REFERENCE, --archive, --oci-layout or --rootfs (see runlens scan image --help)"}
+	}
+	filters, err := o.out.filters()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	img, err := a.openImage(ctx, o, args)
+	var res *report.ImageResult
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res = &report.ImageResult{Target: image.Descriptor{Reference: imageName(o, args)}, Status: report.StatusFailed, Error: err.Error()}
+	} else {
+		defer img.Close()
+		res, err = scanner.Scan(ctx, img)
+		a.progress.Clear()
+		if err != nil {
+			return err
+		}
+	}
+	return a.emit(&o.out, "scan image", filters, dbInfo, []*report.ImageResult{res})
+}
+
+// emit writes results through the chosen handler and applies the exit policy.
+func (a *app) emit(o *outputOptions, command string, filters report.Filters, db *report.Database, results []*report.ImageResult) error {
+	return a.emitHeader(o, header(command, filters, db), filters, results)
+}
+
+// emitHeader is emit with a prepared header (used when replaying).
+func (a *app) emitHeader(o *outputOptions, hd report.Header, filters report.Filters, results []*report.ImageResult) error {
+	h, closeOut, err := a.handler(o)
+	if err != nil {
+		return err
+	}
+	if err := h.Start(hd); err != nil {
+		closeOut()
+		return err
+	}
+	for _, r := range results {
+		filters.Apply(r)
+		if err := h.Image(r); err != nil {
+			closeOut()
+			return err
+		}
+	}
+	if err := h.End(report.Summarize(results)); err != nil {
+		closeOut()
+		return err
+	}
+	if err := closeOut(); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	for _, r := range results {
+		if r.Status != report.StatusScanned {
+			a.log.Error("scan incomplete", "image", r.Target.Reference, "status", r.Status, "reason", r.Error)
+		}
+	}
+	return verdict(o, results)
+}
+
+func imageName(o *scanOptions, args []string) string {
+	switch {
+	case o.archive != "":
+		return o.archive
+	case o.ociLayout != "":
+		return o.ociLayout
+	case o.rootfs != "":
+		return o.rootfs
+	case len(args) == 1:
+		return args[0]
+	}
+	return ""
+}
+
+// registryOptions builds registry access options, reading the password
+// from stdin when asked. The password is never logged.
+func (a *app) registryOptions(o *scanOptions) (image.RegistryOptions, error) {
+	ro := image.RegistryOptions{Platform: o.platform}
+	ro.Insecure = o.insecure
+	ro.Username = o.username
+	if o.passwordStdin {
+		if o.username == "" {
+			return ro, &usageError{"--password-stdin needs --username"}
+		}
+		b, err := io.ReadAll(io.LimitReader(a.stdin, 64<<10))
+		if err != nil {
+			return ro, fmt.Errorf("reading password from stdin: %w", err)
+		}
+		ro.Password = strings.TrimRight(string(b), "\r\n")
+	} else if o.username != "" {
+		return ro, &usageError{"--username needs --password-stdin (passwords are not taken as flags)"}
+	}
+	return ro, nil
+}
+
+func (a *app) openImage(ctx context.Context, o *scanOptions, args []string) (image.Image, error) {
+	switch {
+	case o.archive != "":
+		return image.OpenArchive(ctx, o.archive, image.LocalOptions{Platform: o.platform})
+	case o.ociLayout != "":
+		return image.OpenLayout(ctx, o.ociLayout, image.LocalOptions{Platform: o.platform})
+	case o.rootfs != "":
+		return image.OpenDir(ctx, o.rootfs)
+	}
+	ro, err := a.registryOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return image.OpenRegistry(ctx, args[0], ro)
+}
+
+// scanner opens the database and cache a scan needs.
+func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *report.Database, func(), error) {
+	db, info, err := a.openDB(ctx, o.maxDBAge)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s := &scan.Scanner{Advisories: db, IncludePackages: o.out.listPackages, Progress: a.progress}
+	if !o.noCache {
+		c, err := cache.Open(a.cacheDir)
+		if err != nil {
+			a.log.Warn("inventory cache unavailable; scanning without it", "err", err)
+		} else {
+			s.Cache = c
+		}
+	}
+	return s, info, func() { db.Close() }, nil
+}
