@@ -123,6 +123,7 @@ do_down() {
   for c in kube-scheduler kube-controller-manager kube-apiserver etcd registry; do stop_proc "$c" 10; done
   # Anything still recorded (an older layout, a crash) goes the same way.
   for c in "$PIDS"/*.pid; do [[ -f $c ]] && stop_proc "$(basename "$c" .pid)" 5; done
+  kill_leftovers
   cleanup_host
   rm -rf "$DIR"
   log "down"

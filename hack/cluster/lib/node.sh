@@ -179,7 +179,7 @@ our_pids() {
   for p in /proc/[0-9]*; do
     p="${p#/proc/}"
     [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$DIR/"; then echo "$p"; continue; fi
+    if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$DIR/"; then echo "$p"; continue; fi
     if [[ -n ${CGROUP_ROOT_NAME:-} ]] && grep -qs ":/$CGROUP_ROOT_NAME\(/\|\$\)" "/proc/$p/cgroup"; then echo "$p"; fi
   done
 }
@@ -197,7 +197,11 @@ teardown_node() {
     for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
   fi
   stop_proc containerd 15
-  stop_proc registry 5
+}
+
+# kill_leftovers — after every recorded process is stopped: shims and container
+# processes of a crashed run, identified by our directory or cgroup, killed by PID.
+kill_leftovers() {
   local pids p
   pids="$(our_pids)"
   if [[ -n $pids ]]; then

@@ -88,3 +88,16 @@ func (c *Cluster) PushImage(ctx context.Context, t testing.TB, img v1.Image, rep
 func (c *Cluster) DockerConfigJSON() []byte {
 	return DockerConfigJSON(c.Registry, c.RegistryUser, c.RegistryPassword)
 }
+
+// RemoteDigest returns the digest ref points at in its registry (anonymous).
+func RemoteDigest(ctx context.Context, ref string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("reference %q: %w", ref, err)
+	}
+	desc, err := remote.Head(r, remote.WithContext(ctx))
+	if err != nil {
+		return "", fmt.Errorf("head %s: %w", ref, err)
+	}
+	return desc.Digest.String(), nil
+}

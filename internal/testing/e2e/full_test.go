@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/runlens/runlens/internal/testing/cluster"
+)
+
+// TestFullMode runs the workload set from an image in the cluster's own registry
+// and follows one container from the API (imageID) through CRI to its process, then
+// tears the cluster down and checks nothing is left.
+func TestFullMode(t *testing.T) {
+	c := cluster.Start(t, cluster.ModeFull, cluster.WithName("e2e-full"))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cs := c.Admin(t)
+
+	img := cluster.AppImage(ctx, t)
+	pushed := c.PushImage(ctx, t, img, "runlens-e2e/app", "v1")
+	t.Logf("pushed %s", pushed)
+	c.ApplyWorkloads(ctx, t, c.Registry+"/runlens-e2e/app:v1")
+
+	t0 := time.Now()
+	pods := waitPods(ctx, t, cs, cluster.FixtureNamespace, "app=web", 4*time.Minute, allRunning)
+	t.Logf("web pod running %s after apply", time.Since(t0).Round(time.Second))
+	web := pods[0]
+	st := web.Status.ContainerStatuses[0]
+	// The kubelet reports the registry digest the tag resolved to, not the tag.
+	if st.ImageID != pushed.String() {
+		t.Errorf("imageID = %q, want %q", st.ImageID, pushed.String())
+	}
+	if st.Image != c.Registry+"/runlens-e2e/app:v1" {
+		t.Errorf("image = %q", st.Image)
+	}
+	containerID, ok := strings.CutPrefix(st.ContainerID, "containerd://")
+	if !ok {
+		t.Fatalf("containerID = %q, want containerd://…", st.ContainerID)
+	}
+
+	// CRI: the same container, and its host PID.
+	out, err := c.Crictl(ctx, "inspect", "-o", "json", containerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insp struct {
+		Status struct {
+			ImageRef string `json:"imageRef"`
+			Labels   map[string]string
+		} `json:"status"`
+		Info struct {
+			Pid int `json:"pid"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal(out, &insp); err != nil {
+		t.Fatalf("crictl inspect: %v\n%s", err, out)
+	}
+	if insp.Status.Labels["io.kubernetes.pod.name"] != web.Name || insp.Info.Pid <= 0 {
+		t.Fatalf("crictl inspect: pod %q pid %d, want pod %q and a pid", insp.Status.Labels["io.kubernetes.pod.name"], insp.Info.Pid, web.Name)
+	}
+	pid := insp.Info.Pid
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(maps), " /app\n") {
+		t.Errorf("/proc/%d/maps does not map /app:\n%s", pid, maps)
+	}
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if !strings.Contains(string(cg), "/"+c.CgroupRoot+"/kubepods/") || !strings.Contains(string(cg), containerID) {
+		t.Errorf("/proc/%d/cgroup is not the container's own cgroup under %s:\n%s", pid, c.CgroupRoot, cg)
+	}
+	netns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self, _ := os.Readlink("/proc/self/ns/net"); self == netns {
+		t.Errorf("web pod shares the host network namespace")
+	}
+
+	// The rest of the workload set runs too: StatefulSet, DaemonSet, Job, bare pod,
+	// init containers, the privileged hostPath pod.
+	all := waitPods(ctx, t, cs, cluster.FixtureNamespace, "", 4*time.Minute, func(p []corev1.Pod) (bool, string) {
+		if len(p) < 7 {
+			return false, fmt.Sprintf("%d pods", len(p))
+		}
+		return allRunning(p)
+	})
+	for _, p := range all {
+		if p.Name == "with-init" {
+			is := p.Status.InitContainerStatuses
+			if len(is) != 1 || is[0].State.Terminated == nil || is[0].State.Terminated.ExitCode != 0 {
+				t.Errorf("with-init: init container status %+v", is)
+			}
+		}
+	}
+
+	t.Run("private registry path needs the pull secret", func(t *testing.T) { privatePull(ctx, t, c) })
+
+	// Record what must disappear, then tear down and look for leftovers.
+	pids := map[int]string{pid: procStart(pid)}
+	nsList := []string{netns}
+	if err := c.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := leftovers(c, nsList, pids); len(left) > 0 {
+		t.Errorf("down left behind:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+func privatePull(ctx context.Context, t *testing.T, c *cluster.Cluster) {
+	cs := c.Admin(t)
+	img := cluster.AppImage(ctx, t)
+	pushed := c.PushImage(ctx, t, img, c.PrivatePrefix+"app", "v1")
+	ns := cluster.FixtureNamespace
+	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "registry-pull"},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: c.DockerConfigJSON()},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := c.Registry + "/" + c.PrivatePrefix + "app:v1"
+	for _, p := range []struct {
+		name   string
+		secret bool
+	}{{"private-with-secret", true}, {"private-no-secret", false}} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: p.name, Labels: map[string]string{"private": p.name}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+		}
+		if p.secret {
+			pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "registry-pull"}}
+		}
+		if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := waitPods(ctx, t, cs, ns, "private=private-with-secret", 3*time.Minute, allRunning)
+	if got := ok[0].Status.ContainerStatuses[0].ImageID; got != pushed.String() {
+		t.Errorf("private imageID = %q, want %q", got, pushed.String())
+	}
+	waitPods(ctx, t, cs, ns, "private=private-no-secret", 3*time.Minute, func(p []corev1.Pod) (bool, string) {
+		if len(p) == 0 || len(p[0].Status.ContainerStatuses) == 0 {
+			return false, "no status yet"
+		}
+		w := p[0].Status.ContainerStatuses[0].State.Waiting
+		if w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+			return true, ""
+		}
+		return false, podState(p[0])
+	})
+}
