@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,14 +32,14 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run executes the command line and returns the process exit code.
-func run(ctx context.Context, args []string) int {
-	app := newApp(os.Stdin, os.Stdout, os.Stderr)
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
 	cmd := app.rootCommand()
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
@@ -48,11 +49,11 @@ func run(ctx context.Context, args []string) int {
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
 		if ec.err != nil {
-			fmt.Fprintf(os.Stderr, "runlens: %v\n", ec.err)
+			fmt.Fprintf(stderr, "runlens: %v\n", ec.err)
 		}
 		return ec.code
 	}
-	fmt.Fprintf(os.Stderr, "runlens: %v\n", err)
+	fmt.Fprintf(stderr, "runlens: %v\n", err)
 	if isUsageError(err) {
 		return exitUsage
 	}

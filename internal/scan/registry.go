@@ -102,7 +102,9 @@ func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit fu
 		s.Progress.Printf("resolving tags: %d/%d", done, len(refs))
 		if err != nil {
 			if ctx.Err() == nil {
-				emit(failed(refs[i], fmt.Errorf("resolving tag: %w", err)))
+				r := failed(refs[i], fmt.Errorf("resolving tag: %w", err))
+				r.Tags = []string{refs[i]}
+				emit(r)
 			}
 			return
 		}
