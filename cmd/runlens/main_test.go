@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,6 +108,26 @@ func TestScanSampleArchiveFindsExactlyTheExpectedAdvisories(t *testing.T) {
 	}
 	if diff := cmp.Diff(expectedPairs(t), pairs(img)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	threat := map[string]string{}
+	for _, f := range img.Findings {
+		if f.KEV != nil {
+			threat[f.ID] += "KEV "
+		}
+		if f.EPSS != nil {
+			threat[f.ID] += fmt.Sprintf("EPSS %.5f", f.EPSS.Probability)
+		}
+	}
+	// Real CISA KEV and FIRST EPSS rows from testdata/sample/advisories.
+	for id, want := range map[string]string{
+		"CVE-2021-44228": "KEV EPSS 0.99999",
+		"CVE-2021-45046": "KEV EPSS 0.99977",
+		"CVE-2021-44906": "EPSS 0.04581",
+		"CVE-2020-28500": "EPSS 0.07336",
+	} {
+		if threat[id] != want {
+			t.Errorf("%s threat data = %q, want %q", id, threat[id], want)
+		}
 	}
 	if doc.Database == nil || doc.Database.Advisories == 0 || doc.Scanner.Version == "" || img.Target.ConfigDigest == "" {
 		t.Errorf("inputs not recorded: database %+v scanner %+v target %+v", doc.Database, doc.Scanner, img.Target)

@@ -228,7 +228,7 @@ func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *repo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s := &scan.Scanner{Advisories: db, IncludePackages: o.out.listPackages, Progress: a.progress}
+	s := &scan.Scanner{Advisories: db, Threats: db, IncludePackages: o.out.listPackages, Progress: a.progress}
 	if !o.noCache {
 		c, err := cache.Open(a.cacheDir)
 		if err != nil {

@@ -27,6 +27,26 @@ type Finding struct {
 	Modified      time.Time `json:"modified,omitempty"`
 	// References are up to a few advisory URLs.
 	References []string `json:"references,omitempty"`
+	// EPSS and KEV carry exploitation data for the finding's CVE, when the
+	// database has it (set by the scan, not by Match).
+	EPSS *EPSS `json:"epss,omitempty"`
+	KEV  *KEV  `json:"kev,omitempty"`
+}
+
+// EPSS is FIRST's exploit prediction for one CVE.
+type EPSS struct {
+	CVE         string    `json:"cve"`
+	Probability float64   `json:"probability"`
+	Percentile  float64   `json:"percentile"`
+	ScoreDate   time.Time `json:"score_date,omitempty"`
+}
+
+// KEV marks a CVE listed in CISA's Known Exploited Vulnerabilities catalog.
+type KEV struct {
+	CVE             string    `json:"cve"`
+	DateAdded       time.Time `json:"date_added,omitempty"`
+	DueDate         time.Time `json:"due_date,omitempty"`
+	KnownRansomware bool      `json:"known_ransomware,omitempty"`
 }
 
 // PackageRef identifies the affected package inside the scanned image.

@@ -33,7 +33,9 @@ func sampleResults() (Header, []*ImageResult) {
 		Findings: []match.Finding{
 			{ID: "CVE-2021-44228", Advisories: []string{"GHSA-jfh8-c2jp-5v3q"}, Severity: "CRITICAL",
 				Package:       match.PackageRef{Name: "org.apache.logging.log4j:log4j-core", Version: "2.14.1", Ecosystem: "Maven", Type: "java-archive"},
-				FixedVersions: []string{"2.15.0"}},
+				FixedVersions: []string{"2.15.0"},
+				EPSS:          &match.EPSS{CVE: "CVE-2021-44228", Probability: 0.99999, Percentile: 1},
+				KEV:           &match.KEV{CVE: "CVE-2021-44228", DateAdded: time.Date(2021, 12, 10, 0, 0, 0, 0, time.UTC)}},
 			{ID: "CVE-2022-1292", Advisories: []string{"DLA-3008-1"}, Severity: "UNKNOWN",
 				Package: match.PackageRef{Name: "libssl1.1", Version: "1.1.0l-1~deb9u5", Ecosystem: "Debian:9", Type: "deb", SourceName: "openssl"}},
 		},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runlens/runlens/internal/match"
 )
 
 // Table writes a human-readable report: one section per image with its
@@ -70,7 +72,7 @@ func (t *Table) writeImage(w *errWriter, r *ImageResult) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PACKAGE\tVERSION\tVULNERABILITY\tSEVERITY\tFIXED IN\tTYPE")
+	fmt.Fprintln(tw, "  PACKAGE\tVERSION\tVULNERABILITY\tSEVERITY\tEXPLOIT\tFIXED IN\tTYPE")
 	for _, f := range r.Findings {
 		name := f.Package.Name
 		if f.Package.SourceName != "" && f.Package.SourceName != name {
@@ -80,7 +82,7 @@ func (t *Table) writeImage(w *errWriter, r *ImageResult) {
 		if fixed == "" {
 			fixed = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", name, f.Package.Version, f.ID, f.Severity, fixed, f.Package.Type)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, f.Package.Version, f.ID, f.Severity, exploit(f), fixed, f.Package.Type)
 	}
 	if err := tw.Flush(); err != nil {
 		w.err = err
@@ -115,6 +117,22 @@ func (t *Table) writeSummary(w *errWriter, s Summary) {
 		age := time.Duration(db.AgeSeconds) * time.Second
 		w.printf("Database: built %s (%s old), %d advisories\n", db.BuiltAt.UTC().Format(time.RFC3339), humanAge(age), db.Advisories)
 	}
+}
+
+// exploit summarises threat data: "KEV" when CISA lists the CVE as
+// exploited, and the EPSS probability.
+func exploit(f match.Finding) string {
+	var parts []string
+	if f.KEV != nil {
+		parts = append(parts, "KEV")
+	}
+	if f.EPSS != nil {
+		parts = append(parts, fmt.Sprintf("EPSS %.1f%%", f.EPSS.Probability*100))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
 
 func distroName(r *ImageResult) string {

@@ -24,6 +24,8 @@ import (
 type Scanner struct {
 	// Advisories is the vulnerability store to match against.
 	Advisories match.Source
+	// Threats, if set, adds EPSS and KEV data to findings.
+	Threats Threats
 	// Cache, if set, stores inventories by image digest.
 	Cache *cache.Cache
 	// TempDir is where layer contents are spooled ("" = os.TempDir()).
@@ -143,5 +145,8 @@ func (s *Scanner) match(ctx context.Context, inv *inventory.Inventory, res *repo
 		res.Findings = []match.Finding{}
 	}
 	res.MatchErrors = m.Errors
+	if s.Threats != nil {
+		addThreats(ctx, s.Threats, res.Findings)
+	}
 	return nil
 }
