@@ -110,6 +110,7 @@ type flattener struct {
 	spool     *os.File
 	spoolName string // non-empty while the spool still has a name on disk
 	bw        *bufio.Writer
+	br        *bufio.Reader
 	spoolOff  int64
 	spoolErr  error
 	kept      int64
@@ -155,7 +156,15 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	lr := &layerReader{r: rc, ctx: ctx, max: f.lim.MaxLayerBytes, progress: f.opts.Progress, index: idx, base: f.readTotal}
+	// Buffer below the counting reader: archive/tar reads headers 512
+	// bytes at a time, one syscall each on an unbuffered file.
+	if f.br == nil {
+		f.br = bufio.NewReaderSize(rc, 64<<10)
+	} else {
+		f.br.Reset(rc)
+	}
+	defer f.br.Reset(nil)
+	lr := &layerReader{r: f.br, ctx: ctx, max: f.lim.MaxLayerBytes, progress: f.opts.Progress, index: idx, base: f.readTotal}
 	defer func() {
 		f.readTotal += lr.n
 		if f.opts.Progress != nil {
