@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,21 +125,21 @@ func TestExactCapIsNotTooLarge(t *testing.T) {
 // TestMillionEntries: a million-entry layer against a 10,000 cap stops
 // early, in bounded time, without generating the rest of the stream.
 func TestMillionEntries(t *testing.T) {
-	written := 0
+	var written atomic.Int64
 	layer := streamLayer("sha256:many", func(tw *tar.Writer) error {
 		for i := range 1_000_000 {
 			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%d/f%d", i%100, i), Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
 				return err
 			}
-			written++
+			written.Add(1)
 		}
 		return nil
 	})
 	start := time.Now()
 	fsys, err := flatten(t, layerfs.Options{Limits: layerfs.Limits{MaxEntries: 10_000}}, layer, tarLayer(t, "sha256:never", F("x", "x")))
 	limitErr(t, err, "MaxEntries")
-	if written > 20_000 {
-		t.Errorf("generator wrote %d entries; Flatten should have stopped near 10,000", written)
+	if n := written.Load(); n > 20_000 {
+		t.Errorf("generator wrote %d entries; Flatten should have stopped near 10,000", n)
 	}
 	if _, err := fsys.Stat("x"); err == nil {
 		t.Error("layers after an entry cap were still applied")
@@ -146,7 +147,7 @@ func TestMillionEntries(t *testing.T) {
 	if _, err := fsys.Stat("d0/f0"); err != nil {
 		t.Errorf("entries before the cap are missing: %v", err)
 	}
-	t.Logf("stopped after %d generated entries in %v", written, time.Since(start))
+	t.Logf("stopped after %d generated entries in %v", written.Load(), time.Since(start))
 }
 
 // TestDeepAndLongPaths: 10,000-deep directories and 4 KB paths.
