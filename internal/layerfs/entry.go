@@ -38,7 +38,7 @@ func (f *flattener) entry(tr *tar.Reader, h *tar.Header, diff string) error {
 		f.absNoted = true
 		f.issue(diff, h.Name, "absolute entry names were made relative to the image root")
 	}
-	if strings.HasPrefix(name, whiteoutMeta) {
+	if strings.HasPrefix(name, whiteoutMeta) && name != whiteoutOpaque {
 		// AUFS bookkeeping at the root (.wh..wh.plnk/...): not image content.
 		return nil
 	}

@@ -148,6 +148,7 @@ func (f *flattener) discard() {
 // layer, or an error wrapping errStop when no further layer may be read.
 func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 	f.t.layer = int32(idx)
+	f.t.pruned = nil
 	f.absNoted = false
 	if l.Open == nil {
 		return errors.New("layer has no Open function")

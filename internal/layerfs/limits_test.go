@@ -241,3 +241,38 @@ func TestContentLimits(t *testing.T) {
 		limitErr(t, err, "MaxMetaBytes")
 	})
 }
+
+// TestRepeatedOpaqueMarkers: a layer writing many files and then
+// repeating opaque markers and whiteouts over them must cost linear, not
+// quadratic, time (each marker would otherwise walk the whole subtree).
+func TestRepeatedOpaqueMarkers(t *testing.T) {
+	base := tarLayer(t, "base", F("d/old", "o"), F("other", "o"))
+	top := streamLayer("top", func(tw *tar.Writer) error {
+		for i := range 30_000 {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d/s%d/f%d", i%50, i), Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
+				return err
+			}
+		}
+		for i := range 30_000 {
+			name := []string{"d/.wh..wh..opq", ".wh..wh..opq", ".wh.d"}[i%3]
+			if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	start := time.Now()
+	fsys := mustFlatten(t, layerfs.Options{}, base, top)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+	ents, err := fsys.ReadDir("d")
+	if err != nil || len(ents) != 50 {
+		t.Errorf("ReadDir(d) = %d entries, %v; want 50 (d/old hidden)", len(ents), err)
+	}
+	for _, p := range []string{"d/old", "other"} {
+		if _, err := fsys.Stat(p); err == nil {
+			t.Errorf("%s survived the opaque markers", p)
+		}
+	}
+}

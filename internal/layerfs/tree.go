@@ -60,6 +60,7 @@ type tree struct {
 	implied  int   // directories created without their own tar entry
 	meta     int64 // estimated metadata bytes
 	maxDepth int
+	pruned   map[*node]bool // directories already pruned in this layer
 }
 
 func newTree(maxDepth int) *tree {
@@ -171,7 +172,18 @@ func stackPath(stack []*node) string {
 // them. It reports whether anything was kept. This implements both opaque
 // directories and the whiteout of a directory: per the OCI spec a whiteout
 // only hides lower layers, whatever the order of entries within a layer.
+//
+// Each directory is pruned at most once per layer (t.pruned): afterwards it
+// holds only current-layer nodes, so repeated opaque markers or whiteouts
+// cannot make a hostile layer cost O(entries²).
 func (t *tree) pruneLower(dir *node) bool {
+	if t.pruned == nil {
+		t.pruned = map[*node]bool{}
+	}
+	if t.pruned[dir] {
+		// Everything left below dir is from this layer.
+		return len(dir.kids) > 0
+	}
 	keep := false
 	for name, c := range dir.kids {
 		keepChild := c.layer == t.layer
@@ -184,6 +196,7 @@ func (t *tree) pruneLower(dir *node) bool {
 			delete(dir.kids, name)
 		}
 	}
+	t.pruned[dir] = true
 	return keep
 }
 

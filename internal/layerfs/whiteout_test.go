@@ -74,6 +74,14 @@ func TestOverlaySemantics(t *testing.T) {
 			want: map[string]string{"d": "dir L0", "d/sub": "dir L0", "d/sub/new": "file L1 n"},
 		},
 		{
+			name: "opaque root",
+			layers: []layerSpec{
+				{F("old", "o"), D("etc")},
+				{F(".wh..wh..opq", ""), F("new", "n")},
+			},
+			want: map[string]string{"new": "file L1 n"},
+		},
+		{
 			name: "directory removed and recreated",
 			layers: []layerSpec{
 				{D("d"), F("d/old", "o")},
