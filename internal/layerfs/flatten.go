@@ -45,6 +45,7 @@ func Flatten(ctx context.Context, layers []Layer, opts Options) (RootFS, error) 
 		stack:  make([]*node, 0, 64),
 		stack2: make([]*node, 0, 64),
 	}
+	f.t.maxLinkSteps = 8 * int64(lim.MaxEntries)
 	var errs []error
 	for i, l := range layers {
 		f.diffs[i] = l.DiffID
@@ -90,6 +91,7 @@ func Flatten(ctx context.Context, layers []Layer, opts Options) (RootFS, error) 
 		f.issues = append(f.issues, Issue{Reason: fmt.Sprintf("%d more issues not recorded", f.dropped)})
 	}
 	f.t.freeze()
+	f.t.maxLinkSteps = 0 // lookups on the finished view are bounded per call
 	v := &flatFS{t: f.t, layers: f.diffs, spool: f.spool, spoolName: f.spoolName, issues: f.issues}
 	return v, errors.Join(errs...)
 }

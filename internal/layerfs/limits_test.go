@@ -276,3 +276,41 @@ func TestRepeatedOpaqueMarkers(t *testing.T) {
 		}
 	}
 }
+
+// TestSymlinkChainBudget: every entry written below a chain of 40 long
+// symlinks would cost 40,000 lookup steps; a budget keeps the whole layer
+// bounded and reports what it skipped.
+func TestSymlinkChainBudget(t *testing.T) {
+	layer := streamLayer("chain", func(tw *tar.Writer) error {
+		tw.WriteHeader(&tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755})
+		for i := range 40 {
+			target := strings.Repeat("./", 1000) + fmt.Sprint("c", i+1)
+			if i == 39 {
+				target = "d"
+			}
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprint("c", i), Typeflag: tar.TypeSymlink, Linkname: target}); err != nil {
+				return err
+			}
+		}
+		for i := range 100_000 {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprint("c0/f", i), Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
+				return err
+			}
+		}
+		return tw.WriteHeader(&tar.Header{Name: "last", Typeflag: tar.TypeReg, Mode: 0o644})
+	})
+	start := time.Now()
+	fsys := mustFlatten(t, layerfs.Options{Limits: layerfs.Limits{MaxEntries: 1_000_000}}, layer)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if _, err := fsys.Stat("d/f0"); err != nil {
+		t.Errorf("early entry below the chain missing: %v", err)
+	}
+	if _, err := fsys.Stat("last"); err != nil {
+		t.Errorf("entry after the chain missing: %v", err)
+	}
+	if !hasIssue(fsys, "budget") {
+		t.Error("no issue reports the exhausted budget")
+	}
+}

@@ -61,7 +61,16 @@ type tree struct {
 	meta     int64 // estimated metadata bytes
 	maxDepth int
 	pruned   map[*node]bool // directories already pruned in this layer
+	// linkSteps counts path steps taken after following a symlink while
+	// building; past maxLinkSteps such lookups fail. Real layers rarely
+	// write below symlinks; hostile ones could chain 40 long symlinks under
+	// every one of millions of entries.
+	linkSteps, maxLinkSteps int64
 }
+
+// errLinkBudget ends symlink resolution while building once a layer set
+// has spent its budget.
+var errLinkBudget = errors.New("symlink resolution budget exhausted")
 
 func newTree(maxDepth int) *tree {
 	return &tree{
@@ -107,6 +116,11 @@ func (t *tree) walk(stack []*node, p string, mode walkMode) ([]*node, bool, erro
 			rest = strings.TrimLeft(rest, "/")
 			continue
 		}
+		if followed && t.maxLinkSteps > 0 {
+			if t.linkSteps++; t.linkSteps > t.maxLinkSteps {
+				return stack, followed, errLinkBudget
+			}
+		}
 		comp, tail, _ := strings.Cut(rest, "/")
 		rest = tail
 		switch comp {
@@ -140,6 +154,7 @@ func (t *tree) walk(stack []*node, p string, mode walkMode) ([]*node, bool, erro
 				return stack, followed, ErrSymlinkLoop
 			}
 			followed = true
+			t.linkSteps += int64(len(rest)) / 64 // cost of the concatenation below
 			if c.link == "" {
 				return stack, followed, errNotExist
 			}
