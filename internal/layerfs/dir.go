@@ -97,7 +97,7 @@ func (d *dirFS) Open(name string) (fs.File, error) {
 	if info.IsDir() {
 		return &hostDir{f: f, d: d, name: name, info: info}, nil
 	}
-	return &hostFile{File: f, info: info}, nil
+	return &hostFile{f: f, info: info}, nil
 }
 
 // Stat returns name's metadata, following symlinks inside the root.
@@ -167,14 +167,19 @@ type renamed struct {
 
 func (r renamed) Name() string { return r.name }
 
-// hostFile is an open regular file; only reading methods are exposed.
+// hostFile is an open regular file. It wraps rather than embeds *os.File
+// so only reading methods are reachable (no Chmod, Fd or host-path ReadDir).
 type hostFile struct {
-	*os.File
+	f    *os.File
 	info fs.FileInfo
 }
 
 // Stat returns the metadata captured when the file was opened.
-func (f *hostFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *hostFile) Stat() (fs.FileInfo, error)                { return f.info, nil }
+func (f *hostFile) Read(p []byte) (int, error)                { return f.f.Read(p) }
+func (f *hostFile) ReadAt(p []byte, off int64) (int, error)   { return f.f.ReadAt(p, off) }
+func (f *hostFile) Seek(off int64, whence int) (int64, error) { return f.f.Seek(off, whence) }
+func (f *hostFile) Close() error                              { return f.f.Close() }
 
 // hostDir is an open directory. Its entries' Info goes back through the
 // confined resolver: os.DirEntry.Info would lstat a host path by name.
