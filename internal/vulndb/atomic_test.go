@@ -172,9 +172,12 @@ func TestCorruptDB(t *testing.T) {
 		{"empty file", func(b []byte) []byte { return nil }, true, "shorter than the header"},
 		{"not a DB", func(b []byte) []byte { return []byte(strings.Repeat("garbage!", 100)) }, true, "bad magic"},
 		{"header bit flip", flip(20), true, "header checksum"},
-		{"package index bit flip", flip(sec(secPkgs).off + sec(secPkgs).len/2), true, "checksum mismatch"},
-		{"alias index bit flip", flip(sec(secAliases).off + 10), true, "checksum mismatch"},
 		{"metadata bit flip", flip(sec(secMeta).off + 5), true, "checksum mismatch"},
+		{"table sizes", flip(sec(secPkgs).off + 1), true, "section 4"},
+		// Index contents are checksummed by Verify (and each import), not
+		// by Open, which must stay within its millisecond budget.
+		{"package index bit flip", flip(sec(secPkgs).off + sec(secPkgs).len/2), false, "checksum mismatch"},
+		{"alias index bit flip", flip(sec(secAliases).off + 10), false, "checksum mismatch"},
 		{"record body bit flip", flip(sec(secRecords).off + 40), false, "checksum mismatch"},
 	}
 	for _, tc := range tests {
@@ -201,6 +204,9 @@ func TestCorruptDB(t *testing.T) {
 			defer db.Close()
 			if err := db.Verify(context.Background()); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("Verify = %v, want ErrCorrupt %q", err, tc.wantMsg)
+			}
+			if !strings.Contains(tc.name, "record") {
+				return
 			}
 			// The first record in the file is damaged: reading it must fail
 			// loudly, never come back as "no vulnerabilities".

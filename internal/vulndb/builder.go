@@ -3,7 +3,6 @@ package vulndb
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -36,21 +35,22 @@ type decoded struct {
 	aliases   []string
 	weak      []string
 	pkgs      []string // pkgKey values
-	ecos      []string // distinct ecosystems
 	bin       []byte   // binary codec form
 	comp      []byte   // zstd frame, when the encoder existed already
 }
 
-// recInfo is what the builder keeps in memory per stored advisory.
+// recInfo is what the builder keeps in memory per stored advisory; at
+// 600k advisories every byte here counts toward the import's peak RSS, so
+// links are kept as one "\n"-joined string (ids hold no whitespace).
 type recInfo struct {
+	id        string
 	off       uint64
 	n         uint32
-	modified  int64
 	withdrawn bool
-	aliases   []string
-	weak      []string
-	pkgs      []string
-	ecos      []string
+	modified  int64
+	aliases   string
+	weak      string
+	pkgs      []string // interned pkgKey values; the ecosystem is the part before \x00
 }
 
 type builder struct {
@@ -59,7 +59,9 @@ type builder struct {
 	w   *bufio.Writer
 	pos uint64
 	crc uint32
-	hdr header
+	// secStart is where the section being written began.
+	secStart uint64
+	hdr      header
 
 	enc     atomic.Pointer[zstd.Encoder]
 	dict    []byte
@@ -138,9 +140,6 @@ func (b *builder) decode(r rawRecord) decoded {
 		}
 		if k := pkgKey(eco, a.Package.Name); !slices.Contains(d.pkgs, k) {
 			d.pkgs = append(d.pkgs, k)
-		}
-		if !slices.Contains(d.ecos, eco) {
-			d.ecos = append(d.ecos, eco)
 		}
 	}
 	if enc := b.enc.Load(); enc != nil {
@@ -273,13 +272,10 @@ func (b *builder) write(d decoded) error {
 		}
 	}
 	b.mu.Unlock()
-	ri := &recInfo{off: b.pos - headerSize, n: uint32(len(d.comp)), modified: d.modified, withdrawn: d.withdrawn,
-		aliases: d.aliases, weak: d.weak, pkgs: make([]string, len(d.pkgs)), ecos: make([]string, len(d.ecos))}
+	ri := &recInfo{id: d.id, off: b.pos - headerSize, n: uint32(len(d.comp)), modified: d.modified, withdrawn: d.withdrawn,
+		aliases: strings.Join(d.aliases, "\n"), weak: strings.Join(d.weak, "\n"), pkgs: make([]string, len(d.pkgs))}
 	for i, k := range d.pkgs {
 		ri.pkgs[i] = b.internStr(k)
-	}
-	for i, e := range d.ecos {
-		ri.ecos[i] = b.internStr(e)
 	}
 	b.recs[d.id] = ri
 	return b.emit(d.comp)
@@ -328,25 +324,4 @@ func (b *builder) readKEV(ctx context.Context, s Source) error {
 	b.meta.Sources[len(b.meta.Sources)-1].Records = info.Count
 	b.mu.Unlock()
 	return nil
-}
-
-// section writes one section from chunks, recording its place and CRC.
-func (b *builder) section(kind uint32, chunks ...[]byte) error {
-	start := b.pos
-	b.crc = 0
-	for _, c := range chunks {
-		if err := b.emit(c); err != nil {
-			return err
-		}
-	}
-	b.hdr.sections = append(b.hdr.sections, section{kind: kind, crc: b.crc, off: start, len: b.pos - start})
-	return nil
-}
-
-func u32bytes(xs []uint32) []byte {
-	out := make([]byte, 4*len(xs))
-	for i, x := range xs {
-		binary.LittleEndian.PutUint32(out[4*i:], x)
-	}
-	return out
 }

@@ -192,42 +192,6 @@ func (t *table) find(k string) (int, bool) {
 	return i, i < t.n && t.key(i) == k
 }
 
-// tableWriter builds a table from keys added in strictly increasing order.
-type tableWriter struct {
-	n       int
-	keyOffs []byte
-	valOffs []byte
-	keys    []byte
-	vals    []byte
-	last    string
-}
-
-func newTableWriter() *tableWriter {
-	return &tableWriter{keyOffs: make([]byte, 4), valOffs: make([]byte, 4)}
-}
-
-func (w *tableWriter) add(k string, v []byte) error {
-	if w.n > 0 && k <= w.last {
-		return fmt.Errorf("table keys out of order: %q after %q", k, w.last)
-	}
-	if uint64(len(w.keys))+uint64(len(k)) > 1<<32-1 || uint64(len(w.vals))+uint64(len(v)) > 1<<32-1 {
-		return errors.New("table larger than 4 GiB")
-	}
-	w.last = k
-	w.n++
-	w.keys = append(w.keys, k...)
-	w.vals = append(w.vals, v...)
-	w.keyOffs = binary.LittleEndian.AppendUint32(w.keyOffs, uint32(len(w.keys)))
-	w.valOffs = binary.LittleEndian.AppendUint32(w.valOffs, uint32(len(w.vals)))
-	return nil
-}
-
-// bytes returns the serialized table as chunks to write in order.
-func (w *tableWriter) bytes() [][]byte {
-	n := binary.LittleEndian.AppendUint32(nil, uint32(w.n))
-	return [][]byte{n, w.keyOffs, w.valOffs, w.keys, w.vals}
-}
-
 func u32s(b []byte) []uint32 {
 	out := make([]uint32, len(b)/4)
 	for i := range out {

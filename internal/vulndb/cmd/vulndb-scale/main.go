@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -36,6 +38,7 @@ func main() {
 	n := fs.Int("n", 600000, "advisories to generate")
 	epss := fs.Int("epss", 250000, "EPSS rows to generate")
 	templates := fs.String("templates", "internal/vulndb/testdata/osv", "real OSV records to replicate")
+	heapProf := fs.String("heapprofile", "", "write a heap profile at the peak of in-use heap (import step)")
 	kev := fs.String("kev", "internal/vulndb/testdata/kev/known_exploited_vulnerabilities.json.gz", "KEV catalog")
 	fs.Parse(os.Args[2:])
 	ctx := context.Background()
@@ -45,6 +48,9 @@ func main() {
 	case "gen":
 		res, err = gen(ctx, *out, *templates, *n, *epss)
 	case "import":
+		if *heapProf != "" {
+			defer watchHeap(*heapProf)()
+		}
 		res, err = doImport(ctx, *out, *dbDir, *kev)
 	case "lookup":
 		res, err = lookup(ctx, *out, *dbDir)
@@ -137,6 +143,31 @@ func lookup(ctx context.Context, out, dbDir string) (any, error) {
 		"warm_median_us": warmMed.Seconds() * 1e6, "warm_p99_us": warmP99.Seconds() * 1e6,
 		"miss_median_us": missMed.Seconds() * 1e6, "inventory_2000_ms": invDur.Seconds() * 1000,
 	}, nil
+}
+
+// watchHeap writes a heap profile whenever in-use heap reaches a new high.
+func watchHeap(path string) func() {
+	stop := make(chan struct{})
+	go func() {
+		var peak uint64
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak+peak/20 {
+				peak = ms.HeapInuse
+				if f, err := os.Create(path); err == nil {
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+		}
+	}()
+	return func() { close(stop) }
 }
 
 func dirSize(dir string) int64 {
