@@ -11,7 +11,16 @@
 # targets: cold wall <= 0.5x each peer's, peak RSS <= the lower peer's,
 # warm <= 50 ms. osv-scanner and runlens read the same OSV records.
 #
-# Usage: bench/image-scan.sh [--peers-only] [--images debian,node,go]
+# Usage: bench/image-scan.sh [--peers-only] [--images debian,node,go] [--repeat N]
+#                            [--runlens BIN | --runlens-rev REV]
+#
+# runlens is built from the working tree's ./cmd/runlens, or from a commit
+# with --runlens-rev (exported with git archive, so a half-edited tree does
+# not matter), or taken as given with --runlens.
+#
+# With --repeat N every measurement is taken N times, interleaved (syft,
+# osv-scanner, cold, warm, then again), and the median wall time and median
+# peak RSS are reported: on a shared machine one sample can be far off.
 # Env:   RUNLENS_BENCH_CACHE  tools, images, DBs and results (default $HOME/.cache/runlens-bench)
 #        RUNLENS_BENCH_OSV    OSV record dirs, one per ecosystem (default ../shared/testdata/osv)
 #        RUNLENS_BENCH_EXTRA  EPSS CSV and KEV JSON files also imported into runlens
@@ -29,15 +38,22 @@ osv_version=v2.6.0
 osv_toolchain=go1.27.3
 peers_only=0
 images=debian,node,go
+repeat=1
+runlens_bin=""
+runlens_rev=""
 while [ $# -gt 0 ]; do
   case $1 in
     --peers-only) peers_only=1 ;;
     --images) images=$2; shift ;;
-    *) echo "usage: $0 [--peers-only] [--images debian,node,go]" >&2; exit 2 ;;
+    --repeat) repeat=$2; shift ;;
+    --runlens) runlens_bin=$2; shift ;;
+    --runlens-rev) runlens_rev=$2; shift ;;
+    *) echo "usage: $0 [--peers-only] [--images debian,node,go] [--repeat N] [--runlens BIN | --runlens-rev REV]" >&2; exit 2 ;;
   esac
   shift
 done
 log() { echo "image-scan: $*" >&2; }
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { log "--repeat wants a positive integer, got $repeat"; exit 2; }
 
 [ -d "$osv" ] || { log "no OSV records at $osv (set RUNLENS_BENCH_OSV)"; exit 1; }
 [ -x /usr/bin/time ] || { log "installing time"; apt-get install -y -qq time >&2; }
@@ -57,11 +73,20 @@ fi
 run=$(mktemp -d "$cache/results/run.XXXXXX")
 runlens=""
 if [ $peers_only = 0 ]; then
-  if [ -d "$repo/cmd/runlens" ] && (cd "$repo" && go build -o "$run/runlens" ./cmd/runlens) 2>"$run/runlens-build.log"; then
-    runlens=$run/runlens
+  src=$repo
+  if [ -n "$runlens_bin" ]; then
+    cp "$runlens_bin" "$run/runlens" && runlens=$run/runlens
   else
-    log "runlens does not build (see $run/runlens-build.log); measuring the peers only"
+    if [ -n "$runlens_rev" ]; then
+      src=$run/src
+      mkdir -p "$src"
+      git -C "$repo" archive "$runlens_rev" | tar -x -C "$src"
+    fi
+    if [ -d "$src/cmd/runlens" ] && (cd "$src" && go build -o "$run/runlens" ./cmd/runlens) 2>"$run/runlens-build.log"; then
+      runlens=$run/runlens
+    fi
   fi
+  [ -n "$runlens" ] || log "runlens does not build (see $run/runlens-build.log); measuring the peers only"
 fi
 
 # --- images ------------------------------------------------------------------
@@ -98,7 +123,7 @@ if [ -n "$runlens" ]; then
 fi
 
 # --- measurement -------------------------------------------------------------
-# measure NAME CMD... runs CMD once, writing "wall_s rss_kb rc" to $run/NAME.m
+# measure NAME CMD... runs CMD once, appending "wall_s rss_kb rc" to $run/NAME.m
 # (wall from nanosecond clocks: /usr/bin/time's %e has 10 ms steps).
 measure() {
   local name=$1; shift
@@ -106,7 +131,7 @@ measure() {
   t0=$(date +%s%N)
   /usr/bin/time -f '%e %M' -o "$run/$name.time" "$@" >"$run/$name.out" 2>"$run/$name.err" || rc=$?
   t1=$(date +%s%N)
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(awk '{ print $2 }' "$run/$name.time" | tail -n1) $rc" >"$run/$name.m"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(awk '{ print $2 }' "$run/$name.time" | tail -n1) $rc" >>"$run/$name.m"
 }
 
 export SYFT_CHECK_FOR_APP_UPDATE=false
@@ -114,18 +139,20 @@ for name in ${images//,/ }; do
   archive=${img[$name]:-}
   [ -f "$archive" ] || { log "no image $name"; continue; }
   cat "$archive" >/dev/null # same page-cache state for every tool
-  log "$name: syft"
-  measure "$name.syft" "$syft" scan "docker-archive:$archive" -o json -q
-  log "$name: osv-scanner"
-  measure "$name.osv" env OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="$osvdb" \
-    "$osvs" scan image --archive --offline --offline-vulnerabilities --all-packages --format json "$archive"
-  if [ -n "$runlens" ]; then
-    rm -rf "$run/cache-$name"; mkdir -p "$run/cache-$name"
-    log "$name: runlens cold"
-    measure "$name.cold" "$runlens" scan image --archive "$archive" --format json --db-dir "$rldb" --cache-dir "$run/cache-$name"
-    log "$name: runlens warm"
-    measure "$name.warm" "$runlens" scan image --archive "$archive" --format json --db-dir "$rldb" --cache-dir "$run/cache-$name"
-  fi
+  for rep in $(seq "$repeat"); do
+    log "$name ($rep/$repeat): syft"
+    measure "$name.syft" "$syft" scan "docker-archive:$archive" -o json -q
+    log "$name ($rep/$repeat): osv-scanner"
+    measure "$name.osv" env OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="$osvdb" \
+      "$osvs" scan image --archive --offline --offline-vulnerabilities --all-packages --format json "$archive"
+    if [ -n "$runlens" ]; then
+      rm -rf "$run/cache-$name"; mkdir -p "$run/cache-$name"
+      log "$name ($rep/$repeat): runlens cold"
+      measure "$name.cold" "$runlens" scan image --archive "$archive" --format json --db-dir "$rldb" --cache-dir "$run/cache-$name"
+      log "$name ($rep/$repeat): runlens warm"
+      measure "$name.warm" "$runlens" scan image --archive "$archive" --format json --db-dir "$rldb" --cache-dir "$run/cache-$name"
+    fi
+  done
 done
 
 # --- report ------------------------------------------------------------------
@@ -137,8 +164,10 @@ def m(name):
     p = os.path.join(run, name + ".m")
     if not os.path.exists(p):
         return None
-    w, rss, rc = open(p).read().split()
-    return float(w), int(rss) / 1024, int(rc)
+    samples = [l.split() for l in open(p) if l.strip()]
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    return (med([float(x[0]) for x in samples]), med([int(x[1]) for x in samples]) / 1024,
+            max(int(x[2]) for x in samples), len(samples))
 
 def load(name):
     try:
@@ -169,7 +198,8 @@ def count(tool, doc):
 print()
 print("packages: each tool's own count (runlens counts a name@version found at several paths")
 print("once); vulns: package x advisory pairs (syft does not match).")
-print("%-7s %-13s %9s %9s %6s %9s %6s" % ("image", "tool", "wall s", "RSS MB", "exit", "packages", "vulns"))
+print("wall s and RSS MB are medians of the samples; exit is the highest exit code seen.")
+print("%-7s %-13s %9s %9s %6s %9s %6s %7s" % ("image", "tool", "wall s", "RSS MB", "exit", "packages", "vulns", "samples"))
 verdicts = []
 for img in images:
     rows = {}
@@ -179,7 +209,7 @@ for img in images:
             continue
         rows[tool] = r
         pk, vs = count("runlens" if tool in ("cold", "warm") else tool, load(img + "." + tool))
-        print("%-7s %-13s %9.3f %9.1f %6d %9s %6s" % (img, label, r[0], r[1], r[2], pk, vs))
+        print("%-7s %-13s %9.3f %9.1f %6d %9s %6s %7d" % (img, label, r[0], r[1], r[2], pk, vs, r[3]))
     if "cold" in rows and "syft" in rows and "osv" in rows:
         c, s, o, w = rows["cold"], rows["syft"], rows["osv"], rows.get("warm")
         low = min(s[1], o[1])
