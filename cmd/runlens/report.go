@@ -48,8 +48,10 @@ the same filters and exit-code policy as a live scan.`,
 
 // collector is a Handler that keeps what it is given.
 type collector struct {
-	header report.Header
-	images []*report.ImageResult
+	header    report.Header
+	images    []*report.ImageResult
+	workloads []*report.WorkloadResult
+	summary   report.Summary
 }
 
 func (c *collector) Start(h report.Header) error { c.header = h; return nil }
@@ -59,4 +61,9 @@ func (c *collector) Image(r *report.ImageResult) error {
 	return nil
 }
 
-func (c *collector) End(report.Summary) error { return nil }
+func (c *collector) Workload(w *report.WorkloadResult) error {
+	c.workloads = append(c.workloads, w)
+	return nil
+}
+
+func (c *collector) End(s report.Summary) error { c.summary = s; return nil }

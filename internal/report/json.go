@@ -14,6 +14,7 @@ type JSON struct {
 	w      io.Writer
 	header Header
 	images []ImageResult
+	wls    []WorkloadResult
 }
 
 // NewJSON returns a JSON handler writing to w.
@@ -28,10 +29,17 @@ func (j *JSON) Image(r *ImageResult) error {
 	return nil
 }
 
+// Workload implements Handler.
+func (j *JSON) Workload(w *WorkloadResult) error {
+	j.wls = append(j.wls, *w)
+	return nil
+}
+
 // End implements Handler.
 func (j *JSON) End(s Summary) error {
 	SortImages(j.images)
-	doc := Document{Header: j.header, Images: j.images, Summary: s}
+	SortWorkloads(j.wls)
+	doc := Document{Header: j.header, Images: j.images, Workloads: j.wls, Summary: s}
 	if doc.Images == nil {
 		doc.Images = []ImageResult{}
 	}
@@ -55,6 +63,11 @@ func SortImages(images []ImageResult) {
 	})
 }
 
+// SortWorkloads orders workloads by cluster, namespace, kind and name.
+func SortWorkloads(ws []WorkloadResult) {
+	sort.SliceStable(ws, func(a, b int) bool { return ws[a].Ref() < ws[b].Ref() })
+}
+
 // Replay reads a JSON document written by the JSON handler and feeds it to h,
 // so a saved result can be turned into any format.
 func Replay(r io.Reader, h Handler) error {
@@ -71,6 +84,11 @@ func Replay(r io.Reader, h Handler) error {
 	}
 	for i := range doc.Images {
 		if err := h.Image(&doc.Images[i]); err != nil {
+			return err
+		}
+	}
+	for i := range doc.Workloads {
+		if err := h.Workload(&doc.Workloads[i]); err != nil {
 			return err
 		}
 	}

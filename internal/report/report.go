@@ -10,6 +10,7 @@ import (
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/layerfs"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // SchemaVersion is the version of the JSON document described in
@@ -75,6 +76,43 @@ type ImageResult struct {
 	LayerIssues []layerfs.Issue       `json:"layer_issues,omitempty"`
 	MatchErrors []string              `json:"match_errors,omitempty"`
 	DurationMS  int64                 `json:"duration_ms"`
+	// RunningIn lists the workloads running this digest
+	// ("cluster/namespace/Kind/name"), for cluster scans and registry scans
+	// with --running-in.
+	RunningIn []string `json:"running_in,omitempty"`
+	// Running is set by registry scans with --running-in: false marks a
+	// stale digest that no workload in the given clusters runs.
+	Running *bool `json:"running,omitempty"`
+}
+
+// WorkloadResult is one workload of a cluster scan with the findings its
+// images carry.
+type WorkloadResult struct {
+	workload.Workload
+	// FindingsBySeverity counts findings over the workload's unique digests.
+	FindingsBySeverity map[string]int `json:"findings_by_severity"`
+	// Unscanned lists images whose scan failed or whose digest is unknown.
+	Unscanned []string `json:"unscanned,omitempty"`
+}
+
+// Ref names the workload as "cluster/namespace/Kind/name".
+func (w *WorkloadResult) Ref() string { return WorkloadRef(&w.Workload) }
+
+// WorkloadRef names a workload as "cluster/namespace/Kind/name".
+func WorkloadRef(w *workload.Workload) string {
+	return w.Cluster + "/" + w.Namespace + "/" + w.Kind + "/" + w.Name
+}
+
+// ClusterResult is the funnel of one cluster: pods → containers → unique
+// digests → scanned/failed → findings.
+type ClusterResult struct {
+	Name string `json:"name"`
+	workload.Funnel
+	Workloads int                `json:"workloads"`
+	Scanned   int                `json:"scanned"`
+	Failed    int                `json:"failed"`
+	Findings  int                `json:"findings"`
+	Problems  []workload.Problem `json:"problems,omitempty"`
 }
 
 // Summary totals a run.
@@ -86,13 +124,16 @@ type Summary struct {
 	Failed     int            `json:"failed"`
 	Findings   int            `json:"findings"`
 	BySeverity map[string]int `json:"by_severity"`
+	// Clusters is the per-cluster funnel of cluster scans.
+	Clusters []ClusterResult `json:"clusters,omitempty"`
 }
 
 // Document is a whole JSON result as written by the JSON handler.
 type Document struct {
 	Header
-	Images  []ImageResult `json:"images"`
-	Summary Summary       `json:"summary"`
+	Images    []ImageResult    `json:"images"`
+	Workloads []WorkloadResult `json:"workloads,omitempty"`
+	Summary   Summary          `json:"summary"`
 }
 
 // Handler receives a run's results as they are produced. Every output
@@ -102,6 +143,8 @@ type Handler interface {
 	Start(h Header) error
 	// Image is called once per unique image, in the order results are ready.
 	Image(r *ImageResult) error
+	// Workload is called once per workload of a cluster scan.
+	Workload(w *WorkloadResult) error
 	// End is called once with the totals.
 	End(s Summary) error
 }

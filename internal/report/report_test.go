@@ -12,6 +12,7 @@ import (
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -59,7 +60,23 @@ func run(t *testing.T, h Handler) {
 			t.Fatal(err)
 		}
 	}
-	if err := h.End(Summarize(results)); err != nil {
+	wl := &WorkloadResult{
+		Workload: workload.Workload{
+			Cluster: "prod-eu", Namespace: "shop", Kind: "Deployment", Name: "web", Pods: 3,
+			Containers: []workload.Container{{Name: "web", Type: "container", Image: "localhost:5000/shop/web:1.0", Owner: "internal"}},
+			Exposure: &workload.Exposure{Level: workload.ExposureInternet, Paths: []string{"Ingress shop/web (shop.example.com/) → Service shop/web:80 → pod port 8080"}},
+			Sensitivity: &workload.Sensitivity{Privileged: true, SensitiveHostPaths: []string{"/"},
+				RBAC: &workload.RBACPower{ClusterAdmin: true}},
+		},
+		FindingsBySeverity: map[string]int{"CRITICAL": 1},
+	}
+	if err := h.Workload(wl); err != nil {
+		t.Fatal(err)
+	}
+	sum := Summarize(results)
+	sum.Clusters = []ClusterResult{{Name: "prod-eu", Funnel: workload.Funnel{Pods: 3, Containers: 3, Digests: 1}, Workloads: 1, Scanned: 1, Findings: 2,
+		Problems: []workload.Problem{{Cluster: "prod-eu", Kind: "secrets", Reason: "forbidden: pull secrets not readable"}}}}
+	if err := h.End(sum); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,6 +16,10 @@ type Table struct {
 	w      io.Writer
 	header Header
 	images []ImageResult
+	wls    []WorkloadResult
+	// View picks the sections of a cluster scan: "workloads", "images", or
+	// "" for both.
+	View string
 	// Now is used to show the database age; tests pin it.
 	Now func() time.Time
 }
@@ -32,12 +36,24 @@ func (t *Table) Image(r *ImageResult) error {
 	return nil
 }
 
+// Workload implements Handler.
+func (t *Table) Workload(w *WorkloadResult) error {
+	t.wls = append(t.wls, *w)
+	return nil
+}
+
 // End implements Handler.
 func (t *Table) End(s Summary) error {
 	SortImages(t.images)
+	SortWorkloads(t.wls)
 	ew := &errWriter{w: t.w}
-	for i := range t.images {
-		t.writeImage(ew, &t.images[i])
+	if t.View != "workloads" {
+		for i := range t.images {
+			t.writeImage(ew, &t.images[i])
+		}
+	}
+	if t.View != "images" && len(t.wls) > 0 {
+		writeWorkloads(ew, t.wls)
 	}
 	t.writeSummary(ew, s)
 	return ew.err
@@ -51,6 +67,11 @@ func (t *Table) writeImage(w *errWriter, r *ImageResult) {
 	w.printf("%s\n", title)
 	if len(r.Tags) > 0 {
 		w.printf("  tags: %s\n", strings.Join(r.Tags, ", "))
+	}
+	if len(r.RunningIn) > 0 {
+		w.printf("  running in: %s\n", strings.Join(r.RunningIn, ", "))
+	} else if r.Running != nil && !*r.Running {
+		w.printf("  running in: nothing (stale: no workload in the given clusters runs this digest)\n")
 	}
 	if r.Distro != nil {
 		w.printf("  os: %s\n", distroName(r))
@@ -113,6 +134,13 @@ func (t *Table) writeSummary(w *errWriter, s Summary) {
 		w.printf(", %d FAILED", s.Failed)
 	}
 	w.printf("\n")
+	for _, c := range s.Clusters {
+		w.printf("Cluster %s: %d pods -> %d containers (%d unresolved) -> %d digests -> %d scanned, %d failed -> %d findings\n",
+			c.Name, c.Pods, c.Containers, c.Unresolved, c.Digests, c.Scanned, c.Failed, c.Findings)
+		for _, p := range c.Problems {
+			w.printf("  problem: %s: %s\n", p.Kind, p.Reason)
+		}
+	}
 	if db := t.header.Database; db != nil {
 		age := time.Duration(db.AgeSeconds) * time.Second
 		w.printf("Database: built %s (%s old), %d advisories\n", db.BuiltAt.UTC().Format(time.RFC3339), humanAge(age), db.Advisories)
