@@ -64,7 +64,7 @@ func run(t *testing.T, h Handler) {
 		Workload: workload.Workload{
 			Cluster: "prod-eu", Namespace: "shop", Kind: "Deployment", Name: "web", Pods: 3,
 			Containers: []workload.Container{{Name: "web", Type: "container", Image: "localhost:5000/shop/web:1.0", Owner: "internal"}},
-			Exposure: &workload.Exposure{Level: workload.ExposureInternet, Paths: []string{"Ingress shop/web (shop.example.com/) → Service shop/web:80 → pod port 8080"}},
+			Exposure:   &workload.Exposure{Level: workload.ExposureInternet, Paths: []string{"Ingress shop/web (shop.example.com/) → Service shop/web:80 → pod port 8080"}},
 			Sensitivity: &workload.Sensitivity{Privileged: true, SensitiveHostPaths: []string{"/"},
 				RBAC: &workload.RBACPower{ClusterAdmin: true}},
 		},
