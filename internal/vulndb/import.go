@@ -138,6 +138,9 @@ func (im *Importer) Import(ctx context.Context, dir string, sources ...Source) (
 	if err != nil {
 		return Metadata{}, fmt.Errorf("import: %w", err)
 	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; scanners may run as other users
+		return Metadata{}, fmt.Errorf("import: %w", err)
+	}
 	if err := tmp.Sync(); err != nil {
 		return Metadata{}, fmt.Errorf("import: fsync: %w", err)
 	}
