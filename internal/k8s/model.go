@@ -27,4 +27,5 @@ const (
 	ExposureInternet = workload.ExposureInternet
 	ExposureCluster  = workload.ExposureCluster
 	ExposureIsolated = workload.ExposureIsolated
+	ExposureUnknown  = workload.ExposureUnknown
 )

@@ -94,6 +94,9 @@ const (
 	ExposureInternet = "internet" // LoadBalancer, NodePort, ExternalIPs, Ingress, Gateway route
 	ExposureCluster  = "cluster"  // reachable from unrestricted pods (ClusterIP or any pod IP)
 	ExposureIsolated = "isolated" // ingress restricted by NetworkPolicy to selected peers, or none
+	// ExposureUnknown: a kind that could make the workload more exposed than
+	// found (Services, Ingresses, Gateway routes) could not be read; see Unknown.
+	ExposureUnknown = "unknown"
 )
 
 // Exposure is how reachable a workload is over the network.
@@ -104,6 +107,9 @@ type Exposure struct {
 	Paths []string `json:"paths,omitempty"`
 	// NetworkPolicies that select the workload's pods and restrict ingress.
 	NetworkPolicies []string `json:"network_policies,omitempty"`
+	// Unknown names what could not be evaluated ("networkpolicies: forbidden"),
+	// so a partial answer is never read as a safe one.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // Sensitivity is what an attacker gains by compromising the workload.
@@ -111,10 +117,14 @@ type Sensitivity struct {
 	Privileged               bool     `json:"privileged,omitempty"`
 	AddedCapabilities        []string `json:"added_capabilities,omitempty"`
 	AllowPrivilegeEscalation bool     `json:"allow_privilege_escalation,omitempty"`
-	RunsAsRoot               bool     `json:"runs_as_root,omitempty"`
-	HostPID                  bool     `json:"host_pid,omitempty"`
-	HostNetwork              bool     `json:"host_network,omitempty"`
-	HostIPC                  bool     `json:"host_ipc,omitempty"`
+	// RunsAsRoot: some container runs as UID 0 for certain (runAsUser: 0).
+	// MayRunAsRoot: some container has no runAsUser and no runAsNonRoot, so
+	// the image's USER decides (often root).
+	RunsAsRoot   bool `json:"runs_as_root,omitempty"`
+	MayRunAsRoot bool `json:"may_run_as_root,omitempty"`
+	HostPID      bool `json:"host_pid,omitempty"`
+	HostNetwork  bool `json:"host_network,omitempty"`
+	HostIPC      bool `json:"host_ipc,omitempty"`
 	// HostPaths are all hostPath mounts; SensitiveHostPaths the dangerous
 	// ones ("/", docker/containerd sockets, /var/lib/kubelet, /etc).
 	HostPaths          []string `json:"host_paths,omitempty"`
@@ -134,6 +144,9 @@ type Sensitivity struct {
 	CriticalNamespace bool `json:"critical_namespace,omitempty"`
 	// Reasons are short human-readable phrases for each flag set.
 	Reasons []string `json:"reasons,omitempty"`
+	// Unknown names what could not be evaluated (service account or RBAC
+	// kinds forbidden).
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // RBACPower summarises what a service account may do.
@@ -148,4 +161,7 @@ type RBACPower struct {
 	Impersonate      bool     `json:"impersonate,omitempty"`
 	// Bindings are the (Cluster)RoleBindings that grant the power.
 	Bindings []string `json:"bindings,omitempty"`
+	// Unknown names what could not be evaluated (a forbidden RBAC kind, a
+	// binding to a missing role).
+	Unknown []string `json:"unknown,omitempty"`
 }
