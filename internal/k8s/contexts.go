@@ -25,8 +25,11 @@ const (
 // ClusterClient is a connection to one cluster (kubeconfig context).
 type ClusterClient struct {
 	// Name is the kubeconfig context name; it becomes Snapshot.Cluster.
-	Name   string
-	Config *rest.Config
+	Name string
+	// Namespace is the context's default namespace ("" when unset); the
+	// CLI may use it when neither --namespace nor -A is given.
+	Namespace string
+	Config    *rest.Config
 	Client kubernetes.Interface
 	// Err is set when the context could not be turned into a client (bad
 	// credentials file, missing cluster entry); Discover then reports it as
@@ -94,7 +97,9 @@ func LoadContexts(kubeconfigPath string, names []string, all bool) ([]ClusterCli
 			out = append(out, ClusterClient{Name: n, Err: fmt.Errorf("context %s: %w", n, err)})
 			continue
 		}
-		out = append(out, newClusterClient(n, cfg))
+		cc := newClusterClient(n, cfg)
+		cc.Namespace = raw.Contexts[n].Namespace
+		out = append(out, cc)
 	}
 	return out, nil
 }
