@@ -30,7 +30,7 @@ type ClusterClient struct {
 	// CLI may use it when neither --namespace nor -A is given.
 	Namespace string
 	Config    *rest.Config
-	Client kubernetes.Interface
+	Client    kubernetes.Interface
 	// Err is set when the context could not be turned into a client (bad
 	// credentials file, missing cluster entry); Discover then reports it as
 	// a Problem for this context and other contexts go on.
