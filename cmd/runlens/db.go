@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/vulndb"
 )
@@ -36,7 +38,7 @@ EPSS scores and the CISA KEV catalog joined in. Updates build a new file
 and swap it in atomically: a scan running meanwhile keeps the old one, and
 an interrupted update leaves the old one working.`,
 	}
-	cmd.AddCommand(a.dbImportCommand(), a.dbUpdateCommand(), a.dbStatusCommand())
+	cmd.AddCommand(a.dbImportCommand(), a.dbUpdateCommand(), a.dbStatusCommand(), a.dbExportCommand())
 	return cmd
 }
 
@@ -49,15 +51,27 @@ func (a *app) dbImportCommand() *cobra.Command {
 		Long: `Build the database from local advisory files, replacing the current one.
 
 Each PATH is one of:
+  a bundle written by "runlens db export" (recognised by its content; it
+  must be the only PATH: its checksums and schema version are verified
+  before it replaces the current database)
   a directory of OSV JSON records (searched recursively)
   an OSV export zip (the all.zip of one ecosystem)
   an EPSS CSV (.csv or .csv.gz) or the CISA KEV JSON catalog
   a directory laid out as osv/, epss/ and kev/ subdirectories`,
 		Example: `  runlens db import ./osv-records
   runlens db import Go.zip npm.zip epss_scores.csv.gz known_exploited_vulnerabilities.json
-  runlens db import testdata/sample/advisories`,
+  runlens db import testdata/sample/advisories
+  runlens db import runlens-db.tar.zst`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, p := range args {
+				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && vulndb.IsBundle(p) {
+					if len(args) > 1 || len(epss) > 0 || len(kev) > 0 {
+						return &usageError{fmt.Sprintf("import: %s is a database bundle; import it on its own", p)}
+					}
+					return a.importBundle(cmd.Context(), &vulndb.Importer{Force: force}, p)
+				}
+			}
 			var sources []vulndb.Source
 			for _, p := range args {
 				s, err := classify(p)
@@ -88,6 +102,7 @@ func (a *app) dbUpdateCommand() *cobra.Command {
 		epssURL    string
 		kevURL     string
 		force      bool
+		headerFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -96,20 +111,41 @@ func (a *app) dbUpdateCommand() *cobra.Command {
 all ecosystems listed in <source>/ecosystems.txt unless --ecosystems is
 given), the EPSS scores and the CISA KEV catalog, then swap the new
 database in. Point the URLs at a mirror for restricted networks; an empty
---epss-url or --kev-url skips that source.`,
+--epss-url or --kev-url skips that source.
+
+Mirror authentication (never printed or stored):
+  --header-file FILE     "Name: value" lines sent with every mirror request
+  RUNLENS_DB_TOKEN       sent as "Authorization: Bearer <token>"
+  RUNLENS_DB_USERNAME and RUNLENS_DB_PASSWORD   HTTP basic auth
+Credentials go only to the host of --source and to the hosts of --epss-url
+and --kev-url when you set those flags; never to the public EPSS and KEV
+feeds, and never to a host a redirect points at. Requests answered with
+429 or 5xx are retried a few times, honouring Retry-After; a download that
+fails keeps the current database.`,
 		Example: `  runlens db update
   runlens db update --ecosystems Go,npm,Debian:12
   runlens db update --source https://mirror.example/osv --epss-url "" --kev-url ""`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sources := []vulndb.Source{vulndb.OSVExport(source, ecosystems...)}
+			mirrors := []string{source}
 			if epssURL != "" {
 				sources = append(sources, vulndb.EPSS(epssURL))
+				if cmd.Flags().Changed("epss-url") {
+					mirrors = append(mirrors, epssURL)
+				}
 			}
 			if kevURL != "" {
 				sources = append(sources, vulndb.KEV(kevURL))
+				if cmd.Flags().Changed("kev-url") {
+					mirrors = append(mirrors, kevURL)
+				}
 			}
-			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force}, sources)
+			client, err := mirrorClient(headerFile, os.Getenv, mirrors)
+			if err != nil {
+				return err
+			}
+			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force, Client: client}, sources)
 		},
 	}
 	f := cmd.Flags()
@@ -118,7 +154,83 @@ database in. Point the URLs at a mirror for restricted networks; an empty
 	f.StringVar(&epssURL, "epss-url", defaultEPSSURL, "EPSS CSV URL (empty to skip)")
 	f.StringVar(&kevURL, "kev-url", defaultKEVURL, "CISA KEV JSON URL (empty to skip)")
 	f.BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	f.StringVar(&headerFile, "header-file", "", "file of `Name: value` HTTP headers for the mirror (e.g. authorization)")
 	return cmd
+}
+
+// mirrorClient is the HTTP client of db update: bounded retries honouring
+// Retry-After (the registry transport), with the mirror credentials from
+// --header-file and the environment added only for the mirror origins.
+func mirrorClient(headerFile string, getenv func(string) string, mirrors []string) (*http.Client, error) {
+	header := http.Header{}
+	if headerFile != "" {
+		h, err := vulndb.ReadHeaderFile(headerFile)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		header = h
+	}
+	env, err := vulndb.AuthFromEnv(getenv)
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	for k, vs := range env {
+		if header.Get(k) != "" {
+			return nil, &usageError{fmt.Sprintf("header %s is set both in --header-file and the environment", k)}
+		}
+		header[k] = vs
+	}
+	rt, err := vulndb.NewScopedHeaders(registry.NewTransport(nil, registry.RetryOptions{}), header, mirrors...)
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return &http.Client{Transport: rt}, nil
+}
+
+func (a *app) dbExportCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export FILE",
+		Short: "Write the database as one bundle for air-gapped sites",
+		Long: `Write the current database to FILE as one self-describing bundle: a
+zstd-compressed tar holding manifest.json (built-at, sources, advisory
+counts per ecosystem, EPSS and KEV information, schema version, SHA-256
+of every member) and the database file. Copy it across the air gap and
+load it with "runlens db import FILE".`,
+		Example: `  runlens db export runlens-db.tar.zst`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			m, err := vulndb.ExportBundle(cmd.Context(), a.dbDir, args[0], "runlens "+version)
+			if err != nil {
+				return err
+			}
+			if !a.quiet {
+				st, _ := os.Stat(args[0])
+				var size int64
+				if st != nil {
+					size = st.Size()
+				}
+				fmt.Fprintf(a.stderr, "exported %d advisories (built %s) to %s: %d bytes in %s\n", m.Database.Advisories,
+					m.Database.BuiltAt.UTC().Format(time.RFC3339), args[0], size, time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) importBundle(ctx context.Context, im *vulndb.Importer, path string) error {
+	a.progress.Printf("importing database bundle %s into %s", path, a.dbDir)
+	m, err := im.ImportBundle(ctx, a.dbDir, path)
+	a.progress.Clear()
+	if err != nil {
+		return err
+	}
+	if !a.quiet {
+		md := m.Database
+		fmt.Fprintf(a.stderr, "database bundle imported: %d advisories for %d packages in %d ecosystems, built %s (%s ago)\n",
+			md.Advisories, md.Packages, len(md.Ecosystems), md.BuiltAt.UTC().Format(time.RFC3339), md.Age(time.Now()).Round(time.Minute))
+	}
+	return nil
 }
 
 func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulndb.Source) error {
