@@ -178,9 +178,9 @@ func TestExposure(t *testing.T) {
 		want: &Exposure{Level: ExposureInternet, NetworkPolicies: []string{"shop/range"},
 			Paths: []string{"Service shop/web-np NodePort 30080 → pod port 8080"}},
 	}, {
-		name: "hostNetwork: on the node, NetworkPolicy does not apply",
-		objs: Objects{NetworkPolicies: []networkingv1.NetworkPolicy{tcNetpol("shop", "deny-all", nil, nil)}},
-		spec: &corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{{Name: "a", Ports: []corev1.ContainerPort{tcCport("http", 8080)}}}},
+		name:   "hostNetwork: on the node, NetworkPolicy does not apply",
+		objs:   Objects{NetworkPolicies: []networkingv1.NetworkPolicy{tcNetpol("shop", "deny-all", nil, nil)}},
+		spec:   &corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{{Name: "a", Ports: []corev1.ContainerPort{tcCport("http", 8080)}}}},
 		labels: web,
 		want: &Exposure{Level: ExposureInternet, NetworkPolicies: []string{"shop/deny-all"},
 			Paths: []string{"hostNetwork: node port 8080 → pod port 8080"}},
