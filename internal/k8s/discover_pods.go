@@ -256,7 +256,7 @@ func (b *builder) resolve(p *corev1.Pod, image string, st *corev1.ContainerStatu
 	repo, dig, err := ResolveConfigID(b.ctx, image, id.ConfigID, ropts)
 	r := resolution{repo: repo, digest: dig}
 	if err != nil {
-		r = resolution{reason: clip("sha256-only imageID not matched in the registry: "+err.Error(), maxReasonLen)}
+		r = resolution{reason: clip("sha256-only imageID not resolved against the registry: "+err.Error(), maxReasonLen)}
 	}
 	b.resolved[rkey] = r
 	return r
