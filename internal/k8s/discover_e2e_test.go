@@ -353,7 +353,7 @@ func TestDiscoverAPI(t *testing.T) {
 		t.Logf("problems:\n%s", probs)
 		for _, want := range []string{
 			"secrets: pull secrets not readable; private images may fail: secret disc-shop/regcred: forbidden",
-			"imageID: StatefulSet disc-shop/db: 1 container(s) in 1 pod(s) unresolved: sha256-only imageID not matched in the registry",
+			"imageID: StatefulSet disc-shop/db: 1 container(s) in 1 pod(s) unresolved: sha256-only imageID not resolved against the registry",
 		} {
 			if !strings.Contains(probs, want) {
 				t.Errorf("problems lack %q", want)
