@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -100,4 +101,24 @@ func RemoteDigest(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("head %s: %w", ref, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// ImportImage loads img straight into the node's containerd as ref (with `ctr
+// images import`, no registry), the way air-gapped nodes get images: pods must use
+// imagePullPolicy Never, and their imageID is then "sha256:<config digest>" rather
+// than a registry digest.
+func (c *Cluster) ImportImage(ctx context.Context, t testing.TB, img v1.Image, ref string) {
+	t.Helper()
+	if c.ContainerdSocket == "" {
+		t.Fatal("ImportImage: no containerd in this cluster (api mode)")
+	}
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	if err := testimage.WriteTarball(img, ref, tarPath); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, "ctr", "--address", c.ContainerdSocket, "-n", "k8s.io",
+		"images", "import", tarPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr images import %s: %v\n%s", ref, err, out)
+	}
 }

@@ -121,6 +121,9 @@ func TestAPIClusters(t *testing.T) {
 	})
 
 	t.Run("down leaves nothing", func(t *testing.T) {
+		if up := leftovers(b, nil, nil); len(up) < 3 {
+			t.Errorf("leftover check sees only %d things while the cluster is up: %v", len(up), up)
+		}
 		if err := b.Down(ctx); err != nil {
 			t.Fatal(err)
 		}

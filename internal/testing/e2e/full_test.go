@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -104,10 +106,15 @@ func TestFullMode(t *testing.T) {
 	}
 
 	t.Run("private registry path needs the pull secret", func(t *testing.T) { privatePull(ctx, t, c) })
+	t.Run("image imported with ctr", func(t *testing.T) { importedImage(ctx, t, c) })
 
 	// Record what must disappear, then tear down and look for leftovers.
 	pids := map[int]string{pid: procStart(pid)}
 	nsList := []string{netns}
+	// The checker itself must see a live cluster, or its silence after down proves nothing.
+	if up := leftovers(c, nsList, pids); len(up) < 5 {
+		t.Errorf("leftover check sees only %d things while the cluster is up: %v", len(up), up)
+	}
 	if err := c.Down(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +125,6 @@ func TestFullMode(t *testing.T) {
 
 func privatePull(ctx context.Context, t *testing.T, c *cluster.Cluster) {
 	cs := c.Admin(t)
-	img := cluster.AppImage(ctx, t)
-	pushed := c.PushImage(ctx, t, img, c.PrivatePrefix+"app", "v1")
 	ns := cluster.FixtureNamespace
 	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "registry-pull"},
@@ -129,14 +134,18 @@ func privatePull(ctx context.Context, t *testing.T, c *cluster.Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	image := c.Registry + "/" + c.PrivatePrefix + "app:v1"
+	// Two distinct private images: the kubelet skips the pull of an image already
+	// present, so the pod without the secret must ask for one nobody pulled yet.
+	withSecret := c.PushImage(ctx, t, variant(t, cluster.AppImage(ctx, t), "with-secret"), c.PrivatePrefix+"app", "v1")
+	c.PushImage(ctx, t, variant(t, cluster.AppImage(ctx, t), "no-secret"), c.PrivatePrefix+"other", "v1")
 	for _, p := range []struct {
-		name   string
-		secret bool
-	}{{"private-with-secret", true}, {"private-no-secret", false}} {
+		name, repo string
+		secret     bool
+	}{{"private-with-secret", "app", true}, {"private-no-secret", "other", false}} {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: p.name, Labels: map[string]string{"private": p.name}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app",
+				Image: c.Registry + "/" + c.PrivatePrefix + p.repo + ":v1", ImagePullPolicy: corev1.PullAlways}}},
 		}
 		if p.secret {
 			pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "registry-pull"}}
@@ -146,8 +155,8 @@ func privatePull(ctx context.Context, t *testing.T, c *cluster.Cluster) {
 		}
 	}
 	ok := waitPods(ctx, t, cs, ns, "private=private-with-secret", 3*time.Minute, allRunning)
-	if got := ok[0].Status.ContainerStatuses[0].ImageID; got != pushed.String() {
-		t.Errorf("private imageID = %q, want %q", got, pushed.String())
+	if got := ok[0].Status.ContainerStatuses[0].ImageID; got != withSecret.String() {
+		t.Errorf("private imageID = %q, want %q", got, withSecret.String())
 	}
 	waitPods(ctx, t, cs, ns, "private=private-no-secret", 3*time.Minute, func(p []corev1.Pod) (bool, string) {
 		if len(p) == 0 || len(p[0].Status.ContainerStatuses) == 0 {
@@ -159,4 +168,48 @@ func privatePull(ctx context.Context, t *testing.T, c *cluster.Cluster) {
 		}
 		return false, podState(p[0])
 	})
+}
+
+// importedImage runs a pod from an image imported with ctr (no registry): its
+// imageID is the bare config digest, the other form a scanner must handle.
+func importedImage(ctx context.Context, t *testing.T, c *cluster.Cluster) {
+	img := variant(t, cluster.AppImage(ctx, t), "imported")
+	const ref = "runlens.local/imported/app:v1"
+	c.ImportImage(ctx, t, img, ref)
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := c.Admin(t)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "imported", Labels: map[string]string{"imported": "yes"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: ref,
+			ImagePullPolicy: corev1.PullNever}}},
+	}
+	if _, err := cs.CoreV1().Pods(cluster.FixtureNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitPods(ctx, t, cs, cluster.FixtureNamespace, "imported=yes", 3*time.Minute, allRunning)
+	if id := got[0].Status.ContainerStatuses[0].ImageID; id != cfg.String() {
+		t.Errorf("imported imageID = %q, want the config digest %q", id, cfg.String())
+	}
+}
+
+// variant returns img with one extra label, so it has its own digest.
+func variant(t *testing.T, img v1.Image, label string) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	if cf.Config.Labels == nil {
+		cf.Config.Labels = map[string]string{}
+	}
+	cf.Config.Labels["runlens.dev/variant"] = label
+	out, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
