@@ -38,12 +38,29 @@ the same filters and exit-code policy as a live scan.`,
 				return err
 			}
 			c.header.Filters = filters
-			return a.emitHeader(&o, c.header, filters, c.images)
+			for _, r := range c.images {
+				filters.Apply(r)
+			}
+			recountWorkloads(c.workloads, c.images)
+			sum := report.Summarize(c.images)
+			sum.Clusters = c.summary.Clusters
+			return a.write(&o, c.header, c.images, c.workloads, sum)
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "", "a JSON result written by runlens")
 	o.register(cmd)
 	return cmd
+}
+
+// recountWorkloads recomputes workload finding counts after filtering.
+func recountWorkloads(wls []*report.WorkloadResult, images []*report.ImageResult) {
+	byDigest := map[string]*report.ImageResult{}
+	for _, r := range images {
+		byDigest[r.Target.Digest] = r
+	}
+	for _, w := range wls {
+		w.FindingsBySeverity = report.CountWorkload(&w.Workload, byDigest)
+	}
 }
 
 // collector is a Handler that keeps what it is given.

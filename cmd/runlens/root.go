@@ -27,6 +27,8 @@ type app struct {
 
 	log      *slog.Logger
 	progress *progress.Line
+	// tableView picks the table sections of a cluster scan.
+	tableView string
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -167,7 +169,9 @@ func (a *app) handler(o *outputOptions) (report.Handler, func() error, error) {
 	case "json":
 		return report.NewJSON(w), closeFn, nil
 	case "table":
-		return report.NewTable(w), closeFn, nil
+		t := report.NewTable(w)
+		t.View = a.tableView
+		return t, closeFn, nil
 	default:
 		closeFn()
 		return nil, nil, &usageError{fmt.Sprintf("--format: unknown format %q (want table or json)", o.format)}

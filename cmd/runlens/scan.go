@@ -15,6 +15,9 @@ import (
 	"github.com/runlens/runlens/internal/scan"
 )
 
+// defaultTimeout bounds a whole scan command.
+const defaultTimeout = 30 * time.Minute
+
 // scanOptions are the flags of the scan subcommands.
 type scanOptions struct {
 	out outputOptions
@@ -42,7 +45,7 @@ func (o *scanOptions) registerSource(cmd *cobra.Command) {
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
 	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
 	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long")
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -50,7 +53,7 @@ func (a *app) scanCommand() *cobra.Command {
 		Use:   "scan",
 		Short: "Scan images or registries for vulnerabilities",
 	}
-	cmd.AddCommand(a.scanImageCommand(), a.scanRegistryCommand())
+	cmd.AddCommand(a.scanImageCommand(), a.scanRegistryCommand(), a.scanClusterCommand())
 	return cmd
 }
 
@@ -141,34 +144,47 @@ func (a *app) emit(o *outputOptions, command string, filters report.Filters, db 
 
 // emitHeader is emit with a prepared header (used when replaying).
 func (a *app) emitHeader(o *outputOptions, hd report.Header, filters report.Filters, results []*report.ImageResult) error {
+	for _, r := range results {
+		filters.Apply(r)
+	}
+	return a.write(o, hd, results, nil, report.Summarize(results))
+}
+
+// write sends a run's results through the chosen handler, logs incomplete
+// scans, and returns the exit policy's verdict.
+func (a *app) write(o *outputOptions, hd report.Header, images []*report.ImageResult, workloads []*report.WorkloadResult, sum report.Summary) error {
 	h, closeOut, err := a.handler(o)
 	if err != nil {
 		return err
 	}
-	if err := h.Start(hd); err != nil {
-		closeOut()
-		return err
-	}
-	for _, r := range results {
-		filters.Apply(r)
-		if err := h.Image(r); err != nil {
-			closeOut()
+	err = func() error {
+		if err := h.Start(hd); err != nil {
 			return err
 		}
+		for _, r := range images {
+			if err := h.Image(r); err != nil {
+				return err
+			}
+		}
+		for _, w := range workloads {
+			if err := h.Workload(w); err != nil {
+				return err
+			}
+		}
+		return h.End(sum)
+	}()
+	if cerr := closeOut(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing report: %w", cerr)
 	}
-	if err := h.End(report.Summarize(results)); err != nil {
-		closeOut()
+	if err != nil {
 		return err
 	}
-	if err := closeOut(); err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	for _, r := range results {
+	for _, r := range images {
 		if r.Status != report.StatusScanned {
 			a.log.Error("scan incomplete", "image", r.Target.Reference, "status", r.Status, "reason", r.Error)
 		}
 	}
-	return verdict(o, results)
+	return verdict(o, images)
 }
 
 func imageName(o *scanOptions, args []string) string {

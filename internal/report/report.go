@@ -191,3 +191,21 @@ func (s *Summary) Add(r *ImageResult) {
 		s.BySeverity[f.Severity]++
 	}
 }
+
+// CountWorkload counts findings by severity over the unique digests the
+// workload's containers run.
+func CountWorkload(w *workload.Workload, byDigest map[string]*ImageResult) map[string]int {
+	counts := map[string]int{}
+	seen := map[string]bool{}
+	for _, c := range w.Containers {
+		r := byDigest[c.Digest]
+		if c.Digest == "" || seen[c.Digest] || r == nil {
+			continue
+		}
+		seen[c.Digest] = true
+		for _, f := range r.Findings {
+			counts[f.Severity]++
+		}
+	}
+	return counts
+}

@@ -91,7 +91,7 @@ func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit fu
 	// Resolve every tag to its digests, in parallel.
 	byDigest := map[string]*target{}
 	var done int
-	err = forEach(ctx, workers, len(refs), func(i int) {
+	err = ForEach(ctx, workers, len(refs), func(i int) {
 		res, err := registry.Resolve(ctx, refs[i], req.Options)
 		if err == nil && len(res) == 0 {
 			err = fmt.Errorf("no manifest for platform %s", strings.Join(req.Options.Platforms, ","))
@@ -130,7 +130,7 @@ func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit fu
 
 	// Scan each unique digest once.
 	done = 0
-	err = forEach(ctx, workers, len(targets), func(i int) {
+	err = ForEach(ctx, workers, len(targets), func(i int) {
 		t := targets[i]
 		r := s.scanTarget(ctx, t, req.Options)
 		if r == nil {
@@ -206,9 +206,9 @@ func failed(ref string, err error) *report.ImageResult {
 	}
 }
 
-// forEach runs fn(0..n-1) on at most workers goroutines and stops handing
+// ForEach runs fn(0..n-1) on at most workers goroutines and stops handing
 // out work when ctx is cancelled.
-func forEach(ctx context.Context, workers, n int, fn func(i int)) error {
+func ForEach(ctx context.Context, workers, n int, fn func(i int)) error {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers && w < n; w++ {

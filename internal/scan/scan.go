@@ -150,3 +150,34 @@ func (s *Scanner) match(ctx context.Context, inv *inventory.Inventory, res *repo
 	}
 	return nil
 }
+
+// ScanDigest scans an image whose manifest digest is already known (a
+// cluster reports the digest each container runs). A cached inventory
+// answers without contacting the registry; otherwise open is called.
+func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(context.Context) (image.Image, error)) (*report.ImageResult, error) {
+	start := time.Now()
+	desc := image.Descriptor{Reference: ref, Digest: digest}
+	if s.Cache != nil {
+		if inv, ok, err := s.Cache.Get(ctx, CacheKey(desc)); err == nil && ok {
+			res := &report.ImageResult{Target: desc, Status: report.StatusScanned, Cached: true, Findings: []match.Finding{}}
+			if err := s.match(ctx, inv, res); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				res.Status = report.StatusFailed
+				res.Error = err.Error()
+			}
+			res.DurationMS = time.Since(start).Milliseconds()
+			return res, nil
+		}
+	}
+	img, err := open(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return &report.ImageResult{Target: desc, Status: report.StatusFailed, Error: err.Error(), Findings: []match.Finding{}}, nil
+	}
+	defer img.Close()
+	return s.Scan(ctx, img)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/runlens/runlens/internal/clusterscan"
+	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/report"
+)
+
+// clusterOptions are the flags that select clusters and describe them.
+type clusterOptions struct {
+	kubeconfig  string
+	contexts    []string
+	allContexts bool
+	namespaces  []string
+	selector    string
+	internal    []string
+	external    []string
+	critical    []string
+}
+
+func (c *clusterOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+	f.StringSliceVar(&c.contexts, "context", nil, "kubeconfig contexts to scan, comma-separated (default the current context)")
+	f.BoolVar(&c.allContexts, "all-contexts", false, "scan every context in the kubeconfig")
+	f.StringSliceVarP(&c.namespaces, "namespace", "n", nil, "only these namespaces (default all)")
+	f.StringVarP(&c.selector, "selector", "l", "", "only pods matching this label selector")
+	f.StringSliceVar(&c.internal, "internal-registries", nil, `registries or repository prefixes whose images are "ours" (e.g. registry.example.com/team)`)
+	f.StringSliceVar(&c.external, "external-registries", nil, "more vendor registries or prefixes (e.g. a mirror of public images)")
+	f.StringSliceVar(&c.critical, "critical-namespaces", nil, `label selectors marking critical namespaces (e.g. "env=prod")`)
+}
+
+func (c *clusterOptions) options() (clusterscan.Options, error) {
+	o := clusterscan.Options{
+		Kubeconfig: c.kubeconfig, Contexts: c.contexts, AllContexts: c.allContexts,
+		Namespaces: c.namespaces, LabelSelector: c.selector,
+		Owner: k8s.OwnerOptions{Internal: c.internal, External: c.external},
+	}
+	if c.selector != "" {
+		if _, err := labels.Parse(c.selector); err != nil {
+			return o, &usageError{fmt.Sprintf("--selector: %v", err)}
+		}
+	}
+	for _, s := range c.critical {
+		sel, err := labels.Parse(s)
+		if err != nil {
+			return o, &usageError{fmt.Sprintf("--critical-namespaces %q: %v", s, err)}
+		}
+		o.CriticalNamespaces = append(o.CriticalNamespaces, sel)
+	}
+	return o, nil
+}
+
+func (a *app) scanClusterCommand() *cobra.Command {
+	o := &scanOptions{}
+	co := &clusterOptions{}
+	var view string
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Scan what actually runs in one or many Kubernetes clusters (agentless)",
+		Long: `Find every running pod through the Kubernetes API (init and ephemeral
+containers included), resolve each container to the digest it really runs
+(status.containerStatuses[].imageID, not the tag), scan each unique digest
+once across all clusters, and report every finding with its workloads'
+context: network exposure (internet / cluster / isolated, with the path),
+privileges (privileged, host namespaces and paths, secrets, service-account
+RBAC power, cloud identity) and who fixes the image (ours or a vendor's).
+
+Needs only read access: deploy/rbac/runlens-scanner.yaml is the ClusterRole.
+Kinds the role cannot read, and clusters that cannot be reached, are listed
+as problems; everything else is still scanned. Image pulls use the pods'
+imagePullSecrets when the role may read them, then ~/.docker/config.json.`,
+		Example: `  runlens scan cluster
+  runlens scan cluster --context prod-eu,prod-us --fail-on CRITICAL
+  runlens scan cluster --all-contexts -n shop --internal-registries registry.example.com
+  runlens scan cluster --critical-namespaces env=prod --view workloads`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runScanCluster(cmd.Context(), o, co, view)
+		},
+	}
+	co.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&view, "view", "", "table sections: workloads, images, or both (default)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
+	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
+	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")
+	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long")
+	o.out.register(cmd)
+	return cmd
+}
+
+func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOptions, view string) error {
+	switch view {
+	case "", "workloads", "images":
+	default:
+		return &usageError{fmt.Sprintf("--view: want workloads or images, got %q", view)}
+	}
+	filters, err := o.out.filters()
+	if err != nil {
+		return err
+	}
+	copts, err := co.options()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	copts.Registry.Insecure = o.insecure
+	copts.Concurrency = o.concurrency
+	copts.Progress = a.progress
+	res, err := clusterscan.Run(ctx, scanner, copts)
+	a.progress.Clear()
+	if err != nil {
+		return err
+	}
+	for _, c := range res.Clusters {
+		for _, p := range c.Problems {
+			a.log.Warn("cluster scan incomplete", "cluster", c.Name, "kind", p.Kind, "reason", p.Reason)
+		}
+	}
+	a.tableView = view
+	return a.emitCluster(&o.out, filters, dbInfo, res)
+}
+
+// emitCluster writes a cluster scan: images, workloads and the funnel.
+func (a *app) emitCluster(o *outputOptions, filters report.Filters, db *report.Database, res *clusterscan.Result) error {
+	for _, r := range res.Images {
+		filters.Apply(r)
+	}
+	res.Recount()
+	sum := report.Summarize(res.Images)
+	sum.Clusters = res.Clusters
+	return a.write(o, header("scan cluster", filters, db), res.Images, res.Workloads, sum)
+}
