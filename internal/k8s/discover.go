@@ -137,7 +137,9 @@ func Discover(ctx context.Context, c ClusterClient, opts DiscoverOptions) (*Disc
 	_, err := c.Client.CoreV1().Pods(scopes(opts.Namespaces)[0]).List(pctx, metav1.ListOptions{Limit: 1, LabelSelector: opts.LabelSelector})
 	cancel()
 	if err != nil {
-		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsBadRequest(err) {
+		// An answer from the API server (forbidden, 5xx after retries) is
+		// about pods; anything else means the server was not reached.
+		if _, ok := err.(apierrors.APIStatus); ok || errors.As(err, new(apierrors.APIStatus)) {
 			return fail(ProblemPods, errors.New(problemReason("pods", err)), ErrPodsUnavailable)
 		}
 		if ctx.Err() != nil {
