@@ -6,12 +6,15 @@ die() { log "ERROR: $*"; exit 1; }
 
 # proc_start_time PID — the start time (clock ticks since boot) of PID, which
 # together with the PID identifies one process even after PID reuse.
+# A zombie counts as gone: nothing reaps orphans on this machine kind (PID 1 is not
+# an init), so a killed component stays a zombie forever.
 proc_start_time() {
   local stat
   stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
   stat="${stat##*) }"
   # shellcheck disable=SC2086
   set -- $stat
+  [[ $1 == Z || $1 == X ]] && return 1
   echo "${20}"
 }
 

@@ -97,7 +97,7 @@ func procStart(pid int) string {
 		s = s[i+2:]
 	}
 	f := strings.Fields(s)
-	if len(f) < 20 {
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" { // a zombie is gone, only not yet reaped
 		return ""
 	}
 	return f[19]
