@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/runlens/runlens/internal/testing/cluster/testimage"
@@ -120,5 +122,23 @@ func (c *Cluster) ImportImage(ctx context.Context, t testing.TB, img v1.Image, r
 		"images", "import", tarPath).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ctr images import %s: %v\n%s", ref, err, out)
+	}
+}
+
+// AddEphemeralContainer attaches a debug container running image (with args) to a
+// running pod through the ephemeralcontainers subresource, as `kubectl debug` does;
+// ephemeral containers cannot be declared in a manifest.
+func (c *Cluster) AddEphemeralContainer(ctx context.Context, t testing.TB, ns, pod, name, image string, args ...string) {
+	t.Helper()
+	cs := c.Admin(t)
+	p, err := cs.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get pod %s/%s: %v", ns, pod, err)
+	}
+	p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: image, Args: args},
+	})
+	if _, err := cs.CoreV1().Pods(ns).UpdateEphemeralContainers(ctx, pod, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("add ephemeral container to %s/%s: %v", ns, pod, err)
 	}
 }

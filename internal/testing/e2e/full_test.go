@@ -105,6 +105,23 @@ func TestFullMode(t *testing.T) {
 		}
 	}
 
+	t.Run("ephemeral container", func(t *testing.T) {
+		c.AddEphemeralContainer(ctx, t, cluster.FixtureNamespace, "standalone", "debug", c.Registry+"/runlens-e2e/app:v1", "-listen", "127.0.0.1:0")
+		waitPods(ctx, t, cs, cluster.FixtureNamespace, "app=standalone", 2*time.Minute, func(p []corev1.Pod) (bool, string) {
+			es := p[0].Status.EphemeralContainerStatuses
+			if len(es) == 1 && es[0].State.Running != nil {
+				return true, ""
+			}
+			return false, fmt.Sprintf("ephemeral statuses %+v", es)
+		})
+	})
+	// Logs travel apiserver -> kubelet, which the harness keeps on loopback.
+	t.Run("logs through the kubelet", func(t *testing.T) {
+		b, err := cs.CoreV1().Pods(cluster.FixtureNamespace).GetLogs("with-init", &corev1.PodLogOptions{Container: "init-once"}).DoRaw(ctx)
+		if err != nil || !strings.Contains(string(b), "runlens e2e app: done") {
+			t.Errorf("init container logs = %q, %v", b, err)
+		}
+	})
 	t.Run("private registry path needs the pull secret", func(t *testing.T) { privatePull(ctx, t, c) })
 	t.Run("image imported with ctr", func(t *testing.T) { importedImage(ctx, t, c) })
 
