@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
@@ -143,5 +145,23 @@ func (a *app) emitCluster(o *outputOptions, filters report.Filters, db *report.D
 	res.Recount()
 	sum := report.Summarize(res.Images)
 	sum.Clusters = res.Clusters
-	return a.write(o, header("scan cluster", filters, db), res.Images, res.Workloads, sum)
+	err := a.write(o, header("scan cluster", filters, db), res.Images, res.Workloads, sum)
+	var failed []string
+	for _, c := range res.Clusters {
+		for _, p := range c.Problems {
+			if p.Kind == k8s.ProblemConnect || p.Kind == k8s.ProblemPods {
+				failed = append(failed, c.Name)
+				break
+			}
+		}
+	}
+	if len(failed) > 0 {
+		// An unreachable cluster is never reported as clean, even when the
+		// others pass the policy.
+		var ec *exitCodeError
+		if err == nil || (errors.As(err, &ec) && ec.code != exitError) {
+			return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d clusters could not be scanned: %s", len(failed), len(res.Clusters), strings.Join(failed, ", "))}
+		}
+	}
+	return err
 }
