@@ -242,4 +242,3 @@ func containsPrefix(list []string, prefix string) bool {
 	}
 	return false
 }
-
