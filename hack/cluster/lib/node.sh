@@ -159,6 +159,9 @@ podLogsDir: $k/pod-logs
 clusterDomain: cluster.local
 maxPods: 60
 registerNode: true
+# No KUBE-FIREWALL/KUBE-KUBELET-CANARY chains in the host's iptables: nothing here
+# needs them, and down could not tell them from another kubelet's.
+makeIPTablesUtilChains: false
 YAML
   start_proc kubelet "$BIN/kubelet" --config "$k/config.yaml" \
     --kubeconfig "$KUBECONFIGS/kubelet.kubeconfig" --root-dir "$k/root" \
@@ -233,5 +236,24 @@ cleanup_host() {
   for d in /var/log/containers/*.log; do
     [[ -L $d && "$(readlink "$d")" == "$DIR/"* ]] && rm -f "$d"
   done
+  # Paths the kubelet, CNI and containerd's shims hard-code outside our directory.
+  # Removed (when empty) only if no other cluster of this run root has a kubelet.
+  if [[ ${MODE:-} == full ]] && ! other_kubelet_running; then
+    rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+    for d in /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers \
+      /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd; do
+      [[ -d $d ]] && rmdir "$d" 2>/dev/null || true
+    done
+  fi
   return 0
+}
+
+other_kubelet_running() {
+  local f pid st
+  for f in "$RUN_ROOT"/*/pids/kubelet.pid; do
+    [[ -f $f && $f != "$PIDS/kubelet.pid" ]] || continue
+    read -r pid st <"$f" || continue
+    [[ -n $pid && "$(proc_start_time "$pid" 2>/dev/null)" == "$st" ]] && return 0
+  done
+  return 1
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -163,6 +164,20 @@ func leftovers(c *cluster.Cluster, netns []string, pids map[int]string) []string
 	}
 	if _, err := os.Stat(c.Dir); err == nil {
 		found = append(found, "directory "+c.Dir)
+	}
+	if c.Mode == cluster.ModeFull {
+		// Host paths the kubelet hard-codes, and iptables chains it would make.
+		if _, err := os.Stat("/var/lib/kubelet/device-plugins/kubelet.sock"); err == nil {
+			found = append(found, "/var/lib/kubelet/device-plugins/kubelet.sock")
+		}
+		if ipt, err := exec.LookPath("iptables"); err == nil {
+			for _, table := range []string{"filter", "nat", "mangle"} {
+				out, _ := exec.Command(ipt, "-t", table, "-S").Output()
+				if strings.Contains(string(out), "KUBE-") {
+					found = append(found, "iptables "+table+" chains: "+string(out))
+				}
+			}
+		}
 	}
 	return found
 }
