@@ -63,13 +63,7 @@ func (im *Importer) ImportBundle(ctx context.Context, dir, path string) (Manifes
 	if err := extractMember(ctx, tr, tmp, want); err != nil {
 		return Manifest{}, fmt.Errorf("import bundle %s: %w; the current database is kept", path, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return Manifest{}, fmt.Errorf("import bundle: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return Manifest{}, fmt.Errorf("import bundle: fsync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
+	if err := closeTemp(tmp); err != nil {
 		return Manifest{}, fmt.Errorf("import bundle: %w", err)
 	}
 	if err := im.swapIn(ctx, dir, tmp.Name(), m.Database, prev); err != nil {
@@ -182,24 +176,11 @@ func (im *Importer) swapIn(ctx context.Context, dir, tmp string, meta Metadata, 
 // sameBuild checks that the file's own metadata is the build meta
 // describes, so a manifest cannot relabel another database.
 func sameBuild(path string, meta Metadata) error {
-	f, err := os.Open(path)
+	f, db, err := openVerify(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	data, unmap, err := mapFile(f, st.Size())
-	if err != nil {
-		return err
-	}
-	db, err := openMapped(path, data, unmap)
-	if err != nil {
-		unmap()
-		return err
-	}
 	defer db.Close()
 	got := db.Metadata()
 	if !got.BuiltAt.Equal(meta.BuiltAt) || got.Advisories != meta.Advisories || got.Packages != meta.Packages {

@@ -95,26 +95,11 @@ func (im *Importer) Import(ctx context.Context, dir string, sources ...Source) (
 	if len(sources) == 0 {
 		return Metadata{}, errors.New("import: no sources given")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Metadata{}, fmt.Errorf("import: %w", err)
-	}
-	unlock, err := lockDir(ctx, dir)
+	unlock, prev, err := beginSwap(ctx, dir)
 	if err != nil {
 		return Metadata{}, fmt.Errorf("import: %w", err)
 	}
 	defer unlock()
-	// We hold the lock, so any temp file is a leftover of a killed import.
-	if old, _ := filepath.Glob(filepath.Join(dir, tempPrefix+"*")); len(old) > 0 {
-		for _, p := range old {
-			os.Remove(p)
-		}
-	}
-	var prev *Metadata
-	if db, err := Open(ctx, dir); err == nil {
-		m := db.Metadata()
-		prev = &m
-		db.Close()
-	}
 
 	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
@@ -138,31 +123,16 @@ func (im *Importer) Import(ctx context.Context, dir string, sources ...Source) (
 	if err != nil {
 		return Metadata{}, fmt.Errorf("import: %w", err)
 	}
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; scanners may run as other users
+	if err := closeTemp(tmp); err != nil {
 		return Metadata{}, fmt.Errorf("import: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return Metadata{}, fmt.Errorf("import: fsync: %w", err)
+	if meta.Advisories == 0 && !im.Force {
+		return Metadata{}, fmt.Errorf("import: %w: no advisories were imported (%d bad records); the current database is kept", ErrCollapse, meta.Bad)
 	}
-	if err := tmp.Close(); err != nil {
-		return Metadata{}, fmt.Errorf("import: %w", err)
-	}
-	if err := verifyFile(ctx, tmp.Name(), meta); err != nil {
-		return Metadata{}, fmt.Errorf("import: the new database failed verification, the current one is kept: %w", err)
-	}
-	if !im.Force {
-		if meta.Advisories == 0 {
-			return Metadata{}, fmt.Errorf("import: %w: no advisories were imported (%d bad records); the current database is kept", ErrCollapse, meta.Bad)
-		}
-		if prev != nil && meta.Advisories < prev.Advisories/2 {
-			return Metadata{}, fmt.Errorf("import: %w: %d advisories, the current one has %d; the current database is kept (force to override)", ErrCollapse, meta.Advisories, prev.Advisories)
-		}
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, FileName)); err != nil {
+	if err := im.swapIn(ctx, dir, tmp.Name(), meta, prev); err != nil {
 		return Metadata{}, fmt.Errorf("import: %w", err)
 	}
 	done = true
-	syncDir(dir)
 	return meta, nil
 }
 
@@ -198,27 +168,53 @@ func syncDir(dir string) {
 	}
 }
 
-// verifyFile reopens the written file as a reader would and checks every
-// checksum, the counts and a sample of records.
-func verifyFile(ctx context.Context, path string, meta Metadata) error {
-	f, err := os.Open(path)
-	if err != nil {
+// closeTemp makes a finished temp database readable by other users
+// (CreateTemp makes 0600; scanners may run as other users), durable, and
+// closed, ready for swapIn.
+func closeTemp(tmp *os.File) error {
+	if err := tmp.Chmod(0o644); err != nil {
 		return err
 	}
-	defer f.Close()
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	return tmp.Close()
+}
+
+// openVerify maps the database file at path as a reader would; the caller
+// closes both the file and the DB.
+func openVerify(path string) (*os.File, *DB, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		f.Close()
+		return nil, nil, err
 	}
 	data, unmap, err := mapFile(f, st.Size())
 	if err != nil {
-		return err
+		f.Close()
+		return nil, nil, err
 	}
 	db, err := openMapped(path, data, unmap)
 	if err != nil {
 		unmap()
+		f.Close()
+		return nil, nil, err
+	}
+	return f, db, nil
+}
+
+// verifyFile reopens the written file as a reader would and checks every
+// checksum, the counts and a sample of records.
+func verifyFile(ctx context.Context, path string, meta Metadata) error {
+	f, db, err := openVerify(path)
+	if err != nil {
 		return err
 	}
+	defer f.Close()
 	defer db.Close()
 	// Read, not the mapping: touching every mapped page would count the
 	// whole file toward this process's RSS.
