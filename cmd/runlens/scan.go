@@ -37,11 +37,18 @@ type scanOptions struct {
 	concurrency int
 }
 
+// registerSource adds the registry-access flags and the common ones.
 func (o *scanOptions) registerSource(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
 	f.StringVar(&o.username, "username", "", "registry user name (with --password-stdin)")
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password or token from stdin")
+	o.registerCommon(cmd)
+}
+
+// registerCommon adds the flags every scan command shares.
+func (o *scanOptions) registerCommon(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
 	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
 	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")

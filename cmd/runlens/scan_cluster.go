@@ -91,10 +91,7 @@ imagePullSecrets when the role may read them, then ~/.docker/config.json.`,
 	f := cmd.Flags()
 	f.StringVar(&view, "view", "", "table sections: workloads, images, or both (default)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
-	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
-	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
-	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")
-	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long")
+	o.registerCommon(cmd)
 	o.out.register(cmd)
 	return cmd
 }
