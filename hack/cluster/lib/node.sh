@@ -233,6 +233,15 @@ cleanup_host() {
     done
   fi
   rm -f /var/lib/cni/results/"runlens-$NAME"-* 2>/dev/null || true
+  # After a crash no CNI DEL ran and no shim cleaned up: remove the CNI cache entries
+  # and shim sockets of every sandbox/container this containerd knew. containerd
+  # names a shim socket /run/containerd/s/sha256("<address>/<namespace>/<id>").
+  local id
+  for id in $(ls "$DIR/containerd/state/io.containerd.runtime.v2.task/k8s.io" \
+    "$DIR/containerd/root/io.containerd.grpc.v1.cri/sandboxes" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | sort -u); do
+    rm -f "/var/lib/cni/results/cni-loopback-$id-lo" \
+      "/run/containerd/s/$(printf '%s' "$CONTAINERD_SOCK/k8s.io/$id" | sha256sum | cut -d' ' -f1)"
+  done
   for d in /var/log/containers/*.log; do
     [[ -L $d && "$(readlink "$d")" == "$DIR/"* ]] && rm -f "$d"
   done

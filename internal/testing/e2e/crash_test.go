@@ -23,6 +23,7 @@ import (
 // under the same name must clean all of that and come back healthy.
 func TestCrashedRunIsCleaned(t *testing.T) {
 	const name = "e2e-crash"
+	hostBefore := hostEntries()
 	c := cluster.Start(t, cluster.ModeFull, cluster.WithName(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -97,5 +98,8 @@ func TestCrashedRunIsCleaned(t *testing.T) {
 	}
 	if left := leftovers(c2, []string{netns}, pids); len(left) > 0 {
 		t.Errorf("down left behind:\n%s", strings.Join(left, "\n"))
+	}
+	if left := newHostEntries(hostBefore); len(left) > 0 {
+		t.Errorf("down left shim sockets or CNI state behind:\n%s", strings.Join(left, "\n"))
 	}
 }

@@ -21,6 +21,7 @@ import (
 // and follows one container from the API (imageID) through CRI to its process, then
 // tears the cluster down and checks nothing is left.
 func TestFullMode(t *testing.T) {
+	hostBefore := hostEntries()
 	c := cluster.Start(t, cluster.ModeFull, cluster.WithName("e2e-full"))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -137,6 +138,9 @@ func TestFullMode(t *testing.T) {
 	}
 	if left := leftovers(c, nsList, pids); len(left) > 0 {
 		t.Errorf("down left behind:\n%s", strings.Join(left, "\n"))
+	}
+	if left := newHostEntries(hostBefore); len(left) > 0 {
+		t.Errorf("down left shim sockets or CNI state behind:\n%s", strings.Join(left, "\n"))
 	}
 }
 

@@ -181,3 +181,30 @@ func leftovers(c *cluster.Cluster, netns []string, pids map[int]string) []string
 	}
 	return found
 }
+
+// hostStateDirs are directories outside the cluster's own that containerd's shims
+// and CNI write to by fixed path.
+var hostStateDirs = []string{"/run/containerd/s", "/var/lib/cni/results", "/var/lib/cni/networks"}
+
+// hostEntries lists what is in hostStateDirs now.
+func hostEntries() map[string]bool {
+	m := map[string]bool{}
+	for _, d := range hostStateDirs {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			m[filepath.Join(d, e.Name())] = true
+		}
+	}
+	return m
+}
+
+// newHostEntries returns the entries of hostStateDirs that were not there before.
+func newHostEntries(before map[string]bool) []string {
+	var out []string
+	for p := range hostEntries() {
+		if !before[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
