@@ -108,6 +108,13 @@ func Start(t testing.TB, mode Mode, opts ...Option) *Cluster {
 	c := &Cluster{Name: o.name, Mode: mode, script: script, keep: os.Getenv(EnvReuse) == "1"}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute) // includes a cold build
 	defer cancel()
+	if !c.keep {
+		// A fresh cluster every time: a leftover one of the same name (an aborted
+		// run) would carry stale objects into this test.
+		if out, err := c.run(ctx, "down", "--name", o.name); err != nil {
+			t.Fatalf("cluster %s: removing a previous cluster failed: %v\n%s", o.name, err, out)
+		}
+	}
 	t0 := time.Now()
 	out, err := c.run(ctx, "up", "--mode", string(mode), "--name", o.name)
 	if err != nil {

@@ -74,8 +74,11 @@ func TestCrashedRunIsCleaned(t *testing.T) {
 		t.Fatalf("status after the crash reports healthy:\n%s", st)
 	}
 
-	// A new bring-up under the same name cleans the crashed run first.
+	// A new `up` under the same name cleans the crashed run first. (Reuse mode keeps
+	// Start from running `down` before `up`; the first Start's cleanup still tears
+	// the cluster down.)
 	old := *c
+	t.Setenv(cluster.EnvReuse, "1")
 	c2 := cluster.Start(t, cluster.ModeFull, cluster.WithName(name))
 	if left := leftovers(&old, []string{netns}, pids); len(left) > 0 {
 		// The new cluster legitimately uses the same directory, cgroup root and
