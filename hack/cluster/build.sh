@@ -43,7 +43,7 @@ build_k8s() {
   # k8s.io/kubernetes replaces every staging module with ./staging/..., which is not in
   # the module zip; the wrapper points each of them at its published version instead.
   local modfile
-  modfile="$(cd "$src" && GOFLAGS= go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  modfile="$(cd "$src" && GOFLAGS='' go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
   [[ -f "$modfile" ]] || { log "cannot find go.mod of k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
   {
     echo "module runlens.local/clusterbins/kubernetes"

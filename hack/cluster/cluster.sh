@@ -12,6 +12,7 @@
 # Each cluster lives in $RUNLENS_CLUSTER_RUN/NAME (default /tmp/runlens-cluster/NAME)
 # on its own block of loopback ports; see hack/cluster/README.md.
 set -euo pipefail
+# shellcheck disable=SC2034  # variables below are read by the sourced lib/*.sh
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # certs.sh — the cluster's CA, serving and client certificates, tokens and
 # kubeconfigs. Sourced by cluster.sh; writes under $PKI and $KUBECONFIGS.
 

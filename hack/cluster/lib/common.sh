@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh — shared helpers of cluster.sh: logging, ports, processes, waiting.
 # Sourced, not executed.
 

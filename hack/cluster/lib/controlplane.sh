@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # controlplane.sh — etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
 # Sourced by cluster.sh.
 

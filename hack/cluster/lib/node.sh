@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # node.sh — the full-mode node: loopback registry, containerd (own config, root,
 # state and socket), CNI bridge, pause image, kubelet; and their teardown.
 # Sourced by cluster.sh.
