@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/runlens/runlens/internal/report"
 	"path/filepath"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
+	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/vulndb"
 )
