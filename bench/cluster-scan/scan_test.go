@@ -52,18 +52,20 @@ const (
 
 // result is what the child reports.
 type result struct {
-	WallSeconds   float64                `json:"wall_seconds"`
-	PeakRSSMB     float64                `json:"peak_rss_mb"`
-	ScanRequests  int                    `json:"scan_requests"`
-	Images        int                    `json:"images"`
-	NotCached     []string               `json:"not_cached,omitempty"`
-	NotScanned    []string               `json:"not_scanned,omitempty"`
-	Findings      int                    `json:"findings"`
-	KEVFindings   int                    `json:"kev_findings"`
-	Workloads     int                    `json:"workloads"`
-	NoExposure    []string               `json:"no_exposure,omitempty"`
-	NoSensitivity []string               `json:"no_sensitivity,omitempty"`
-	Exposure      map[string]int         `json:"exposure"`
+	WallSeconds   float64        `json:"wall_seconds"`
+	PeakRSSMB     float64        `json:"peak_rss_mb"`
+	ScanRequests  int            `json:"scan_requests"`
+	Images        int            `json:"images"`
+	NotCached     []string       `json:"not_cached,omitempty"`
+	NotScanned    []string       `json:"not_scanned,omitempty"`
+	Findings      int            `json:"findings"`
+	KEVFindings   int            `json:"kev_findings"`
+	Workloads     int            `json:"workloads"`
+	NoExposure    []string       `json:"no_exposure,omitempty"`
+	NoSensitivity []string       `json:"no_sensitivity,omitempty"`
+	Exposure      map[string]int `json:"exposure"`
+	// Examples are one workload per exposure level with its explanation.
+	Examples      map[string]string      `json:"examples"`
 	ClusterAdmin  int                    `json:"cluster_admin_workloads"`
 	ReadSecrets   int                    `json:"read_secrets_workloads"`
 	CloudIdentity int                    `json:"cloud_identity_workloads"`
@@ -230,6 +232,14 @@ func printFigures(total counts, creation, prep time.Duration, r *result) {
 	sort.Strings(levels)
 	fmt.Printf("\nfindings %d (%d in KEV); exposure: %s; cluster-admin %d, read-secrets %d, cloud identity %d, privileged %d workloads\n",
 		r.Findings, r.KEVFindings, strings.Join(levels, ", "), r.ClusterAdmin, r.ReadSecrets, r.CloudIdentity, r.Privileged)
+	examples := make([]string, 0, len(r.Examples))
+	for l := range r.Examples {
+		examples = append(examples, l)
+	}
+	sort.Strings(examples)
+	for _, l := range examples {
+		fmt.Printf("  e.g. %s: %s\n", l, r.Examples[l])
+	}
 	for _, c := range r.Clusters {
 		fmt.Printf("  %s: %d pods, %d containers, %d workloads, %d digests, %d scanned, %d failed, %d findings\n",
 			c.Name, c.Pods, c.Containers, c.Workloads, c.Digests, c.Scanned, c.Failed, c.Findings)
@@ -283,7 +293,7 @@ func TestClusterScanChild(t *testing.T) {
 // summarize reduces a cluster scan to the figures and checks the parent needs.
 func summarize(res *clusterscan.Result, wall time.Duration, rss float64) *result {
 	r := &result{WallSeconds: wall.Seconds(), PeakRSSMB: rss, ScanRequests: res.ScanRequests, Images: len(res.Images),
-		Workloads: len(res.Workloads), Exposure: map[string]int{}, Clusters: res.Clusters}
+		Workloads: len(res.Workloads), Exposure: map[string]int{}, Examples: map[string]string{}, Clusters: res.Clusters}
 	for _, img := range res.Images {
 		if !img.Cached {
 			r.NotCached = append(r.NotCached, img.Target.Digest)
@@ -303,6 +313,13 @@ func summarize(res *clusterscan.Result, wall time.Duration, rss float64) *result
 			r.NoExposure = append(r.NoExposure, w.Ref())
 		} else {
 			r.Exposure[w.Exposure.Level]++
+			key := w.Exposure.Level
+			if strings.Contains(strings.Join(w.Exposure.Paths, " "), "Ingress") {
+				key += " via Ingress"
+			}
+			if _, ok := r.Examples[key]; !ok {
+				r.Examples[key] = fmt.Sprintf("%s: paths %q, policies %q", w.Ref(), w.Exposure.Paths, w.Exposure.NetworkPolicies)
+			}
 		}
 		if w.Sensitivity == nil {
 			r.NoSensitivity = append(r.NoSensitivity, w.Ref())
