@@ -1,0 +1,92 @@
+package clusterscan
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/workload"
+)
+
+const (
+	dWeb  = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	dTiny = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	dGone = "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+)
+
+func disc(cluster string, wls ...workload.Workload) *k8s.Discovery {
+	for i := range wls {
+		wls[i].Cluster = cluster
+	}
+	return &k8s.Discovery{Snapshot: workload.Snapshot{Cluster: cluster, Workloads: wls,
+		Funnel: workload.Funnel{Pods: 2, Containers: 3, Digests: 2}}}
+}
+
+func ctr(name, digest string, secrets ...string) workload.Container {
+	c := workload.Container{Name: name, Type: "container", Digest: digest, PullSecrets: secrets}
+	if digest != "" {
+		c.Repository = "localhost:5000/shop/" + name
+	}
+	return c
+}
+
+func TestTargetsAreUniqueDigestsAcrossClusters(t *testing.T) {
+	discs := []*k8s.Discovery{
+		disc("eu", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web", Containers: []workload.Container{ctr("web", dWeb, "regcred"), ctr("migrate", dTiny)}}),
+		disc("us", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web", Containers: []workload.Container{ctr("web", dWeb)}},
+			workload.Workload{Namespace: "shop", Kind: "Pod", Name: "pending", Containers: []workload.Container{ctr("x", "")}}),
+	}
+	got := map[string][]string{}
+	for _, tg := range collectTargets(discs) {
+		got[tg.digest] = tg.runningIn
+	}
+	want := map[string][]string{
+		dWeb:  {"eu/shop/Deployment/web", "us/shop/Deployment/web"},
+		dTiny: {"eu/shop/Deployment/web"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+}
+
+func TestJoinFansResultsOutAndCountsTheFunnel(t *testing.T) {
+	discs := []*k8s.Discovery{
+		disc("eu", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web",
+			Containers: []workload.Container{ctr("web", dWeb), ctr("sidecar", dWeb), ctr("old", dGone), ctr("pending", "")}}),
+	}
+	byDigest := map[string]*report.ImageResult{
+		dWeb:  {Status: report.StatusScanned, Findings: []match.Finding{{ID: "CVE-1", Severity: "CRITICAL"}, {ID: "CVE-2", Severity: "LOW"}}},
+		dGone: {Status: report.StatusFailed, Error: "manifest unknown"},
+	}
+	wls, clusters := join(discs, byDigest)
+	if len(wls) != 1 {
+		t.Fatalf("got %d workloads", len(wls))
+	}
+	// The same digest in two containers counts once.
+	if diff := cmp.Diff(map[string]int{"CRITICAL": 1, "LOW": 1}, wls[0].FindingsBySeverity); diff != "" {
+		t.Errorf("findings by severity (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"old: manifest unknown", "pending: running digest unknown"}, wls[0].Unscanned); diff != "" {
+		t.Errorf("unscanned (-want +got):\n%s", diff)
+	}
+	c := clusters[0]
+	if c.Scanned != 1 || c.Failed != 1 || c.Findings != 2 || c.Workloads != 1 {
+		t.Errorf("cluster funnel = %+v; want 1 scanned, 1 failed, 2 findings", c)
+	}
+
+	// Filtering findings, then Recount, narrows workloads and clusters alike.
+	res := &Result{Images: []*report.ImageResult{byDigest[dWeb], byDigest[dGone]}, Workloads: wls, Clusters: clusters}
+	byDigest[dWeb].Target.Digest = dWeb
+	byDigest[dGone].Target.Digest = dGone
+	report.Filters{Severities: []string{"CRITICAL"}}.Apply(byDigest[dWeb])
+	res.Recount()
+	if diff := cmp.Diff(map[string]int{"CRITICAL": 1}, res.Workloads[0].FindingsBySeverity); diff != "" {
+		t.Errorf("after filter (-want +got):\n%s", diff)
+	}
+	if res.Clusters[0].Findings != 1 {
+		t.Errorf("cluster findings after filter = %d, want 1", res.Clusters[0].Findings)
+	}
+}
