@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -65,41 +64,18 @@ func shopCluster(ctx context.Context, t *testing.T, name string) (*cluster.Clust
 		p := &pods[i]
 		var init, main []corev1.ContainerStatus
 		for _, ic := range p.Spec.InitContainers {
-			init = append(init, running(ic.Name, ic.Image, tinyID))
+			init = append(init, cluster.RunningStatus(ic.Name, ic.Image, tinyID))
 		}
 		for _, mc := range p.Spec.Containers {
 			id := tinyID
 			if mc.Name == "web" {
 				id = "docker-pullable://" + webID
 			}
-			main = append(main, running(mc.Name, mc.Image, id))
+			main = append(main, cluster.RunningStatus(mc.Name, mc.Image, id))
 		}
-		setPodStatus(ctx, t, cs, p, init, main)
+		cluster.SetPodStatus(ctx, t, cs, p, "node-1", init, main)
 	}
 	return c, web.DigestStr()
-}
-
-func running(name, image, imageID string) corev1.ContainerStatus {
-	return corev1.ContainerStatus{Name: name, Image: image, ImageID: imageID, Ready: true,
-		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
-}
-
-func setPodStatus(ctx context.Context, t *testing.T, cs kubernetes.Interface, p *corev1.Pod, init, main []corev1.ContainerStatus) {
-	t.Helper()
-	if err := cs.CoreV1().Pods(p.Namespace).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name},
-		Target: corev1.ObjectReference{Kind: "Node", Name: "node-1"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("bind %s: %v", p.Name, err)
-	}
-	cur, err := cs.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Status.Phase = corev1.PodRunning
-	cur.Status.InitContainerStatuses = init
-	cur.Status.ContainerStatuses = main
-	if _, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("status of %s: %v", p.Name, err)
-	}
 }
 
 // mergeKubeconfigs writes one kubeconfig whose contexts are the given

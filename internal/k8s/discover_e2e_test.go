@@ -35,12 +35,6 @@ type e2eFixture struct {
 	publicCfg, privCfg       string
 }
 
-// statusOf builds a running container status.
-func statusOf(name, image, imageID string) corev1.ContainerStatus {
-	return corev1.ContainerStatus{Name: name, Image: image, ImageID: imageID, Ready: true,
-		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
-}
-
 // waitPods waits until selector matches n pods in ns.
 func waitPods(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, selector string, n int) []corev1.Pod {
 	t.Helper()
@@ -57,29 +51,6 @@ func waitPods(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, se
 		t.Fatalf("waiting for %d pods %q in %s: have %d: %v", n, selector, ns, len(pods), err)
 	}
 	return pods
-}
-
-// setStatus writes a pod's status as a kubelet would: bound to node, with
-// the given container statuses.
-func setStatus(ctx context.Context, t *testing.T, cs kubernetes.Interface, p *corev1.Pod, node string, init, main []corev1.ContainerStatus) {
-	t.Helper()
-	if node != "" && p.Spec.NodeName == "" {
-		err := cs.CoreV1().Pods(p.Namespace).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name},
-			Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("bind %s: %v", p.Name, err)
-		}
-	}
-	cur, err := cs.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Status.Phase = corev1.PodRunning
-	cur.Status.InitContainerStatuses = init
-	cur.Status.ContainerStatuses = main
-	if _, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("status of %s: %v", p.Name, err)
-	}
 }
 
 func must[T any](v T, err error) T {
@@ -183,23 +154,23 @@ func setupFixture(ctx context.Context, t *testing.T, c *cluster.Cluster) e2eFixt
 
 	repoID := f.publicRef[:strings.LastIndex(f.publicRef, ":")] + "@" + f.publicDigest
 	for _, p := range waitPods(ctx, t, cs, "disc-shop", "app=web", 2) {
-		setStatus(ctx, t, cs, &p, "node-1",
-			[]corev1.ContainerStatus{statusOf("migrate", f.publicRef, "docker-pullable://"+repoID)},
-			[]corev1.ContainerStatus{statusOf("c0", f.publicRef, repoID)})
+		cluster.SetPodStatus(ctx, t, cs, &p, "node-1",
+			[]corev1.ContainerStatus{cluster.RunningStatus("migrate", f.publicRef, "docker-pullable://"+repoID)},
+			[]corev1.ContainerStatus{cluster.RunningStatus("c0", f.publicRef, repoID)})
 	}
 	for _, p := range waitPods(ctx, t, cs, "disc-shop", "app=db", 1) {
-		setStatus(ctx, t, cs, &p, "node-1", nil, []corev1.ContainerStatus{statusOf("c0", f.privateRef, f.privCfg)})
+		cluster.SetPodStatus(ctx, t, cs, &p, "node-1", nil, []corev1.ContainerStatus{cluster.RunningStatus("c0", f.privateRef, f.privCfg)})
 	}
 	for _, p := range waitPods(ctx, t, cs, "disc-ops", "app=backup", 1) {
-		setStatus(ctx, t, cs, &p, "node-1", nil, []corev1.ContainerStatus{statusOf("c0", f.publicRef, f.publicCfg)})
+		cluster.SetPodStatus(ctx, t, cs, &p, "node-1", nil, []corev1.ContainerStatus{cluster.RunningStatus("c0", f.publicRef, f.publicCfg)})
 	}
 	get := func(name string) *corev1.Pod {
 		return must(cs.CoreV1().Pods("disc-ops").Get(ctx, name, metav1.GetOptions{}))
 	}
-	setStatus(ctx, t, cs, get("etl-0"), "node-1", nil, []corev1.ContainerStatus{statusOf("c0", f.publicRef, repoID)})
-	setStatus(ctx, t, cs, get("moved"), "node-1", nil, []corev1.ContainerStatus{statusOf("c0", f.publicRef, movedCfg)})
-	setStatus(ctx, t, cs, get("garbage"), "node-1", nil, []corev1.ContainerStatus{
-		statusOf("c0", f.publicRef, "sha256:../../etc/passwd"),
+	cluster.SetPodStatus(ctx, t, cs, get("etl-0"), "node-1", nil, []corev1.ContainerStatus{cluster.RunningStatus("c0", f.publicRef, repoID)})
+	cluster.SetPodStatus(ctx, t, cs, get("moved"), "node-1", nil, []corev1.ContainerStatus{cluster.RunningStatus("c0", f.publicRef, movedCfg)})
+	cluster.SetPodStatus(ctx, t, cs, get("garbage"), "node-1", nil, []corev1.ContainerStatus{
+		cluster.RunningStatus("c0", f.publicRef, "sha256:../../etc/passwd"),
 		{Name: "c1", Image: "localhost:1/none:v1", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull"}}}})
 	// debug gets an ephemeral container (kubectl debug), reported by digest.
 	dbg := get("debug")
@@ -208,10 +179,10 @@ func setupFixture(ctx context.Context, t *testing.T, c *cluster.Cluster) e2eFixt
 	_, err = cs.CoreV1().Pods("disc-ops").UpdateEphemeralContainers(ctx, "debug", dbg, metav1.UpdateOptions{})
 	create(err)
 	dbg = get("debug")
-	dbg.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{statusOf("dbg", f.publicRef, repoID)}
-	setStatus(ctx, t, cs, dbg, "node-1", nil, []corev1.ContainerStatus{statusOf("c0", f.publicRef, repoID)})
+	dbg.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{cluster.RunningStatus("dbg", f.publicRef, repoID)}
+	cluster.SetPodStatus(ctx, t, cs, dbg, "node-1", nil, []corev1.ContainerStatus{cluster.RunningStatus("c0", f.publicRef, repoID)})
 	dbg = get("debug")
-	dbg.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{statusOf("dbg", f.publicRef, repoID)}
+	dbg.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{cluster.RunningStatus("dbg", f.publicRef, repoID)}
 	_, err = cs.CoreV1().Pods("disc-ops").UpdateStatus(ctx, dbg, metav1.UpdateOptions{})
 	create(err)
 	return f

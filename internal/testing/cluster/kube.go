@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -122,5 +123,36 @@ func DecodeObjects(manifest []byte) ([]*unstructured.Unstructured, error) {
 			return nil, fmt.Errorf("decode manifest: object without kind, apiVersion or name: %v", m)
 		}
 		objs = append(objs, u)
+	}
+}
+
+// RunningStatus is a container status as the kubelet writes it for a
+// running container, for api-mode tests that have no kubelet.
+func RunningStatus(name, image, imageID string) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, Image: image, ImageID: imageID, Ready: true,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
+}
+
+// SetPodStatus binds p to node (unless node is "" or p is bound) and writes
+// its status as a kubelet would: Running, with the given init and main
+// container statuses.
+func SetPodStatus(ctx context.Context, t testing.TB, cs kubernetes.Interface, p *corev1.Pod, node string, init, main []corev1.ContainerStatus) {
+	t.Helper()
+	if node != "" && p.Spec.NodeName == "" {
+		err := cs.CoreV1().Pods(p.Namespace).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name},
+			Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("bind %s: %v", p.Name, err)
+		}
+	}
+	cur, err := cs.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Status.Phase = corev1.PodRunning
+	cur.Status.InitContainerStatuses = init
+	cur.Status.ContainerStatuses = main
+	if _, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("status of %s: %v", p.Name, err)
 	}
 }
