@@ -21,7 +21,7 @@ const (
 
 // entry applies one tar header. It returns nil for anything that is only an
 // Issue, a stream error while copying contents, or errStop.
-func (f *flattener) entry(tr *tar.Reader, h *tar.Header, diff string) error {
+func (f *flattener) entry(tr io.Reader, h *tar.Header, diff string) error {
 	f.entries++
 	if f.entries+f.t.implied > f.lim.MaxEntries {
 		return f.stop("MaxEntries", int64(f.lim.MaxEntries))
@@ -189,16 +189,22 @@ func (f *flattener) want(path string, n *node) bool {
 func (f *flattener) keep(r io.Reader, n *node, diff, path string) error {
 	size := n.size
 	if size > f.lim.MaxFileBytes {
+		f.lossy = true
 		f.issue(diff, path, fmt.Sprintf("contents not kept: %d bytes exceeds MaxFileBytes", size))
 		return nil
 	}
 	if f.kept+size > f.lim.MaxTotalBytes {
+		f.lossy = true
 		f.totalHit = true
 		f.issue(diff, path, "contents not kept: MaxTotalBytes reached")
 		return nil
 	}
 	if f.spoolErr != nil {
+		f.lossy = true
 		return nil
+	}
+	if f.noData && size > 0 {
+		return errReplayShort
 	}
 	if f.spool == nil {
 		if err := f.openSpool(); err != nil {
@@ -217,6 +223,7 @@ func (f *flattener) keep(r io.Reader, n *node, diff, path string) error {
 		if m > 0 {
 			if _, werr := f.bw.Write(chunk[:m]); werr != nil {
 				f.spoolErr = werr
+				f.lossy = true
 				f.issue(diff, path, "contents not kept: spool write failed: "+werr.Error())
 				f.spoolOff += written // unknown state; later files are not kept anyway
 				return nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 )
@@ -35,12 +36,32 @@ var errStop = errors.New("stop")
 // (hostile names, oversized files) are only Issues. The RootFS is nil only
 // when ctx is cancelled or the spool cannot be created.
 func Flatten(ctx context.Context, layers []Layer, opts Options) (RootFS, error) {
+	var skip map[string]bool
+	for {
+		fsys, err := flatten(ctx, layers, opts, skip)
+		var bad *badReplayError
+		if !errors.As(err, &bad) || skip[bad.diffID] {
+			return fsys, err
+		}
+		// A cached replay could not stand in for its layer (damaged, or
+		// lacking contents this Want needs): start again reading that
+		// layer itself. Applied entries cannot be taken back.
+		if skip == nil {
+			skip = map[string]bool{}
+		}
+		skip[bad.diffID] = true
+	}
+}
+
+// flatten is one Flatten attempt; layers in skip are never replayed.
+func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]bool) (RootFS, error) {
 	lim := opts.Limits.withDefaults()
 	f := &flattener{
 		opts:   opts,
 		lim:    lim,
 		t:      newTree(lim.MaxDepth),
 		diffs:  make([]string, len(layers)),
+		skip:   skip,
 		buf:    make([]byte, 64<<10),
 		stack:  make([]*node, 0, 64),
 		stack2: make([]*node, 0, 64),
@@ -53,13 +74,17 @@ func Flatten(ctx context.Context, layers []Layer, opts Options) (RootFS, error) 
 			f.discard()
 			return nil, fmt.Errorf("layerfs: flatten: %w", err)
 		}
-		err := f.layer(ctx, i, l)
+		err := f.apply(ctx, i, l)
 		if err == nil {
 			continue
 		}
 		if ctx.Err() != nil {
 			f.discard()
 			return nil, fmt.Errorf("layerfs: flatten: %w", ctx.Err())
+		}
+		if bad := (*badReplayError)(nil); errors.As(err, &bad) {
+			f.discard()
+			return nil, bad
 		}
 		if f.fatal != nil {
 			f.discard()
@@ -103,6 +128,7 @@ type flattener struct {
 	t    *tree
 
 	diffs   []string
+	skip    map[string]bool // diffIDs whose replay failed; read them instead
 	issues  []Issue
 	dropped int
 
@@ -120,6 +146,12 @@ type flattener struct {
 	fatal     error
 	stopErr   error
 	readTotal int64 // bytes read from all previous layers
+	// lossy is set when a wanted file of the current layer was not kept
+	// (a cap, a spool failure): such a layer is not cached.
+	lossy bool
+	// noData is set while replaying an entry whose contents the replay
+	// does not hold.
+	noData bool
 
 	buf           []byte
 	stack, stack2 []*node
@@ -149,9 +181,7 @@ func (f *flattener) discard() {
 // layer applies one layer. It returns nil, a stream/limit error for this
 // layer, or an error wrapping errStop when no further layer may be read.
 func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
-	f.t.layer = int32(idx)
-	f.t.pruned = nil
-	f.absNoted = false
+	f.startLayer(idx)
 	if l.Open == nil {
 		return errors.New("layer has no Open function")
 	}
@@ -168,6 +198,10 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 	}
 	defer f.br.Reset(nil)
 	lr := &layerReader{r: f.br, ctx: ctx, max: f.lim.MaxLayerBytes, progress: f.opts.Progress, index: idx, base: f.readTotal}
+	rec := f.record(ctx, l)
+	if rec != nil {
+		lr.hash = rec.hash
+	}
 	defer func() {
 		f.readTotal += lr.n
 		if f.opts.Progress != nil {
@@ -176,6 +210,7 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 		if cerr := rc.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close: %w", cerr)
 		}
+		rec.finish(err == nil && !f.lossy, lr.n)
 	}()
 	tr := tar.NewReader(lr)
 	for {
@@ -195,7 +230,13 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 		if err != nil {
 			return f.readErr(lr, l.DiffID, "read tar", err)
 		}
-		if err := f.entry(tr, h, l.DiffID); err != nil {
+		var data io.Reader = tr
+		if rec != nil {
+			data = rec.entry(h, tr)
+		}
+		err = f.entry(data, h, l.DiffID)
+		rec.entryDone()
+		if err != nil {
 			if errors.Is(err, errStop) || f.fatal != nil {
 				return err
 			}
@@ -236,6 +277,7 @@ type layerReader struct {
 	n, max   int64
 	over     bool
 	progress func(int, int64)
+	hash     hash.Hash // if set, sees every byte read (to check the diffID)
 	index    int
 	base     int64
 	next     int64
@@ -284,6 +326,9 @@ func (l *layerReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
+	if l.hash != nil {
+		l.hash.Write(p[:n])
+	}
 	l.remember(p[:n])
 	if l.progress != nil && l.n >= l.next {
 		l.next = l.n + progressEvery

@@ -74,4 +74,11 @@ type Options struct {
 	TempDir string
 	// Progress, if set, is called with bytes read so far across layers.
 	Progress func(layerIndex int, bytesRead int64)
+	// LayerCache, if set, replays layers read before (by diffID) instead
+	// of opening them, and records the layers it has not seen yet.
+	LayerCache LayerCache
+	// LayerCacheKey is part of every LayerCache key. It must change
+	// whenever Want does (pass the extractor-set version), so replays
+	// recorded for one Want are not offered to another.
+	LayerCacheKey string
 }
