@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/image"
+	"github.com/runlens/runlens/internal/layercache"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
 )
@@ -81,7 +83,9 @@ The image comes from exactly one of:
   --rootfs DIR         an unpacked root filesystem
 
 Inventories are cached by image digest, so scanning the same digest again
-only re-matches it against the current database.`,
+only re-matches it against the current database; layers are cached by diffID
+(in <cache-dir>/layers), so a new image sharing base layers with one scanned
+before does not download them again. --no-cache turns both off.`,
 		Example: `  runlens scan image alpine:3.20
   runlens scan image --archive app.tar --severity HIGH,CRITICAL
   runlens scan image localhost:5000/app:1.0 --insecure --fail-on HIGH
@@ -258,6 +262,12 @@ func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *repo
 			a.log.Warn("inventory cache unavailable; scanning without it", "err", err)
 		} else {
 			s.Cache = c
+		}
+		lc, err := layercache.Open(filepath.Join(a.cacheDir, "layers"), layercache.Options{})
+		if err != nil {
+			a.log.Warn("layer cache unavailable; scanning without it", "err", err)
+		} else {
+			s.LayerCache = lc
 		}
 	}
 	return s, info, func() { db.Close() }, nil

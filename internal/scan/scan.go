@@ -28,6 +28,9 @@ type Scanner struct {
 	Threats Threats
 	// Cache, if set, stores inventories by image digest.
 	Cache *cache.Cache
+	// LayerCache, if set, replays layers read before (by diffID), so an
+	// image sharing base layers with an earlier one skips fetching them.
+	LayerCache layerfs.LayerCache
 	// TempDir is where layer contents are spooled ("" = os.TempDir()).
 	TempDir string
 	// Limits bound what one image may cost.
@@ -97,6 +100,9 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.Im
 		Want:    extract.Want(),
 		Limits:  s.Limits,
 		TempDir: s.TempDir,
+		// Want is extract.Want(): its version keys the layer replays.
+		LayerCache:    s.LayerCache,
+		LayerCacheKey: extract.Version,
 		Progress: func(layer int, read int64) {
 			s.Progress.Printf("reading %s: layer %d/%d, %s", res.Target.Reference, layer+1, len(res.Target.Layers), progress.Bytes(read))
 		},
