@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runlens/runlens/internal/vulndb"
+	"github.com/runlens/runlens/internal/vulndb/vulndbtest"
 )
 
 // secret is the mirror credential; no output, file or metadata may hold it.
@@ -41,50 +40,9 @@ type mirror struct {
 func newMirror(t *testing.T) *mirror {
 	t.Helper()
 	m := &mirror{files: map[string][]byte{}, throttle: map[string]int{}, cut: map[string]bool{}, hits: map[string]int{}, seenAuth: map[string]string{}}
-	byEco := map[string]map[string][]byte{}
-	err := filepath.WalkDir(filepath.Join(sampleAdvisories, "osv"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		var rec struct {
-			ID       string `json:"id"`
-			Affected []struct {
-				Package struct{ Ecosystem string } `json:"package"`
-			} `json:"affected"`
-		}
-		if err := json.Unmarshal(b, &rec); err != nil || len(rec.Affected) == 0 {
-			return fmt.Errorf("%s: %v", p, err)
-		}
-		eco, _, _ := strings.Cut(rec.Affected[0].Package.Ecosystem, ":") // the export groups "Debian:9" under Debian
-		if byEco[eco] == nil {
-			byEco[eco] = map[string][]byte{}
-		}
-		byEco[eco][rec.ID+".json"] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for rel, b := range vulndbtest.ExportLayout(t, filepath.Join(sampleAdvisories, "osv")) {
+		m.files["/osv/"+rel] = b
 	}
-	var ecos []string
-	for eco, files := range byEco {
-		ecos = append(ecos, eco)
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		for name, b := range files {
-			w, _ := zw.Create(name)
-			w.Write(b)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		m.files["/osv/"+eco+"/all.zip"] = buf.Bytes()
-	}
-	sort.Strings(ecos)
-	m.files["/osv/ecosystems.txt"] = []byte(strings.Join(ecos, "\n") + "\n")
 	csv, err := os.ReadFile(filepath.Join(sampleAdvisories, "epss", "epss_sample.csv"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package vulndb
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/runlens/runlens/internal/vulndb/vulndbtest"
 )
 
 // makeExport lays the fixtures out as the OSV export does, one
@@ -27,67 +27,28 @@ import (
 // the ecosystems.
 func makeExport(t testing.TB, root string) []string {
 	t.Helper()
-	byEco := map[string]map[string][]byte{}
-	err := filepath.WalkDir(osvDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		var v struct {
-			ID       string
-			Affected []struct{ Package struct{ Ecosystem string } }
-		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		eco := baseEcosystem(v.Affected[0].Package.Ecosystem)
-		if byEco[eco] == nil {
-			byEco[eco] = map[string][]byte{}
-		}
-		byEco[eco][v.ID+".json"] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ecos []string
-	for eco, files := range byEco {
-		ecos = append(ecos, eco)
-		writeZip(t, filepath.Join(root, eco, "all.zip"), files)
+	for rel, b := range vulndbtest.ExportLayout(t, osvDir) {
+		writeFile(t, filepath.Join(root, rel), b)
+		if eco, ok := strings.CutSuffix(rel, "/all.zip"); ok {
+			ecos = append(ecos, eco)
+		}
 	}
 	slices.Sort(ecos)
-	if err := os.WriteFile(filepath.Join(root, "ecosystems.txt"), []byte(strings.Join(ecos, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return ecos
 }
 
 func writeZip(t testing.TB, path string, files map[string][]byte) {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(files[n])
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, vulndbtest.Zip(t, files))
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
