@@ -182,7 +182,7 @@ func (c *Cache) Put(ctx context.Context, key string) (layerfs.ReplayWriter, erro
 		w.Abort()
 		return nil, fmt.Errorf("layercache: %w", err)
 	}
-	if w.zw, err = zstd.NewWriter(w.out, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1)); err != nil {
+	if w.zw, err = zstd.NewWriter(w.out, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2), zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(1<<20)); err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("layercache: %w", err)
 	}
