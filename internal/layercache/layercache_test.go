@@ -149,3 +149,45 @@ func TestWriteCapped(t *testing.T) {
 		t.Errorf("Get = %q", got)
 	}
 }
+
+// TestConcurrentWritersAndReaders: scans running in parallel share one
+// cache; a reader sees a whole entry or none, never a mix.
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	c, _ := layercache.Open(t.TempDir(), layercache.Options{})
+	bodies := []string{strings.Repeat("a", 300000), strings.Repeat("b", 200000)}
+	done := make(chan string, 64)
+	for i := 0; i < 8; i++ {
+		go func() {
+			w, err := c.Put(context.Background(), "k")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			io.WriteString(w, bodies[i%2])
+			if err := w.Commit(); err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- ""
+		}()
+		go func() {
+			rc, ok := c.Get(context.Background(), "k")
+			if !ok {
+				done <- ""
+				return
+			}
+			defer rc.Close()
+			b, err := io.ReadAll(rc)
+			if err != nil || (string(b) != bodies[0] && string(b) != bodies[1]) {
+				done <- "reader saw a partial or mixed entry"
+				return
+			}
+			done <- ""
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
