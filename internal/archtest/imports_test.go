@@ -12,7 +12,7 @@ import (
 // core packages must not depend on Kubernetes clients or eBPF.
 var core = []string{
 	"image", "layerfs", "inventory", "extract", "vulndb", "match", "severity",
-	"osv", "report", "scan", "cache", "workload", "registry",
+	"osv", "report", "scan", "cache", "workload", "registry", "layercache",
 }
 
 var forbidden = []string{"k8s.io/client-go", "k8s.io/api/", "github.com/cilium/ebpf"}
