@@ -77,6 +77,9 @@ func (l *layered) RootFS(ctx context.Context, opts layerfs.Options) (layerfs.Roo
 		ls[i] = layerfs.Layer{
 			DiffID: l.layers[i].diffID.String(),
 			Open:   func(ctx context.Context) (io.ReadCloser, error) { return l.openLayer(ctx, i) },
+			// Without a blob digest openLayer verifies the uncompressed
+			// stream against the diffID itself.
+			DiffIDVerified: l.layers[i].digest.Hex == "",
 		}
 	}
 	fs, err := layerfs.Flatten(ctx, ls, opts)

@@ -45,6 +45,10 @@ type Layer struct {
 	DiffID string
 	// Open returns the uncompressed tar stream.
 	Open func(ctx context.Context) (io.ReadCloser, error)
+	// DiffIDVerified says the source itself checks that the stream hashes to
+	// DiffID (its last Read fails otherwise), so Flatten need not hash it a
+	// second time before caching the layer.
+	DiffIDVerified bool
 }
 
 // Want decides whether a regular file's contents are kept for later reads.

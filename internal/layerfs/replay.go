@@ -190,7 +190,11 @@ func (f *flattener) record(ctx context.Context, l Layer) *recorder {
 	if err != nil {
 		return nil
 	}
-	return &recorder{w: w, tw: tar.NewWriter(w), hash: sha256.New(), diffID: l.DiffID}
+	r := &recorder{w: w, tw: tar.NewWriter(w), diffID: l.DiffID}
+	if !l.DiffIDVerified {
+		r.hash = sha256.New()
+	}
+	return r
 }
 
 // entry notes the header being applied and returns the reader its
@@ -260,7 +264,7 @@ func (r *recorder) finish(ok bool, layerBytes int64) {
 	if r == nil {
 		return
 	}
-	ok = ok && !r.failed && "sha256:"+hex.EncodeToString(r.hash.Sum(nil)) == r.diffID
+	ok = ok && !r.failed && (r.hash == nil || "sha256:"+hex.EncodeToString(r.hash.Sum(nil)) == r.diffID)
 	if ok {
 		end := &tar.Header{Typeflag: tar.TypeReg, Name: paxEnd, Format: tar.FormatPAX,
 			PAXRecords: map[string]string{paxEnd: strconv.FormatInt(layerBytes, 10)}}

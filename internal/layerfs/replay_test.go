@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -171,6 +172,15 @@ func TestLayerCacheNotRecorded(t *testing.T) {
 	}
 	lying := realLayer(t, F("etc/l", "l"))
 	lying.DiffID = good.DiffID // a config naming another layer's diffID
+	// A source that verifies the diffID itself fails the stream's end on a
+	// mismatch; Flatten skips its own hash but must still not cache it.
+	vb := layerfstest.Tar(t, []layerfstest.Entry{F("etc/v", "v")})
+	verifiedBad := rawLayer(vb)
+	verifiedBad.DiffIDVerified = true
+	verifiedBad.Open = func(context.Context) (io.ReadCloser, error) {
+		verifiedBad.opens.Add(1)
+		return io.NopCloser(io.MultiReader(bytes.NewReader(vb), iotest.ErrReader(errors.New("digest mismatch")))), nil
+	}
 	tests := []struct {
 		name   string
 		layers []countedLayer
@@ -181,6 +191,7 @@ func TestLayerCacheNotRecorded(t *testing.T) {
 		{"MaxLayerBytes", []countedLayer{good, big}, layerfs.Limits{MaxLayerBytes: 3000}},
 		{"truncated layer", []countedLayer{good, truncated}, layerfs.Limits{}},
 		{"diffID mismatch", []countedLayer{lying}, layerfs.Limits{}},
+		{"source-verified stream failing at its end", []countedLayer{good, verifiedBad}, layerfs.Limits{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +210,23 @@ func TestLayerCacheNotRecorded(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestLayerCacheTrustsASourceVerifiedDiffID(t *testing.T) {
+	l := realLayer(t, F("etc/a", "a"))
+	l.DiffIDVerified = true
+	opts := layerfs.Options{Want: wantEtc, LayerCacheKey: "v1", LayerCache: openCache(t, t.TempDir())}
+	nocache := opts
+	nocache.LayerCache = nil
+	want := snapshot(t, nocache, layersOf(l))
+	snapshot(t, opts, layersOf(l))
+	got := snapshot(t, opts, layersOf(l))
+	if n := l.opens.Load(); n != 2 {
+		t.Errorf("layer opened %d times, want 2 (uncached, then recorded; the third flatten replays)", n)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
