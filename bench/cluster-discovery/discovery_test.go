@@ -11,10 +11,8 @@ package clusterdiscovery
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -69,20 +67,8 @@ func TestDiscoveryBench(t *testing.T) {
 	}
 	t.Logf("created 2 x %d pods (with statuses), owners and nodes in %s", fixture.PodsPerCluster, time.Since(t0).Round(100*time.Millisecond))
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDiscoveryChild$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+a.ScannerKubeconfig+string(os.PathListSeparator)+b.ScannerKubeconfig)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
 	var r result
-	for _, line := range strings.Split(string(out), "\n") {
-		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "RESULT "); ok {
-			if err := json.Unmarshal([]byte(s), &r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	fixture.RunChild(ctx, t, "TestDiscoveryChild", []string{childEnv + "=" + a.ScannerKubeconfig + string(os.PathListSeparator) + b.ScannerKubeconfig}, &r)
 	fmt.Printf("\ncluster discovery: 2 clusters, %d pods, %d containers, %d workloads, %d unique digests\n", r.Pods, r.Containers, r.Workloads, r.Digests)
 	fmt.Printf("  wall %.2f s   peak RSS %.1f MB   (targets for discovery + context: <= 10 s, <= 300 MB)\n", r.WallSeconds, r.PeakRSSMB)
 	for n, f := range r.PerCluster {
@@ -140,6 +126,5 @@ func TestDiscoveryChild(t *testing.T) {
 		}
 	}
 	r.Digests = len(digests)
-	b, _ := json.Marshal(r)
-	fmt.Printf("RESULT %s\n", b)
+	fixture.EmitResult(t, r)
 }

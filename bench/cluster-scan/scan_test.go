@@ -16,10 +16,8 @@ package clusterscanbench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -138,26 +136,10 @@ func TestClusterScanBench(t *testing.T) {
 	}
 	prep := time.Since(t1)
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestClusterScanChild$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+a.ScannerKubeconfig+string(os.PathListSeparator)+b.ScannerKubeconfig,
-		cacheDirEnv+"="+cacheDir, dbDirEnv+"="+dbDir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
 	var r result
-	found := false
-	for _, line := range strings.Split(string(out), "\n") {
-		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "RESULT "); ok {
-			if err := json.Unmarshal([]byte(s), &r); err != nil {
-				t.Fatal(err)
-			}
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("child printed no result:\n%s", out)
-	}
+	fixture.RunChild(ctx, t, "TestClusterScanChild", []string{
+		childEnv + "=" + a.ScannerKubeconfig + string(os.PathListSeparator) + b.ScannerKubeconfig,
+		cacheDirEnv + "=" + cacheDir, dbDirEnv + "=" + dbDir}, &r)
 	printFigures(total, creation, prep, &r)
 	check(t, &r)
 }
@@ -283,11 +265,7 @@ func TestClusterScanChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(summarize(res, wall, rss))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("RESULT %s\n", b)
+	fixture.EmitResult(t, summarize(res, wall, rss))
 }
 
 // summarize reduces a cluster scan to the figures and checks the parent needs.
