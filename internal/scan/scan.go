@@ -41,18 +41,24 @@ type Scanner struct {
 	Progress *progress.Line
 }
 
-// CacheKey is the inventory cache key of an image: its digest (or image ID
-// when the source has no manifest digest) and the extractor-set version, so
-// a new extractor release re-extracts.
-func CacheKey(d image.Descriptor) string {
-	id := d.Digest
-	if id == "" {
-		id = d.ConfigDigest
+// Identity is the cache identity of an opened image: what its source
+// verified before the layers were read. A manifest digest is set only by
+// sources that hashed the manifest's bytes (registries, OCI layouts and
+// archives); a docker-save archive proves only its config digest, so its
+// entries live in another key space. A directory has no identity and is
+// never cached.
+func Identity(d image.Descriptor) (cache.Identity, bool) {
+	diffIDs := make([]string, 0, len(d.Layers))
+	for _, l := range d.Layers {
+		diffIDs = append(diffIDs, l.DiffID)
 	}
-	if id == "" {
-		return ""
+	switch {
+	case d.Digest != "" && d.ConfigDigest != "":
+		return cache.Identity{Kind: cache.KindManifest, Digest: d.Digest, ConfigDigest: d.ConfigDigest, DiffIDs: diffIDs}, true
+	case d.ConfigDigest != "":
+		return cache.Identity{Kind: cache.KindConfig, Digest: d.ConfigDigest, ConfigDigest: d.ConfigDigest, DiffIDs: diffIDs}, true
 	}
-	return id + "|" + extract.Version
+	return cache.Identity{}, false
 }
 
 // Scan scans one opened image. Errors about the image itself are recorded in
@@ -87,11 +93,13 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*report.ImageResul
 // inventory returns the image's packages from the cache or by extraction.
 // A partial extraction is returned with res marked partial and not cached.
 func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.ImageResult) (*inventory.Inventory, bool, error) {
-	key := CacheKey(res.Target)
-	if s.Cache != nil && key != "" {
-		inv, ok, err := s.Cache.Get(ctx, key)
+	id, cacheable := Identity(res.Target)
+	cacheable = cacheable && s.Cache != nil
+	if cacheable {
+		e, ok, err := s.Cache.Get(ctx, id, extract.Version)
 		if err == nil && ok {
-			return inv, true, nil
+			res.LayerIssues = e.LayerIssues
+			return e.Inventory, true, nil
 		}
 		// An unreadable entry is not fatal: rescan and overwrite it.
 	}
@@ -127,9 +135,9 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.Im
 	if err != nil {
 		return nil, false, fmt.Errorf("extracting packages: %w", err)
 	}
-	if s.Cache != nil && key != "" && res.Status == report.StatusScanned {
+	if cacheable && res.Status == report.StatusScanned {
 		// A failed cache write only costs the next scan time.
-		_ = s.Cache.Put(ctx, key, inv)
+		_ = s.Cache.Put(ctx, &cache.Entry{Identity: id, Version: extract.Version, Inventory: inv, LayerIssues: res.LayerIssues})
 	}
 	return inv, false, nil
 }
@@ -164,9 +172,12 @@ func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(
 	start := time.Now()
 	desc := image.Descriptor{Reference: ref, Digest: digest}
 	if s.Cache != nil {
-		if inv, ok, err := s.Cache.Get(ctx, CacheKey(desc)); err == nil && ok {
-			res := &report.ImageResult{Target: desc, Status: report.StatusScanned, Cached: true, Findings: []match.Finding{}}
-			if err := s.match(ctx, inv, res); err != nil {
+		// Only an entry written by a source that hashed this very manifest
+		// answers a lookup by manifest digest.
+		want := cache.Identity{Kind: cache.KindManifest, Digest: digest}
+		if e, ok, err := s.Cache.Get(ctx, want, extract.Version); err == nil && ok {
+			res := &report.ImageResult{Target: desc, Status: report.StatusScanned, Cached: true, Findings: []match.Finding{}, LayerIssues: e.LayerIssues}
+			if err := s.match(ctx, e.Inventory, res); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
