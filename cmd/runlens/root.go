@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,6 +69,9 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkDurations(cmd); err != nil {
+				return err
+			}
 			return a.setup()
 		},
 	}
@@ -80,7 +85,48 @@ func (a *app) rootCommand() *cobra.Command {
 	f.CountVarP(&a.verbose, "verbose", "v", "log more on stderr (-v info, -vv debug)")
 	f.BoolVar(&a.noProg, "no-progress", false, "never draw the progress line")
 	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand())
+	requireSubcommands(cmd)
 	return cmd
+}
+
+// requireSubcommands makes every command that only groups others fail with
+// a usage error on a missing or unknown subcommand: cobra would print the
+// help and exit 0, which hides a typo ("scan imgae") from CI.
+func requireSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		requireSubcommands(c)
+	}
+	if cmd.Parent() == nil || !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return &usageError{fmt.Sprintf("%s needs a subcommand; see '%s --help'", cmd.CommandPath(), cmd.CommandPath())}
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return &usageError{msg + "; see '" + cmd.CommandPath() + " --help'"}
+	}
+}
+
+// checkDurations validates the duration flags a command has: a negative
+// --max-db-age or --timeout is a usage error, and --timeout 0 means no
+// timeout at all.
+func checkDurations(cmd *cobra.Command) error {
+	f := cmd.Flags()
+	for _, name := range []string{"max-db-age", "timeout"} {
+		if d, err := f.GetDuration(name); err == nil && d < 0 {
+			return &usageError{fmt.Sprintf("--%s: %s is negative", name, d)}
+		}
+	}
+	if d, err := f.GetDuration("timeout"); err == nil && d == 0 {
+		return f.Set("timeout", time.Duration(math.MaxInt64).String())
+	}
+	return nil
 }
 
 // setup resolves directories and builds the logger once flags are parsed.
@@ -150,6 +196,9 @@ func (o *outputOptions) filters() (report.Filters, error) {
 		}
 		o.failOn = fo[0]
 	}
+	if c := o.exitCode; c != 0 && !validExitCode(c) {
+		return report.Filters{}, &usageError{fmt.Sprintf("--exit-code: %d is not allowed: use 1 or 4-63 or 65-125 (0 turns it off; 2, 3 and 64 are runlens's own codes, and shells reserve 126 and up)", c)}
+	}
 	return report.Filters{Severities: sev, IgnoreUnfixed: o.ignoreUnfixed}, nil
 }
 
@@ -176,6 +225,12 @@ func (a *app) handler(o *outputOptions) (report.Handler, func() error, error) {
 		closeFn()
 		return nil, nil, &usageError{fmt.Sprintf("--format: unknown format %q (want table or json)", o.format)}
 	}
+}
+
+// validExitCode reports whether c may be chosen with --exit-code: it must
+// not be mistaken for one of runlens's own codes or a shell's.
+func validExitCode(c int) bool {
+	return c == exitFindings || (c > exitStaleDB && c < exitUsage) || (c > exitUsage && c <= 125)
 }
 
 // verdict turns results into the exit code the policy flags ask for.

@@ -53,8 +53,8 @@ func (o *scanOptions) registerCommon(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
 	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
-	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h")
-	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long")
+	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h (0: any age)")
+	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (0: no timeout)")
 }
 
 func (a *app) scanCommand() *cobra.Command {
