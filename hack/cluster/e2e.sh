@@ -2,7 +2,7 @@
 # e2e.sh — the one command that runs runlens's real-Kubernetes tests (CI calls it).
 #
 # Builds or reuses the cached cluster binaries, runs every test under
-# internal/testing/, internal/k8s/ and cmd/runlens/ with RUNLENS_E2E=1 (each test brings up and tears down the
+# internal/testing/, internal/k8s/, internal/clusterscan/ and cmd/runlens/ with RUNLENS_E2E=1 (each test brings up and tears down the
 # clusters it needs through internal/testing/cluster), and tears down whatever is
 # left even when a test or the build fails. Needs root (containerd, mounts, cgroups).
 #
@@ -35,4 +35,4 @@ echo "e2e.sh: binaries ready in $((SECONDS - TB))s" >&2
 cd "$REPO"
 # -p 1: one test package at a time; the machine has 2 cores and a full node is heavy.
 # shellcheck disable=SC2086
-go test -count=1 -p 1 -timeout 45m ${GOTEST_FLAGS:--v} ./internal/testing/... ./internal/k8s/... ./cmd/runlens/...
+go test -count=1 -p 1 -timeout 45m ${GOTEST_FLAGS:--v} ./internal/testing/... ./internal/k8s/... ./internal/clusterscan/... ./cmd/runlens/...
