@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runlens/runlens/internal/layerfs"
 )
 
 // maxArchiveEntries bounds the entries indexed in one archive; docker save
@@ -45,7 +47,9 @@ func OpenArchive(ctx context.Context, p string, opts LocalOptions) (Image, error
 	if opts.Tag != "" {
 		ref = p + ":" + opts.Tag
 	}
-	f, err := os.Open(p)
+	// Never os.Open: a fifo would block in open, beyond --timeout and
+	// signals. Only a regular file is read.
+	f, err := layerfs.OpenFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", p, err)
 	}

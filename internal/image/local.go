@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runlens/runlens/internal/layerfs"
 )
 
 // LocalOptions configure OpenArchive and OpenLayout.
@@ -92,26 +93,23 @@ func openOCI(ctx context.Context, ref, source string, indexJSON []byte, s blobOp
 
 // OpenLayout opens an image from an OCI image-layout directory. Every file
 // is opened through an os.Root, so symlinks in the layout cannot reach
-// outside dir.
+// outside dir, and only regular files are opened (a fifo in place of
+// index.json or a blob is refused instead of blocking forever).
 func OpenLayout(ctx context.Context, dir string, opts LocalOptions) (Image, error) {
-	root, err := os.OpenRoot(dir)
+	root, err := layerfs.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
 	}
 	lim := opts.limits()
-	indexJSON, err := readCapped(root.FS(), "index.json", lim.manifest)
+	indexJSON, err := readCapped(root, "index.json", lim.manifest)
 	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
 	}
 	s := blobOpener{open: func(d v1.Descriptor) (io.ReadCloser, error) {
-		f, err := root.Open(blobPath(d))
+		f, err := layerfs.OpenFileIn(root, blobPath(d))
 		if err != nil {
-			return nil, err
-		}
-		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-			f.Close()
-			return nil, fmt.Errorf("blob %s is not a regular file", d.Digest)
+			return nil, fmt.Errorf("blob %s: %w", d.Digest, err)
 		}
 		return f, nil
 	}}
@@ -128,9 +126,9 @@ func OpenLayout(ctx context.Context, dir string, opts LocalOptions) (Image, erro
 	return img, nil
 }
 
-// readCapped reads a small file, refusing it if larger than max.
-func readCapped(fsys fs.FS, name string, max int64) ([]byte, error) {
-	f, err := fsys.Open(name)
+// readCapped reads a small regular file, refusing it if larger than max.
+func readCapped(root *os.Root, name string, max int64) ([]byte, error) {
+	f, err := layerfs.OpenFileIn(root, name)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,8 @@ func (c *Cache) Get(ctx context.Context, key string) (io.ReadCloser, bool) {
 	if ctx.Err() != nil {
 		return nil, false
 	}
-	f, err := os.Open(c.path(key))
+	// A fifo planted in the cache directory must not hang the scan.
+	f, err := layerfs.OpenFile(c.path(key))
 	if err != nil {
 		return nil, false
 	}

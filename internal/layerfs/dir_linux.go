@@ -96,7 +96,12 @@ func (b *openat2Backend) open(name string) (*os.File, fs.FileInfo, error) {
 	st2, err := fstat(fd)
 	if err != nil || st2.Dev != st.Dev || st2.Ino != st.Ino {
 		unix.Close(fd)
-		return nil, nil, errors.New("file changed while opening")
+		return nil, nil, errChanged
+	}
+	// O_NONBLOCK only guarded the open; reads are ordinary blocking ones.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, nil, err
 	}
 	return os.NewFile(uintptr(fd), name), statInfo(name, &st2), nil
 }

@@ -1,7 +1,6 @@
 package layerfs
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"strings"
@@ -90,7 +89,13 @@ func (b *rootBackend) open(name string) (*os.File, fs.FileInfo, error) {
 	fi2, err := f.Stat()
 	if err != nil || !os.SameFile(fi, fi2) {
 		f.Close()
-		return nil, nil, errors.New("file changed while opening")
+		return nil, nil, errChanged
+	}
+	if fi2.Mode().IsRegular() {
+		if err := clearNonblock(f); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
 	}
 	return f, fi2, nil
 }
