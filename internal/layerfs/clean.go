@@ -9,6 +9,8 @@ import (
 // Default limits (see Limits).
 const (
 	DefaultMaxLayerBytes int64 = 8 << 30
+	// DefaultMaxImageBytes is four layers at the layer cap.
+	DefaultMaxImageBytes int64 = 32 << 30
 	DefaultMaxFileBytes  int64 = 512 << 20
 	DefaultMaxTotalBytes int64 = 4 << 30
 	DefaultMaxEntries          = 2_000_000
@@ -24,6 +26,9 @@ const maxNameLen = 255
 func (l Limits) withDefaults() Limits {
 	if l.MaxLayerBytes <= 0 {
 		l.MaxLayerBytes = DefaultMaxLayerBytes
+	}
+	if l.MaxImageBytes <= 0 {
+		l.MaxImageBytes = DefaultMaxImageBytes
 	}
 	if l.MaxFileBytes <= 0 {
 		l.MaxFileBytes = DefaultMaxFileBytes

@@ -68,11 +68,19 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 	}
 	f.t.maxLinkSteps = 8 * int64(lim.MaxEntries)
 	var errs []error
+	// capped holds layers that hit MaxLayerBytes: listed again, they would
+	// only hit it again, so they are not read twice.
+	var capped map[string]error
 	for i, l := range layers {
 		f.diffs[i] = l.DiffID
 		if err := ctx.Err(); err != nil {
 			f.discard()
 			return nil, fmt.Errorf("layerfs: flatten: %w", err)
+		}
+		if prev, ok := capped[l.DiffID]; ok {
+			f.issue(l.DiffID, "", "not read again: "+prev.Error())
+			errs = append(errs, &LayerError{Index: i, DiffID: l.DiffID, Err: prev})
+			continue
 		}
 		err := f.apply(ctx, i, l)
 		if err == nil {
@@ -98,6 +106,12 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 		errs = append(errs, &LayerError{Index: i, DiffID: l.DiffID, Err: err})
 		if stop {
 			break
+		}
+		if le := (*LimitError)(nil); errors.As(err, &le) && le.Limit == "MaxLayerBytes" {
+			if capped == nil {
+				capped = map[string]error{}
+			}
+			capped[l.DiffID] = err
 		}
 	}
 	if f.totalHit {
@@ -197,7 +211,8 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 		f.br.Reset(rc)
 	}
 	defer f.br.Reset(nil)
-	lr := &layerReader{r: f.br, ctx: ctx, max: f.lim.MaxLayerBytes, progress: f.opts.Progress, index: idx, base: f.readTotal}
+	lr := &layerReader{r: f.br, ctx: ctx, max: f.lim.MaxLayerBytes, imageMax: f.lim.MaxImageBytes,
+		progress: f.opts.Progress, index: idx, base: f.readTotal}
 	rec := f.record(ctx, l)
 	if rec != nil {
 		lr.hash = rec.hash
@@ -251,11 +266,14 @@ func (f *flattener) layer(ctx context.Context, idx int, l Layer) (err error) {
 	return nil
 }
 
-// readErr classifies a stream error: the layer cap, cancellation, or a
-// corrupt/truncated stream.
+// readErr classifies a stream error: the layer cap, the image cap (which
+// stops every later layer too), cancellation, or a corrupt/truncated stream.
 func (f *flattener) readErr(lr *layerReader, diff, what string, err error) error {
 	if lr.over {
 		return &LimitError{Limit: "MaxLayerBytes", Max: f.lim.MaxLayerBytes, Layer: diff}
+	}
+	if lr.imageOver {
+		return f.stop("MaxImageBytes", f.lim.MaxImageBytes)
 	}
 	if cerr := lr.ctx.Err(); cerr != nil {
 		return cerr
@@ -269,20 +287,23 @@ func (f *flattener) stop(limit string, max int64) error {
 	return errStop
 }
 
-// layerReader counts bytes, enforces the layer cap, checks ctx and reports
-// progress.
+// layerReader counts bytes, enforces the layer and image caps, checks ctx
+// and reports progress.
 type layerReader struct {
-	r        io.Reader
-	ctx      context.Context
-	n, max   int64
-	over     bool
-	progress func(int, int64)
-	hash     hash.Hash // if set, sees every byte read (to check the diffID)
-	index    int
-	base     int64
-	next     int64
-	probe    [1]byte
-	tail     [512]byte // last bytes read, to recognise the end marker
+	r      io.Reader
+	ctx    context.Context
+	n, max int64
+	over   bool
+	// imageMax caps base+n, the bytes read from this and earlier layers.
+	imageMax  int64
+	imageOver bool
+	progress  func(int, int64)
+	hash      hash.Hash // if set, sees every byte read (to check the diffID)
+	index     int
+	base      int64
+	next      int64
+	probe     [1]byte
+	tail      [512]byte // last bytes read, to recognise the end marker
 }
 
 // remember keeps the last 512 bytes read in tail.
@@ -312,16 +333,21 @@ func (l *layerReader) Read(p []byte) (int, error) {
 	if err := l.ctx.Err(); err != nil {
 		return 0, err
 	}
-	if l.n >= l.max {
-		// At the cap: the layer is too large only if more data follows.
+	limit := min(l.max, l.imageMax-l.base)
+	if l.n >= limit {
+		// At a cap: the layer is too large only if more data follows.
 		n, err := l.r.Read(l.probe[:])
 		if n > 0 {
-			l.over = true
-			return 0, &LimitError{Limit: "MaxLayerBytes", Max: l.max}
+			if limit == l.max {
+				l.over = true
+				return 0, &LimitError{Limit: "MaxLayerBytes", Max: l.max}
+			}
+			l.imageOver = true
+			return 0, &LimitError{Limit: "MaxImageBytes", Max: l.imageMax}
 		}
 		return 0, err
 	}
-	if rem := l.max - l.n; int64(len(p)) > rem {
+	if rem := limit - l.n; int64(len(p)) > rem {
 		p = p[:rem]
 	}
 	n, err := l.r.Read(p)

@@ -59,6 +59,10 @@ type Want func(path string, info fs.FileInfo) bool
 // Limits bounds what one image may cost. Zero values mean the defaults.
 type Limits struct {
 	MaxLayerBytes int64 // uncompressed bytes read from one layer
+	// MaxImageBytes bounds the uncompressed bytes read from all layers
+	// together (a replayed layer counts as read), so one bomb layer listed
+	// a thousand times cannot run until the scan's timeout.
+	MaxImageBytes int64
 	MaxFileBytes  int64 // bytes kept for one file's contents
 	MaxTotalBytes int64 // bytes kept for all contents together
 	MaxEntries    int   // tar entries across all layers

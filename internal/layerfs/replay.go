@@ -138,6 +138,11 @@ func (f *flattener) replay(ctx context.Context, idx int, diff string, r io.Reade
 				// Recorded under a larger cap: reading the layer reports it.
 				return bad(errors.New("layer exceeds MaxLayerBytes"))
 			}
+			if f.readTotal+n > f.lim.MaxImageBytes {
+				// Reading the layer stops at the image cap where this
+				// replay cannot: read it, so the view is the same.
+				return bad(errors.New("layer exceeds what MaxImageBytes leaves"))
+			}
 			if _, err := tr.Next(); err != io.EOF {
 				return bad(errors.New("data after the end record"))
 			}
