@@ -72,9 +72,13 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 	if err != nil {
 		return nil, err
 	}
+	skips := newSkipLog()
+	for _, e := range exts {
+		e.(*guard).skips = skips
+	}
 	cfg := &filesystem.Config{
 		Extractors: exts,
-		ScanRoots:  []*scalibrfs.ScanRoot{{FS: root}},
+		ScanRoots:  []*scalibrfs.ScanRoot{{FS: watchedFS{RootFS: root, log: skips}}},
 		Stats:      stats.NoopCollector{},
 		MaxInodes:  opts.MaxInodes,
 	}
@@ -113,8 +117,10 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 			continue
 		}
 		for _, fe := range st.Status.FileErrors {
+			p := strings.TrimPrefix(fe.FilePath, "/")
 			inv.Errors = append(inv.Errors, inventory.FileError{
-				Path: "/" + strings.TrimPrefix(fe.FilePath, "/"), Extractor: st.Name, Reason: fe.ErrorMessage,
+				Path: "/" + p, Extractor: st.Name, Reason: fe.ErrorMessage,
+				Skipped: byName[st.Name].kind.listsPackages() && skips.skipped(st.Name, p),
 			})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"runtime/debug"
+	"strings"
 
 	"github.com/google/osv-scalibr/extractor/filesystem"
 	"github.com/google/osv-scalibr/inventory"
@@ -23,6 +24,8 @@ type guard struct {
 	filesystem.Extractor
 	kind kind
 	opts Options
+	// skips, if set, records the files refused whole for a size cap.
+	skips *skipLog
 }
 
 // scriptExts are "interesting executable" extensions for scalibr that can
@@ -66,6 +69,9 @@ func (g *guard) Extract(ctx context.Context, in *filesystem.ScanInput) (inv inve
 	}
 	if in.Info != nil {
 		if max := g.limit(); in.Info.Size() > max {
+			if g.skips != nil {
+				g.skips.noteCapped(g.Name(), strings.TrimPrefix(in.Path, "/"))
+			}
 			return inventory.Inventory{}, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, in.Info.Size(), max)
 		}
 	}

@@ -51,6 +51,10 @@ type FileError struct {
 	Path      string `json:"path"`
 	Extractor string `json:"extractor,omitempty"`
 	Reason    string `json:"reason"`
+	// Skipped says a package database or manifest was never read at all
+	// (over a size cap, its contents not kept, unopenable, not a regular
+	// file): the packages it lists are missing, so the scan is partial.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // Inventory is everything extracted from one image.

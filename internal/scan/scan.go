@@ -135,6 +135,13 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.Im
 	if err != nil {
 		return nil, false, fmt.Errorf("extracting packages: %w", err)
 	}
+	if why := extract.Incomplete(inv); why != "" {
+		// A package database left unread hides its packages: never clean.
+		if res.Error != "" {
+			why = res.Error + "; " + why
+		}
+		res.Status, res.Error = report.StatusPartial, why
+	}
 	if cacheable && res.Status == report.StatusScanned {
 		// A failed cache write only costs the next scan time.
 		_ = s.Cache.Put(ctx, &cache.Entry{Identity: id, Version: extract.Version, Inventory: inv, LayerIssues: res.LayerIssues})
