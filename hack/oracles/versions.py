@@ -79,8 +79,16 @@ def maven():
         "-rc.1", "_1", "-RC-SNAPSHOT", ".x", "-jre17",
     ]
     extra = ["1-1", "1.0-1", "1.ga", "1-ga-1", "1-0.1", "1.0.0-alpha.beta", "1.0-alpha.1", "1..0", "1.0.",
-             "1-a-1", "1-1.a", "2.12.6.1", "1.2.2.1-jre17", "5.2.20.RELEASE", "1.0.0.RC1", "1.0.0.M1"]
-    return sample(cross(bases, quals), 430, 4) + extra
+             "1-a-1", "1-1.a", "2.12.6.1", "1.2.2.1-jre17", "5.2.20.RELEASE", "1.0.0.RC1", "1.0.0.M1",
+             "5.0.0.RC1", "5.0.0.RELEASE", "1.0.0.0-M2", "1-0.1", "1-0-1", "1.0-0.1", "1.0.0-0", "1.sp",
+             "1.0.sp1", "1-SNAPSHOT.1", "1.0a.1", "1.0-a.1.b", "1.x.2", "1.2.x", "1.0.x.0", "a.b", "1.a.b",
+             "x", "1-x.y", "1.a1", "1.0-1.0.x", ".1", "-1", "1.-1", "1.0.0-0.1", "31.1-jre", "31.1-android",
+             "2.0.0-M1", "3.0.0-RC1", "1.0-alpha-1-SNAPSHOT", "1.0.RC1", "1.0.CR1", "1.0.Beta1", "1.0.Alpha1",
+             "1.0.SP1", "5.4.1.Final", "1.0.1.RELEASE", "1.0.20211220", "1.0.12345678901234567890",
+             "1.0.12345678901234567891", "1.0.0099", "1.0-b", "1.0-m", "1.0.a", "1.0.m1", "1.0-ga.1",
+             "1.0-final-1", "1.0--1", "1.0..1", "1.0-.1", "1..", "1-", "1.0-0-0", "1.0.0-sp.1", "1.0.0-foo.1",
+             "1.0.0-foo-bar1baz-.1", "1-1.foo-bar1baz-.1", "1-1-foo-bar-1-baz-0.1", "1.0-SNAPSHOT-1"]
+    return sample(cross(bases, quals), 520, 4) + extra
 
 
 def rubygems():
@@ -90,8 +98,10 @@ def rubygems():
         "-1", "-rc1", "a", "rc1", ".pre.1", ".1a", ".0", ".0.0", "-beta", ".z", ".A", ".RC1",
         "-beta.1", ".a.1", ".1.a", "-0", ".a0",
     ]
-    bad = ["1..0", "1.0.", "a1", "1.0 beta", "-1", "1.0+x", "1.0_1"]
-    return sample(cross(bases, suffixes), 330, 5) + bad
+    extra = ["1.0.0.pre.1", "1.0.0-pre-1", "1.0.a10", "1.0.a9", "1.0.a.10", "1.0.A", " 1.0", "1.0 ",
+             "1.0.0-rc.2", "1.0.0.rc.2", "1.0.0.rc2", "1.0.0-RC2", "1.0.0.b", "1.0.0-x-y", "3.2.22.5"]
+    bad = ["1..0", "1.0.", "a1", "1.0 beta", "-1", "1.0+x", "1.0_1", "1.0-", "1.0-.a"]
+    return sample(cross(bases, suffixes), 360, 5) + extra + bad
 
 
 def semver():
@@ -114,8 +124,12 @@ def packagist():
         "-RC1", "-rc1", "-rc.1", "-patch1", "-p1", "-pl1", "-stable", "alpha1", "beta", "RC2",
         "-beta.2", "-1", "+build", "-beta-2", "-alpha2-dev", ".RC1", "-BETA1", "pl2", "-p",
     ]
-    extra = ["1.x-dev", "2.0.x-dev", "dev-master", "1.0.0-foo", "abc", "1.0.0.0.0", "20240101", "2024.01.01"]
-    return sample(cross(bases, suffixes), 330, 7) + extra
+    extra = ["1.x-dev", "2.0.x-dev", "dev-master", "1.0.0-foo", "abc", "1.0.0.0.0", "20240101", "2024.01.01",
+             "1.0.0-beta.2.3", "1.0.0-RC.1", "1.0.0-patch.2", "1.0.0-pl", "1.0.0.0-dev", "1.0.0alpha",
+             "1.0.x-dev", "1.*-dev", "v1.x-dev", "1.0.0+build.5", "1.0-stable", "1.0.0-STABLE", "12345.1",
+             "123456.1", "2024-01-01", "20240101120000", "2024.01.01-beta1", "master", "dev-main",
+             " 1.0.0 ", "1.0.0-beta-dev", "1.0.0-rc1.dev", "1.0.0.RC1-dev", "6.4.10-p1", "4.4.x-dev"]
+    return sample(cross(bases, suffixes), 420, 7) + extra
 
 
 def nuget():
@@ -135,5 +149,9 @@ def alpine():
                 "_git20230717", "_hg", "_p", "_p1", "_p2", "_rc1_p1", "_git1_p2", "_p1_rc1"]
     hashes = ["", "~abc123", "~0f"]
     revs = ["", "-r0", "-r1", "-r2", "-r10", "-r9"]
-    bad = ["garbage!!", "1.2.3-rX!", "v1.2", "1.2-r", "1.0_foo", "1.0A", "1.0-1", "1.0~", "1.0_p1a"]
-    return sample(cross(bases, letters, suffixes, hashes, revs), 400, 9) + bad
+    extra = ["1.0_alpha_beta", "1.0_pre_rc", "1.0_rc1_p", "1.2.3456789012345678901", "1.2.3456789012345678902",
+             "1.0~1-r1", "1.0~10", "1.0~a", "1.0~9", "1.0a_p1~abc-r3", "99999999999999999999.1",
+             "1.2.3_git20230717_p1-r0", "1.0_p1_p2", "1.0_p2_p1", "1_rc"]
+    bad = ["garbage!!", "1.2.3-rX!", "v1.2", "1.2-r", "1.0_foo", "1.0A", "1.0-1", "1.0~", "1.0_p1a",
+           "1.0ab", "1.0_", "1.0-r1-r2", "1.0~abc~def", "1.0-r1_p1", ".1", "1..2"]
+    return sample(cross(bases, letters, suffixes, hashes, revs), 560, 9) + extra + bad

@@ -197,6 +197,12 @@ func FuzzRange(f *testing.F) {
 	f.Add("Alpine:v3.20", "1.2.5-r0", "0.9.13", "1.2.5-r1", "")
 	f.Add("PyPI", "1.0.post1", "0", "1.0", "")
 	f.Add("Maven", "2.14.1", "2.13.0", "2.15.0", "")
+	f.Add("Maven", "5.0.0.RC1", "1-0.1", "5.0.0.RELEASE", "1.0.x")
+	f.Add("Wolfi", "1.0_rc1~ab-r2", "1.0", "1.0.0_p1-r0", "")
+	f.Add("Packagist", "v1.0-beta2", "1.x-dev", "1.0.0.0", "dev-main")
+	f.Add("RubyGems", "1.0-rc1", "1.0.a", "1.0", "")
+	f.Add("NuGet", "1.0.0-Alpha.1", "1.0", "1.0.0.1", "")
+	f.Add("Rocky Linux:9", "1:3.0.7-27.el9", "0", "1:3.0.7-25.el9", "")
 	f.Fuzz(func(t *testing.T, eco, installedV, intro, fixed, last string) {
 		if len(eco)+len(installedV)+len(intro)+len(fixed)+len(last) > 512 {
 			return
