@@ -85,11 +85,19 @@ func convert(p *extractor.Package, byName map[string]plugin, rel osRelease) inve
 			out.SourceName, out.SourceVersion = m.OriginName, p.Version
 		}
 	case *rpmmeta.Metadata:
+		out.SourceName, out.SourceVersion = splitSourceRPM(m.SourceRPM)
 		if m.Epoch > 0 {
 			// OSV's RPM ranges carry the epoch; scalibr keeps it apart.
-			out.Version = strconv.Itoa(m.Epoch) + ":" + p.Version
+			// The source RPM's file name never holds the epoch, but the
+			// source package has the binary's: one spec file sets it for
+			// both. Without it "1:3.0.7-27.el9" would be compared as
+			// "0:3.0.7-27.el9", below every fix that carries the epoch.
+			epoch := strconv.Itoa(m.Epoch) + ":"
+			out.Version = epoch + p.Version
+			if out.SourceVersion != "" {
+				out.SourceVersion = epoch + out.SourceVersion
+			}
 		}
-		out.SourceName, out.SourceVersion = splitSourceRPM(m.SourceRPM)
 		if out.Ecosystem == "Rocky Linux" && rel["VERSION_ID"] != "" {
 			// OSV keys Rocky advisories by major release: "Rocky Linux:9".
 			major, _, _ := strings.Cut(rel["VERSION_ID"], ".")
@@ -105,7 +113,8 @@ func convert(p *extractor.Package, byName map[string]plugin, rel osRelease) inve
 }
 
 // splitSourceRPM turns "openssl-3.0.7-24.el9.src.rpm" into
-// ("openssl", "3.0.7-24.el9").
+// ("openssl", "3.0.7-24.el9"). The file name carries no epoch; convert
+// adds the binary package's.
 func splitSourceRPM(s string) (name, version string) {
 	s = strings.TrimSuffix(s, ".rpm")
 	s = strings.TrimSuffix(s, ".src")
