@@ -173,12 +173,12 @@ func TestCorruptDB(t *testing.T) {
 		{"not a DB", func(b []byte) []byte { return []byte(strings.Repeat("garbage!", 100)) }, true, "bad magic"},
 		{"header bit flip", flip(20), true, "header checksum"},
 		{"metadata bit flip", flip(sec(secMeta).off + 5), true, "checksum mismatch"},
-		{"table sizes", flip(sec(secPkgs).off + 1), true, "section 4"},
-		// Index contents are checksummed by Verify (and each import), not
-		// by Open, which must stay within its millisecond budget.
-		{"package index bit flip", flip(sec(secPkgs).off + sec(secPkgs).len/2), false, "checksum mismatch"},
-		{"alias index bit flip", flip(sec(secAliases).off + 10), false, "checksum mismatch"},
-		{"record body bit flip", flip(sec(secRecords).off + 40), false, "checksum mismatch"},
+		{"table sizes", flip(sec(secPkgs).off + 1), true, "section 4 (package index) checksum mismatch"},
+		// Every index is checksummed at Open (TestOpenChecksEverySection
+		// flips each one); records are checked by Verify and on each read.
+		{"package index bit flip", flip(sec(secPkgs).off + sec(secPkgs).len/2), true, "section 4 (package index) checksum mismatch"},
+		{"alias index bit flip", flip(sec(secAliases).off + 10), true, "section 5 (alias index) checksum mismatch"},
+		{"record body bit flip", flip(sec(secRecords).off + 40), false, "section 1 (records) checksum mismatch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,9 +21,11 @@ import (
 //	threat   table: CVE id                 -> EPSS/KEV row
 //	meta     JSON Metadata
 //
-// Every section except records carries a CRC-32C checked at Open; records are
-// covered by a CRC checked by Verify (and by the import before the swap), and
-// each frame carries its own zstd checksum checked on every read.
+// Every section carries a CRC-32C. Open checks those of every section but
+// records, unless the verified marker vouches for this unchanged file
+// (marker.go); records are covered by a CRC checked by Verify, Check and the
+// import before the swap, and each frame carries its own zstd checksum,
+// checked (with the decoded id against its index key) on every read.
 
 const (
 	magic         = "RLVULNDB"

@@ -218,7 +218,7 @@ func verifyFile(ctx context.Context, path string, meta Metadata) error {
 	defer db.Close()
 	// Read, not the mapping: touching every mapped page would count the
 	// whole file toward this process's RSS.
-	if err := verifyChecksums(ctx, f, db.hdr); err != nil {
+	if err := verifySections(ctx, f, db.hdr, nil); err != nil {
 		return err
 	}
 	if db.meta.Advisories != meta.Advisories || db.pkgs.n != meta.Packages {

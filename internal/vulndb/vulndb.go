@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,6 +115,9 @@ type DB struct {
 	dec     *zstd.Decoder
 	cache   []atomic.Pointer[cacheEntry]
 	bufs    sync.Pool
+	// trustedMarker is set when Open skipped the section checksums because
+	// the verified marker vouched for this file.
+	trustedMarker bool
 }
 
 type cacheEntry struct {
@@ -127,12 +129,15 @@ type cacheEntry struct {
 // long-running server never grows it and lookups never take a lock.
 const cacheSlots = 1 << 14
 
-// Open maps the database in dir. It checks the header checksum, the file
-// size against the header (a truncated file fails here), the metadata
-// checksum and the bounds of every index, so a damaged file errors rather
-// than answering "no vulnerabilities". Checksumming every index would cost
-// ~50 ms at 600k advisories, more than the whole open budget; Verify does
-// it, and every import does it before swapping a file in.
+// Open maps the database in dir. Before a reader trusts any index it checks
+// the header checksum, the file size against the header (a truncated file
+// fails here), the checksum of every section but records, and the bounds
+// of every table, so a damaged file errors rather than answering "no
+// vulnerabilities". Records are checked one by one as they are decoded
+// (zstd frame checksum, id against its index key). The section checksums
+// cost about 12 ms at 600k advisories, so a verified marker beside the file
+// (marker.go) lets later opens of the same unchanged file skip them; any
+// write to the file through the filesystem invalidates the marker.
 func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -154,14 +159,44 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open vulnerability database %s: %w", path, err)
 	}
-	db, err := openMapped(path, data, unmap)
+	db, err := openChecked(path, data, unmap, func(h *header) (bool, error) {
+		return checkAtOpen(ctx, dir, f, st, data, h)
+	})
 	if err != nil {
 		unmap()
-		return nil, fmt.Errorf("open vulnerability database %s: %w (rebuild it with `runlens db update` or `runlens db import`)", path, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("open vulnerability database %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("open vulnerability database %s: %w (run `runlens db status` for details; rebuild it with `runlens db update` or `runlens db import`)", path, err)
 	}
 	return db, nil
 }
 
+// openChecked parses the header, lets check verify the section checksums
+// (or trust the marker), then parses the rest of the mapped file. The
+// checksums come first so that damage anywhere in an index is reported as
+// such, not as whatever structural check it happens to trip.
+func openChecked(path string, data []byte, unmap func() error, check func(*header) (trusted bool, err error)) (*DB, error) {
+	h, err := parseHeader(data, int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := check(h)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openMapped(path, data, unmap)
+	if err != nil {
+		return nil, err
+	}
+	db.trustedMarker = trusted
+	return db, nil
+}
+
+// openMapped parses the structure of a mapped file: the header, the bounds
+// of every table and the metadata (whose CRC it checks, since it decodes
+// it right here). The other section checksums are the caller's: Open's
+// checkAtOpen, or the full verification of a freshly built file.
 func openMapped(path string, data []byte, unmap func() error) (*DB, error) {
 	h, err := parseHeader(data, int64(len(data)))
 	if err != nil {
@@ -171,11 +206,11 @@ func openMapped(path string, data []byte, unmap func() error) (*DB, error) {
 	get := func(kind uint32, check bool) ([]byte, error) { // check: verify the CRC now
 		s, ok := h.find(kind)
 		if !ok {
-			return nil, corrupt("section %d missing", kind)
+			return nil, corrupt("section %d (%s) missing", kind, sectionName(kind))
 		}
 		b := data[s.off : s.off+s.len]
 		if check && crc32.Checksum(b, castagnoli) != s.crc {
-			return nil, corrupt("section %d checksum mismatch", kind)
+			return nil, checksumMismatch(kind)
 		}
 		return b, nil
 	}
@@ -198,24 +233,69 @@ func openMapped(path string, data []byte, unmap func() error) (*DB, error) {
 			return nil, err
 		}
 		if *t.dst, err = parseTable(b); err != nil {
-			return nil, corrupt("section %d: %v", t.kind, err)
+			return nil, corrupt("section %d (%s): %v", t.kind, sectionName(t.kind), err)
 		}
 	}
 	if db.ids.n != db.meta.Advisories {
 		return nil, corrupt("index holds %d advisories, metadata says %d", db.ids.n, db.meta.Advisories)
 	}
-	dict, err := get(secDict, false) // a damaged dictionary fails every frame's checksum
+	dict, err := get(secDict, false) // checked by Open; a damaged one also fails every frame's checksum
 	if err != nil {
 		return nil, err
 	}
+	if db.dec, err = newDecoder(dict); err != nil {
+		return nil, err
+	}
+	db.cache = make([]atomic.Pointer[cacheEntry], cacheSlots)
+	return db, nil
+}
+
+func newDecoder(dict []byte) (*zstd.Decoder, error) {
 	opts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxRecordBytes * 2)}
 	if len(dict) > 0 {
 		opts = append(opts, zstd.WithDecoderDictRaw(dictID, slices.Clone(dict)))
 	}
-	if db.dec, err = zstd.NewReader(nil, opts...); err != nil {
+	dec, err := zstd.NewReader(nil, opts...)
+	if err != nil {
 		return nil, fmt.Errorf("zstd decoder: %w", err)
 	}
-	db.cache = make([]atomic.Pointer[cacheEntry], cacheSlots)
+	return dec, nil
+}
+
+// openRecords is the part of openMapped that reading records needs (the
+// records, the advisory index and the dictionary), for checking the
+// records of a file whose other sections may be damaged. The caller
+// closes db.dec; the DB is not usable otherwise.
+func openRecords(data []byte) (*DB, error) {
+	h, err := parseHeader(data, int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{data: data, hdr: h, cache: make([]atomic.Pointer[cacheEntry], cacheSlots)}
+	part := func(kind uint32) ([]byte, error) {
+		s, ok := h.find(kind)
+		if !ok {
+			return nil, corrupt("section %d (%s) missing", kind, sectionName(kind))
+		}
+		return data[s.off : s.off+s.len], nil
+	}
+	if db.records, err = part(secRecords); err != nil {
+		return nil, err
+	}
+	b, err := part(secIDs)
+	if err != nil {
+		return nil, err
+	}
+	if db.ids, err = parseTable(b); err != nil {
+		return nil, corrupt("section %d (%s): %v", secIDs, sectionName(secIDs), err)
+	}
+	dict, err := part(secDict)
+	if err != nil {
+		return nil, err
+	}
+	if db.dec, err = newDecoder(dict); err != nil {
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -359,38 +439,16 @@ func (db *DB) record(i int) (*osv.Vulnerability, error) {
 	return v, nil
 }
 
-// Verify checks the checksum of the whole file, advisory bodies included.
-// Open checks only the indexes, to stay fast; `runlens db verify` and every
-// import (before the swap) call this.
+// Verify checks the checksum of every section, advisory bodies included,
+// whatever the verified marker says. Open checks all but the records;
+// Check (`runlens db status`), `db export` and every import (before the
+// swap) check everything.
 func (db *DB) Verify(ctx context.Context) error {
 	if db.closed.Load() {
 		return errClosed
 	}
-	if err := verifyChecksums(ctx, bytes.NewReader(db.data), db.hdr); err != nil {
+	if err := verifySections(ctx, bytes.NewReader(db.data), db.hdr, nil); err != nil {
 		return fmt.Errorf("verify %s: %w", db.path, err)
-	}
-	return nil
-}
-
-// verifyChecksums checks every section's CRC, reading through r in chunks.
-func verifyChecksums(ctx context.Context, r io.ReaderAt, h *header) error {
-	buf := make([]byte, 1<<20)
-	for _, s := range h.sections {
-		c := uint32(0)
-		for off := s.off; off < s.off+s.len; {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := r.ReadAt(buf[:min(uint64(len(buf)), s.off+s.len-off)], int64(off))
-			if n == 0 && err != nil {
-				return err
-			}
-			c = crc32.Update(c, castagnoli, buf[:n])
-			off += uint64(n)
-		}
-		if c != s.crc {
-			return corrupt("section %d checksum mismatch", s.kind)
-		}
 	}
 	return nil
 }
