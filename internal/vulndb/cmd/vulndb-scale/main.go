@@ -6,6 +6,7 @@
 //	vulndb-scale gen    -out /tmp/scale -n 600000 -epss 250000
 //	vulndb-scale import -out /tmp/scale -db /tmp/scaledb
 //	vulndb-scale lookup -out /tmp/scale -db /tmp/scaledb
+//	vulndb-scale open   -db /tmp/scaledb -runs 21
 //
 // Each prints one JSON object on stdout (for the bench/ scripts).
 package main
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: vulndb-scale gen|import|lookup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: vulndb-scale gen|import|lookup|open [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -39,6 +40,7 @@ func main() {
 	epss := fs.Int("epss", 250000, "EPSS rows to generate")
 	templates := fs.String("templates", "internal/vulndb/testdata/osv", "real OSV records to replicate")
 	heapProf := fs.String("heapprofile", "", "write a heap profile at the peak of in-use heap (import step)")
+	runs := fs.Int("runs", 21, "opens per mode (open step)")
 	kev := fs.String("kev", "internal/vulndb/testdata/kev/known_exploited_vulnerabilities.json.gz", "KEV catalog")
 	fs.Parse(os.Args[2:])
 	ctx := context.Background()
@@ -54,6 +56,8 @@ func main() {
 		res, err = doImport(ctx, *out, *dbDir, *kev)
 	case "lookup":
 		res, err = lookup(ctx, *out, *dbDir)
+	case "open":
+		res, err = openCost(ctx, *dbDir, *runs)
 	default:
 		err = fmt.Errorf("unknown step %q", os.Args[1])
 	}
