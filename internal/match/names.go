@@ -55,6 +55,26 @@ var osEcosystems = map[string]bool{
 	"Wolfi": true, "Chainguard": true, "Mageia": true, "openEuler": true,
 }
 
+// rpmEcosystems are the distributions whose versions are RPM's
+// [epoch:]version-release.
+var rpmEcosystems = map[string]bool{
+	"AlmaLinux": true, "Rocky Linux": true, "Red Hat": true, "SUSE": true,
+	"openSUSE": true, "Mageia": true, "openEuler": true,
+}
+
+// rpmSourceVersion gives an RPM source version the binary version's epoch
+// when it has none: a source RPM's file name never carries the epoch, but
+// one spec file sets it for the source and every binary package, and
+// without it "3.0.7-27.el9" compares as epoch 0, below every fix that
+// names epoch 1. An explicit source epoch is kept.
+func rpmSourceVersion(binary, source string) string {
+	epoch, _, ok := strings.Cut(binary, ":")
+	if !ok || epoch == "" || strings.Trim(epoch, "0123456789") != "" || strings.Contains(source, ":") {
+		return source
+	}
+	return epoch + ":" + source
+}
+
 var (
 	debianRelease = regexp.MustCompile(`^Debian:(\d+)(?:\.\d+)*$`)
 	alpineRelease = regexp.MustCompile(`^Alpine:v?(\d+)\.(\d+)(?:\.\d+)*$`)
@@ -116,6 +136,9 @@ func plan(p *inventory.Package) ([]query, error) {
 			q.name, q.bySource = p.SourceName, true
 			if p.SourceVersion != "" {
 				q.version = p.SourceVersion
+				if rpmEcosystems[base] {
+					q.version = rpmSourceVersion(p.Version, p.SourceVersion)
+				}
 			}
 		}
 		if q.version == "" {
