@@ -342,23 +342,39 @@ func (a *app) dbStatusCommand() *cobra.Command {
 	var maxAge time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the database's age, sources and contents",
-		Args:  cobra.NoArgs,
+		Short: "Show the database's age, sources and contents, and check its integrity",
+		Long: `Show the database's age, sources and contents, and check it whole: the
+checksum of every section (the indexes, the EPSS/KEV table, the metadata
+and the advisory records) and, if the records are damaged, which advisories
+can no longer be read. A damaged database exits 2 and names what is damaged;
+rebuild it with "runlens db update" or "runlens db import".`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := vulndb.Open(cmd.Context(), a.dbDir)
+			ctx := cmd.Context()
+			in, err := vulndb.Check(ctx, a.dbDir)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			md := db.Metadata()
-			if format == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(md); err != nil {
-					return err
+			db, openErr := vulndb.Open(ctx, a.dbDir)
+			var md vulndb.Metadata
+			if openErr == nil {
+				defer db.Close()
+				md = db.Metadata()
+				if format == "json" {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(md); err != nil {
+						return err
+					}
+				} else {
+					writeStatus(a.stdout, db.Path(), md, in)
 				}
-			} else {
-				writeStatus(a.stdout, db.Path(), md)
+			}
+			if err := in.Err(); err != nil {
+				return fmt.Errorf("%w; rebuild it with `runlens db update` or `runlens db import`", err)
+			}
+			if openErr != nil {
+				return openErr
 			}
 			return checkAge(md, maxAge)
 		},
@@ -368,11 +384,26 @@ func (a *app) dbStatusCommand() *cobra.Command {
 	return cmd
 }
 
-func writeStatus(w io.Writer, path string, md vulndb.Metadata) {
+func writeStatus(w io.Writer, path string, md vulndb.Metadata, in *vulndb.Integrity) {
 	age := md.Age(time.Now())
 	fmt.Fprintf(w, "Database:   %s\n", path)
 	fmt.Fprintf(w, "Built:      %s (%s ago)\n", md.BuiltAt.UTC().Format(time.RFC3339), age.Round(time.Minute))
-	fmt.Fprintf(w, "Advisories: %d (%d withdrawn) for %d packages; %d unreadable records skipped\n", md.Advisories, md.Withdrawn, md.Packages, md.Bad)
+	fmt.Fprintf(w, "Advisories: %d (%d withdrawn) for %d packages\n", md.Advisories, md.Withdrawn, md.Packages)
+	if in.OK() {
+		fmt.Fprintf(w, "Integrity:  ok (checksums of all %d sections verified)\n", len(in.Sections))
+	} else {
+		fmt.Fprintln(w, "Integrity:  DAMAGED (see the error below)")
+	}
+	if md.Bad > 0 {
+		fmt.Fprintf(w, "Skipped:    %d unreadable input records at import", md.Bad)
+		if more := md.Bad - len(md.BadSamples); more > 0 {
+			fmt.Fprintf(w, " (the first %d below, %d more not listed)", len(md.BadSamples), more)
+		}
+		fmt.Fprintln(w)
+		for _, b := range md.BadSamples {
+			fmt.Fprintf(w, "            %s %s: %s\n", b.Source, b.Name, b.Reason)
+		}
+	}
 	if md.EPSS != nil {
 		fmt.Fprintf(w, "EPSS:       %d scores, model %s, scored %s\n", md.EPSS.Rows, md.EPSS.ModelVersion, md.EPSS.ScoreDate.Format("2006-01-02"))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/vulndb"
 	"github.com/runlens/runlens/internal/vulndb/vulndbtest"
 )
@@ -301,4 +302,59 @@ func TestDBExportImportBundle(t *testing.T) {
 	if code, _, _ := dst.run("", "db", "import", renamed, sampleAdvisories); code != exitUsage {
 		t.Errorf("bundle mixed with other sources: exit %d, want %d", code, exitUsage)
 	}
+}
+
+// TestDamagedDatabaseIsNeverAQuietScan damages the database in place, as a
+// disk or a stray write would: a flipped byte in a package key must make
+// `db status` name the package index and every scan exit 2 (the key's
+// findings would otherwise vanish with exit 0); a flipped byte in an
+// advisory record must make `db status` name the record and the scan fail.
+// A fresh import repairs the directory.
+func TestDamagedDatabaseIsNeverAQuietScan(t *testing.T) {
+	dbFile := func(c *cli) string { return filepath.Join(c.dbDir, vulndb.FileName) }
+
+	t.Run("package key", func(t *testing.T) {
+		c := newCLI(t)
+		if code, out, stderr := c.run("", "db", "status"); code != 0 || !strings.Contains(out, "Integrity:  ok") {
+			t.Fatalf("intact DB: status exit %d: %s%s", code, out, stderr)
+		}
+		key := vulndbtest.KeySpan(t, dbFile(c), vulndbtest.SectionPkgs, "Debian:9\x00openssl")
+		vulndbtest.FlipByte(t, dbFile(c), key.Off+key.Len-1, 0x01) // "openssl" -> "openssm"
+		code, _, stderr := c.run("", "db", "status")
+		if code != exitError || !strings.Contains(stderr, "section 4 (package index) checksum mismatch") || !strings.Contains(stderr, "runlens db update") {
+			t.Errorf("db status: exit %d, want %d naming the package index: %s", code, exitError, stderr)
+		}
+		code, out, stderr := c.run("", "scan", "image", "--archive", sampleImage, "--format", "json")
+		if code != exitError || out != "" || !strings.Contains(stderr, "section 4 (package index) checksum mismatch") {
+			t.Errorf("scan: exit %d, stdout %q, stderr %s; want exit %d, no report, the section named", code, out, stderr, exitError)
+		}
+
+		// A new import replaces the damaged file.
+		if code, _, stderr := c.run("", "db", "import", sampleAdvisories); code != 0 {
+			t.Fatalf("re-import over the damaged DB: exit %d: %s", code, stderr)
+		}
+		c.json("", 0, "scan", "image", "--archive", sampleImage)
+	})
+
+	t.Run("advisory record", func(t *testing.T) {
+		c := newCLI(t)
+		rec := vulndbtest.RecordSpan(t, dbFile(c), "DLA-3008-1")
+		vulndbtest.FlipByte(t, dbFile(c), rec.Off+rec.Len/2, 0x08)
+		code, out, stderr := c.run("", "db", "status")
+		if code != exitError {
+			t.Errorf("db status: exit %d, want %d", code, exitError)
+		}
+		for _, want := range []string{"section 1 (records) checksum mismatch", "1 of ", "records unreadable: DLA-3008-1"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("db status stderr lacks %q: %s", want, stderr)
+			}
+		}
+		if !strings.Contains(out, "Integrity:  DAMAGED") {
+			t.Errorf("db status output does not say the DB is damaged:\n%s", out)
+		}
+		doc := c.json("", exitError, "scan", "image", "--archive", sampleImage)
+		if img := doc.Images[0]; img.Status != report.StatusFailed || !strings.Contains(img.Error, "DLA-3008-1") {
+			t.Errorf("scan with a damaged record: status %q error %q, want failed naming DLA-3008-1", img.Status, img.Error)
+		}
+	})
 }
