@@ -98,7 +98,8 @@ func blobFile(dir string, h v1.Hash) string {
 
 // TestFIFOInputsAreRefusedAtOnce: a named pipe wherever the scanner opens
 // a path from its input (the archive itself, an OCI layout's directory,
-// index.json, manifest or layer blob) is
+// index.json, manifest or layer blob, a package database in a root
+// filesystem) is
 // refused with a failed or partial result naming it, within fifoBound,
 // instead of blocking in open beyond --timeout and signals.
 func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
@@ -157,6 +158,26 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				return []string{"--oci-layout", dir}, p
 			},
 			status: report.StatusPartial, reason: "named pipe",
+		},
+		{
+			name: "--rootfs with a fifo as its dpkg status",
+			setup: func(t *testing.T) ([]string, string) {
+				dir := t.TempDir()
+				os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+				os.WriteFile(filepath.Join(dir, "etc/os-release"), []byte(stretch.body), 0o644)
+				os.MkdirAll(filepath.Join(dir, "var/lib/dpkg"), 0o755)
+				p := filepath.Join(dir, "var/lib/dpkg/status")
+				mkfifo(t, p)
+				return []string{"--rootfs", dir}, p
+			},
+			status: report.StatusPartial, reason: "var/lib/dpkg/status",
+		},
+		{
+			name: "an image layer whose dpkg status is a fifo entry",
+			setup: func(t *testing.T) ([]string, string) {
+				return []string{"--archive", archiveOf(t, gzTar(t, files(stretch, fifoEntry("var/lib/dpkg/status"))))}, ""
+			},
+			status: report.StatusPartial, reason: "var/lib/dpkg/status",
 		},
 	}
 	for _, tc := range tests {

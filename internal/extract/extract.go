@@ -60,7 +60,9 @@ func (o Options) withDefaults() Options {
 }
 
 // Extract walks root once with every extractor and returns the packages
-// found, the distribution, and the files that failed. Packages are sorted
+// found, the distribution, and the files that failed. Files the extractors
+// want under a name through an in-image symlink are extracted too (see
+// layerfs.Aliases). Packages are sorted
 // deterministically; the same root always yields the same inventory.
 func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory.Inventory, error) {
 	if root == nil {
@@ -89,8 +91,17 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 	if err != nil {
 		return nil, fmt.Errorf("extract: walking root: %w", err)
 	}
+	links, err := throughLinks(ctx, cfg, root, exts, byName)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("extract: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sinv.Append(links.inv)
+	statuses = append(statuses, links.statuses...)
 
-	inv := &inventory.Inventory{Packages: []inventory.Package{}}
+	inv := &inventory.Inventory{Packages: []inventory.Package{}, Errors: links.errs}
 	rel, relErr := readOSRelease(root)
 	if relErr != nil {
 		inv.Errors = append(inv.Errors, inventory.FileError{Path: "/etc/os-release", Extractor: "os-release", Reason: relErr.Error()})
@@ -104,7 +115,11 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 	for i := range inv.Packages {
 		p := &inv.Packages[i]
 		if len(p.Locations) > 0 {
-			p.Layer = root.LayerOf(strings.TrimPrefix(p.Locations[0], "/"))
+			loc := strings.TrimPrefix(p.Locations[0], "/")
+			if t, ok := links.targets[loc]; ok {
+				loc = t // the layer that wrote the file, not the link
+			}
+			p.Layer = root.LayerOf(loc)
 		}
 	}
 	inv.Errors = append(inv.Errors, addOwnership(ctx, root, inv.Packages)...)

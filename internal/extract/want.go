@@ -40,11 +40,17 @@ func Want() layerfs.Want {
 	if err != nil {
 		return nil // keep everything rather than lose packages
 	}
+	required := extractorsWant(exts)
 	return func(name string, info fs.FileInfo) bool {
 		name = strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/")
-		if ownershipFile(name) {
-			return true
-		}
+		return ownershipFile(name) || required(name, info)
+	}
+}
+
+// extractorsWant says whether any of exts requires a file (by its
+// FileRequired).
+func extractorsWant(exts []filesystem.Extractor) layerfs.Want {
+	return func(name string, info fs.FileInfo) bool {
 		// One FileAPI value per call: passing a struct to each extractor
 		// would box (allocate) it once per extractor.
 		var api filesystem.FileAPI = &fileAPI{path: name, info: info}

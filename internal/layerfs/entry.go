@@ -113,7 +113,9 @@ func (f *flattener) entry(tr io.Reader, h *tar.Header, diff string) error {
 		n = f.t.newNode(base, mode)
 		n.size = h.Size
 		n.mtime = h.ModTime.Unix()
-		if f.want(path, n) {
+		// Written through a symlinked directory, the file is also what
+		// Want sees under the name the layer gave it.
+		if f.want(path, n) || (followed && f.want(name, n)) {
 			if err := f.keep(tr, n, diff, path); err != nil {
 				parent.kids[n.name] = n // what was read stays listed
 				return err

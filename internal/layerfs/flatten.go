@@ -71,6 +71,7 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 	// capped holds layers that hit MaxLayerBytes: listed again, they would
 	// only hit it again, so they are not read twice.
 	var capped map[string]error
+	failed := map[int]bool{}
 	for i, l := range layers {
 		f.diffs[i] = l.DiffID
 		if err := ctx.Err(); err != nil {
@@ -80,6 +81,7 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 		if prev, ok := capped[l.DiffID]; ok {
 			f.issue(l.DiffID, "", "not read again: "+prev.Error())
 			errs = append(errs, &LayerError{Index: i, DiffID: l.DiffID, Err: prev})
+			failed[i] = true
 			continue
 		}
 		err := f.apply(ctx, i, l)
@@ -104,6 +106,7 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 		}
 		f.issue(l.DiffID, "", err.Error())
 		errs = append(errs, &LayerError{Index: i, DiffID: l.DiffID, Err: err})
+		failed[i] = true
 		if stop {
 			break
 		}
@@ -112,6 +115,21 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 				capped = map[string]error{}
 			}
 			capped[l.DiffID] = err
+		}
+	}
+	f.t.freeze()
+	f.t.maxLinkSteps = 0 // lookups on the finished view are bounded per call
+	if f.opts.Want != nil {
+		if err := f.keepAliases(ctx, layers, failed); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				f.discard()
+				return nil, fmt.Errorf("layerfs: flatten: %w", cerr)
+			}
+			if f.fatal != nil {
+				f.discard()
+				return nil, f.fatal
+			}
+			errs = append(errs, err)
 		}
 	}
 	if f.totalHit {
@@ -129,8 +147,6 @@ func flatten(ctx context.Context, layers []Layer, opts Options, skip map[string]
 	if f.dropped > 0 {
 		f.issues = append(f.issues, Issue{Reason: fmt.Sprintf("%d more issues not recorded", f.dropped)})
 	}
-	f.t.freeze()
-	f.t.maxLinkSteps = 0 // lookups on the finished view are bounded per call
 	v := &flatFS{t: f.t, layers: f.diffs, spool: f.spool, spoolName: f.spoolName, issues: f.issues}
 	return v, errors.Join(errs...)
 }
