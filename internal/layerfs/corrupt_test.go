@@ -86,10 +86,28 @@ func (slowZeros) Read(p []byte) (int, error) {
 	return zeros{}.Read(p[:min(len(p), 512)])
 }
 
-// TestEmptyStream: a zero-byte layer is an empty layer, not an error.
+// TestEmptyStream: a zero-byte layer is an empty layer, not an error: alone
+// it gives an empty root with no issue, and between two layers it adds and
+// removes nothing, so both still apply with their attribution.
 func TestEmptyStream(t *testing.T) {
-	if _, err := flatten(t, layerfs.Options{}, memLayer("empty", nil)); err != nil {
+	alone, err := flatten(t, layerfs.Options{}, memLayer("empty", nil))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if d := dump(t, alone); len(d) != 0 || len(alone.Issues()) != 0 {
+		t.Errorf("empty layer alone: view %v, issues %+v; want an empty root and no issue", d, alone.Issues())
+	}
+	between, err := flatten(t, layerfs.Options{},
+		tarLayer(t, "base", F("a", "A")), memLayer("empty", nil), tarLayer(t, "top", F("b", "B")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "file base A", "b": "file top B"}
+	if diff := cmp.Diff(want, dump(t, between)); diff != "" {
+		t.Errorf("view around an empty layer (-want +got):\n%s", diff)
+	}
+	if is := between.Issues(); len(is) != 0 {
+		t.Errorf("issues %+v; want none", is)
 	}
 }
 

@@ -113,12 +113,24 @@ func TestEndlessBlob(t *testing.T) {
 	limitErr(t, err, "MaxLayerBytes")
 }
 
-// TestExactCapIsNotTooLarge: a layer exactly at the cap is complete.
+// TestExactCapIsNotTooLarge: a layer exactly at the cap is complete (its
+// file kept, no issue), and one byte less is the limit: the cap is exact.
 func TestExactCapIsNotTooLarge(t *testing.T) {
 	b := rawTar(t, reg("x"))
-	_, err := flatten(t, layerfs.Options{Limits: layerfs.Limits{MaxLayerBytes: int64(len(b))}}, memLayer("L", b))
+	fsys, err := flatten(t, layerfs.Options{Limits: layerfs.Limits{MaxLayerBytes: int64(len(b))}}, memLayer("L", b))
 	if err != nil {
 		t.Fatalf("Flatten: %v", err)
+	}
+	if d := dump(t, fsys); len(d) != 1 || d["x"] != "file L body of x" {
+		t.Errorf("view at the cap = %v; want x, whole, from layer L", d)
+	}
+	if is := fsys.Issues(); len(is) != 0 {
+		t.Errorf("issues %+v; want none for a layer at the cap", is)
+	}
+	under, err := flatten(t, layerfs.Options{Limits: layerfs.Limits{MaxLayerBytes: int64(len(b)) - 1}}, memLayer("L", b))
+	limitErr(t, err, "MaxLayerBytes")
+	if !hasIssue(under, "MaxLayerBytes") {
+		t.Errorf("issues %+v; want the layer one byte over the cap marked too large", under.Issues())
 	}
 }
 
