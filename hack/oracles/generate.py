@@ -36,6 +36,11 @@ def deb_version(pkg):
     return r.stdout.strip() or "not installed"
 
 
+def tool_version(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE)
+    return r.stdout.strip() or "unknown version"
+
+
 # scheme -> (oracle command, description, version generator, OSV ecosystems
 # whose advisory versions join the list)
 SCHEMES = {
@@ -50,14 +55,15 @@ SCHEMES = {
     "maven": (["java", "-cp", "/usr/share/maven/lib/maven-artifact-3.x.jar", "OracleMaven.java"],
               lambda: "org.apache.maven.artifact.versioning.ComparableVersion (libmaven3-core-java %s)" % deb_version("libmaven3-core-java"),
               versions.maven, ["Maven"]),
-    "rubygems": (["ruby", "oracle_rubygems.rb"], lambda: "Gem::Version (ruby %s)" % deb_version("ruby"),
+    "rubygems": (["ruby", "oracle_rubygems.rb"], lambda: "Gem::Version (%s)" % tool_version(["ruby", "-e", "print \"ruby #{RUBY_VERSION}, RubyGems #{Gem::VERSION}\""]),
                  versions.rubygems, ["RubyGems"]),
     "npm": (["node", "oracle_npm.js"], lambda: "semver.compare, strict (node-semver %s)" % deb_version("node-semver"),
             versions.semver, ["npm"]),
     "crates.io": ([os.environ.get("ORACLE_CARGO_SEMVER", "oracle-cargo-semver")],
                   lambda: "the semver crate's precedence (librust-semver-dev %s)" % deb_version("librust-semver-dev"),
                   versions.semver, ["crates.io"]),
-    "go": (["go", "-C", "gosemver", "run", "."], lambda: "golang.org/x/mod/semver.Compare (hack/oracles/gosemver/go.mod)",
+    "go": (["go", "-C", "gosemver", "run", "."],
+           lambda: "golang.org/x/mod/semver.Compare (%s)" % tool_version(["go", "-C", "gosemver", "list", "-m", "-f", "{{.Path}} {{.Version}}", "golang.org/x/mod"]),
            versions.semver, ["Go"]),
     "packagist": (["php", "oracle_packagist.php"],
                   lambda: "Composer VersionParser::normalize then Comparator (php-composer-semver %s)" % deb_version("php-composer-semver"),
