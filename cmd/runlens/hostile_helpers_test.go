@@ -178,3 +178,13 @@ func jsonResult(t testing.TB, out string) report.ImageResult {
 	}
 	return doc.Images[0]
 }
+
+// hasFinding says whether r has a finding for the package named pkg.
+func hasFinding(r report.ImageResult, pkg string) bool {
+	for _, f := range r.Findings {
+		if f.Package.Name == pkg {
+			return true
+		}
+	}
+	return false
+}

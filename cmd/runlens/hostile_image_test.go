@@ -110,15 +110,6 @@ func scanArchive(t *testing.T, archive string, lim layerfs.Limits) *report.Image
 	return r
 }
 
-func hasFinding(r report.ImageResult, pkg string) bool {
-	for _, f := range r.Findings {
-		if f.Package.Name == pkg {
-			return true
-		}
-	}
-	return false
-}
-
 // TestRepeatedBombLayerStopsAtTheImageCap: one small gzip bomb layer
 // listed 1,000 times in an archive stops at MaxImageBytes with a partial
 // result naming the cap, after reading the cap and no more.

@@ -50,7 +50,7 @@ func Dir(root string) (RootFS, error) {
 		}
 	}
 	if b == nil {
-		r, err := os.OpenRoot(root)
+		r, err := OpenRoot(root)
 		if err != nil {
 			return nil, fmt.Errorf("layerfs: dir: %w", err)
 		}
