@@ -43,7 +43,10 @@ type Issue struct {
 type Layer struct {
 	// DiffID is the digest of the uncompressed tar, used for attribution.
 	DiffID string
-	// Open returns the uncompressed tar stream.
+	// Open returns the uncompressed tar stream. Flatten may call it more
+	// than once: to read a layer instead of a replay that cannot stand in
+	// for it, and to keep files wanted only through a symlink (see
+	// Aliases).
 	Open func(ctx context.Context) (io.ReadCloser, error)
 	// DiffIDVerified says the source itself checks that the stream hashes to
 	// DiffID (its last Read fails otherwise), so Flatten need not hash it a
