@@ -48,10 +48,9 @@ func (f *flattener) keepAliases(ctx context.Context, layers []Layer, failed map[
 	var errs []error
 	for _, idx := range idxs {
 		switch {
-		case f.stopErr != nil:
-			errs = append(errs, &LayerError{Index: idx, DiffID: layers[idx].DiffID, Err: f.stopErr})
-		case failed[idx]:
-			// Its read failed already; it is reported as such.
+		case f.stopErr != nil, failed[idx]:
+			// A cap stopped the read, or this layer failed: already
+			// reported; its files are listed as not kept below.
 		default:
 			if err := f.reread(ctx, idx, layers[idx], need); err != nil {
 				if cerr := ctx.Err(); cerr != nil {

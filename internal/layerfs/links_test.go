@@ -1,11 +1,15 @@
 package layerfs_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -92,5 +96,42 @@ func TestAliases(t *testing.T) {
 	wantAliases := []layerfs.Alias{{Path: "var/lib/dpkg/status", Target: "opt/dpkg/status", Mode: 0o644}}
 	if diff := cmp.Diff(wantAliases, got); diff != "" {
 		t.Errorf("Aliases (-want +got):\n%s", diff)
+	}
+}
+
+// TestFilesWantedThroughSymlinksNotKept: a file wanted through a symlink
+// that reading again cannot keep (over a cap, or its layer's stream now
+// failing its check) is not kept, and says so.
+func TestFilesWantedThroughSymlinksNotKept(t *testing.T) {
+	entries := []layerfstest.Entry{D("var/lib"), L("var/lib/dpkg", "../../opt/dpkg"), F("opt/dpkg/status", "Package: x\n")}
+	good := layerfstest.Tar(t, entries)
+	flaky := realLayer(t, entries...)
+	flaky.Open = func(context.Context) (io.ReadCloser, error) {
+		if flaky.opens.Add(1) == 1 {
+			return io.NopCloser(bytes.NewReader(good)), nil
+		}
+		return io.NopCloser(io.MultiReader(bytes.NewReader(good), iotest.ErrReader(errors.New("digest mismatch")))), nil
+	}
+	for _, tc := range []struct {
+		name   string
+		layer  layerfs.Layer
+		limits layerfs.Limits
+		reason string
+	}{
+		{"over MaxFileBytes", realLayer(t, entries...).Layer, layerfs.Limits{MaxFileBytes: 4}, "MaxFileBytes"},
+		{"stream fails when read again", flaky.Layer, layerfs.Limits{}, "digest mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys, _ := flatten(t, layerfs.Options{Want: wantStatus, Limits: tc.limits}, tc.layer)
+			if fsys == nil {
+				t.Fatal("no view")
+			}
+			if _, err := fs.ReadFile(fsys, "var/lib/dpkg/status"); !errors.Is(err, layerfs.ErrNotKept) {
+				t.Errorf("ReadFile = %v; want ErrNotKept", err)
+			}
+			if !hasIssue(fsys, tc.reason) || !hasIssue(fsys, "wanted through a symlink") {
+				t.Errorf("issues %+v; want %q and the symlink", fsys.Issues(), tc.reason)
+			}
+		})
 	}
 }
