@@ -16,7 +16,7 @@ import (
 
 // DefaultMaxManifestBytes caps one manifest or index response. Real
 // manifests are a few KiB; the cap keeps a hostile registry from making us
-// buffer and decode arbitrarily large JSON (DESIGN bad input 8).
+// buffer and decode arbitrarily large JSON.
 const DefaultMaxManifestBytes = 4 << 20
 
 // Options configure how runlens talks to one registry. The zero value pulls
@@ -40,11 +40,25 @@ type Options struct {
 	// keyed by registry host (e.g. "registry.gitlab.com": {"gitlab.com"}).
 	// Defaults (docker.io -> auth.docker.io) are always included.
 	RealmHosts map[string][]string
+	// AllowedRealmHosts are token-realm hosts ("host" or "host:port") that
+	// may receive the credentials of any registry (--allow-token-realm).
+	// Metadata, link-local and unspecified addresses are refused whatever
+	// this says.
+	AllowedRealmHosts []string
 	// MaxManifestBytes caps each manifest response; 0 means
 	// DefaultMaxManifestBytes.
 	MaxManifestBytes int64
 	// PageSize is the page size for Catalog and Tags; 0 means 1000.
 	PageSize int
+	// MaxRepositories caps the names a catalog listing keeps; 0 means
+	// DefaultMaxRepositories.
+	MaxRepositories int
+	// MaxTags caps the tags one repository listing keeps; 0 means
+	// DefaultMaxTags.
+	MaxTags int
+	// MaxListPageBytes caps one catalog or tags page; 0 means
+	// DefaultMaxListPageBytes.
+	MaxListPageBytes int64
 	// Platforms filters Resolve to these "os/arch[/variant]" platforms; empty
 	// means every platform the index lists (attestations excluded).
 	Platforms []string
@@ -96,6 +110,7 @@ func (o Options) RoundTripper(reg name.Registry) http.RoundTripper {
 	if host != reg.Name() {
 		realms = append(realms, o.RealmHosts[reg.Name()]...)
 	}
+	realms = append(realms, o.AllowedRealmHosts...)
 	return Confine(base, host, ConfineOptions{
 		RealmHosts:       realms,
 		MaxManifestBytes: o.MaxManifestBytes,
