@@ -44,6 +44,10 @@ type RetryOptions struct {
 	// BaseDelay is the first backoff when the server gives no Retry-After;
 	// it doubles each attempt. Default 1s.
 	BaseDelay time.Duration
+	// IdleTimeout fails a request that makes no progress for this long (see
+	// IdleTimeout); such a request is not retried. 0 means
+	// DefaultIdleTimeout; negative turns the idle timeout off.
+	IdleTimeout time.Duration
 }
 
 func (o RetryOptions) withDefaults() RetryOptions {
@@ -56,20 +60,25 @@ func (o RetryOptions) withDefaults() RetryOptions {
 	if o.BaseDelay <= 0 {
 		o.BaseDelay = time.Second
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	return o
 }
 
 // NewTransport returns the shared base transport for registry traffic:
 // bounded retries of 429/502/503/504 (honouring Retry-After, as seconds or an
 // HTTP date, each wait capped) and of connection resets, stopping early when
-// the request's context ends. A nil base gets an http.Transport whose dialer
+// the request's context ends, with opts.IdleTimeout cutting off a server
+// that goes quiet. A nil base gets an http.Transport whose dialer
 // refuses link-local, unspecified and cloud-metadata addresses after DNS
 // resolution, so a hostile name cannot smuggle a request there.
 func NewTransport(base http.RoundTripper, opts RetryOptions) http.RoundTripper {
 	if base == nil {
 		base = safeBaseTransport()
 	}
-	return &retryTransport{base: base, opts: opts.withDefaults(), now: time.Now}
+	opts = opts.withDefaults()
+	return &retryTransport{base: IdleTimeout(base, opts.IdleTimeout), opts: opts, now: time.Now}
 }
 
 type retryTransport struct {
@@ -88,6 +97,9 @@ func retryableStatus(code int) bool {
 }
 
 func retryableErr(err error) bool {
+	if errors.Is(err, ErrIdleTimeout) {
+		return false
+	}
 	var ne net.Error
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
