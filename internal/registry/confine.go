@@ -40,7 +40,7 @@ type ConfineOptions struct {
 // name.Registry.RegistryStr, e.g. "index.docker.io" or "127.0.0.1:5000").
 // It sees every request ggcr makes, including the token exchange with the
 // WWW-Authenticate realm and redirected blob fetches, so it is the one place
-// that enforces DESIGN bad-input 12:
+// that enforces where credentials and requests may go:
 //   - requests to link-local, unspecified or cloud-metadata destinations are
 //     refused outright;
 //   - a request carrying an Authorization header to a host other than the
@@ -82,8 +82,8 @@ func (c *confined) RoundTrip(req *http.Request) (*http.Response, error) {
 			// Not a redirect: ggcr is sending credentials to a token realm
 			// the registry named. Only the registry itself or an allowed
 			// realm host may receive them.
-			return nil, fmt.Errorf("%w: %s (registry %s) named token realm host %s; add it to the allowed realm hosts if it is genuine",
-				ErrCredentialLeak, req.URL.Scheme+"://"+req.URL.Host, c.registry, req.URL.Host)
+			return nil, fmt.Errorf("%w: registry %s named token realm host %s; if that token service is genuine, allow it with --allow-token-realm %s",
+				ErrCredentialLeak, c.registry, req.URL.Host, req.URL.Host)
 		}
 		req = req.Clone(req.Context())
 		req.Header.Del("Authorization")
@@ -126,6 +126,26 @@ func canonicalHost(host, scheme string) string {
 		port = "80"
 	}
 	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
+// CheckRealmHost validates a token-realm host an operator allows
+// (Options.AllowedRealmHosts): "host" or "host:port", and never a metadata,
+// link-local or unspecified address, which Confine refuses anyway.
+func CheckRealmHost(h string) error {
+	if h == "" || strings.ContainsAny(h, "/@?# ") {
+		return fmt.Errorf("token realm host %q: want host or host:port", h)
+	}
+	host := h
+	if hh, port, err := net.SplitHostPort(h); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return fmt.Errorf("token realm host %q: bad port", h)
+		}
+		host = hh
+	}
+	if why := forbiddenHost(host); why != "" {
+		return fmt.Errorf("%w: token realm host %s is a %s", ErrForbiddenHost, h, why)
+	}
+	return nil
 }
 
 // metadataNames are DNS names of cloud instance-metadata services.

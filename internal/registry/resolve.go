@@ -32,6 +32,7 @@ type Resolved struct {
 // filtered by opts.Platforms when set; attestation manifests
 // ("unknown/unknown") are skipped.
 func Resolve(ctx context.Context, ref string, opts Options) ([]Resolved, error) {
+	ref, opts = opts.WithReferenceCredentials(ref)
 	r, err := name.ParseReference(ref, opts.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("resolve: parsing reference: %w", err)
