@@ -46,7 +46,11 @@ var acceptManifests = strings.Join([]string{
 // The requests go through ggcr's token handshake over
 // opts.RoundTripper (registry.Confine), but the manifest and blob reads
 // themselves are done here, so every byte passes the caps and checks above.
+//
+// Credentials embedded in ref ("user:token@host/repo:tag") are used when
+// opts has none and never appear in the image's names or in errors.
 func OpenRegistry(ctx context.Context, ref string, opts RegistryOptions) (Image, error) {
+	ref, opts.Options = opts.Options.WithReferenceCredentials(ref)
 	r, err := name.ParseReference(ref, opts.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", truncate(ref), err)
