@@ -14,7 +14,7 @@ import (
 	"github.com/runlens/runlens/internal/inventory"
 )
 
-// Bad-input items 9-11 of DESIGN.md: every hostile file becomes a FileError
+// Hostile package files and executables: every one becomes a FileError
 // naming the file, the scan goes on, and memory stays bounded.
 
 const lodashJSON = `{"name":"lodash","version":"4.17.15"}`

@@ -16,7 +16,7 @@ import (
 	"github.com/runlens/runlens/internal/registry"
 )
 
-// Default caps on the JSON read before any layer (DESIGN bad input 8).
+// Default caps on the JSON (manifests, configs) read before any layer.
 const (
 	DefaultMaxManifestBytes = 4 << 20
 	DefaultMaxConfigBytes   = 8 << 20

@@ -16,7 +16,7 @@ import (
 	"github.com/runlens/runlens/internal/layerfs"
 )
 
-// TestCorruptLayers covers bad-input item 5: each broken layer yields a
+// TestCorruptLayers covers broken layer streams: each yields a
 // LayerError and an Issue, entries read before the damage stay, and the
 // other layers are still applied.
 func TestCorruptLayers(t *testing.T) {

@@ -50,7 +50,7 @@ func sym(name, target string) *tar.Header {
 	return &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}
 }
 
-// TestHostileEntries covers bad-input items 1, 2 and 6 for names: every
+// TestHostileEntries covers hostile entry names and links: every
 // hostile entry is refused (or cleaned into the root) and reported, the
 // good file beside it survives, nothing from the host is ever read, and
 // nothing but the (already unlinked) spool is written to the host.
