@@ -18,7 +18,10 @@ func TestScanUsesLayerCacheUnderCacheDir(t *testing.T) {
 	if len(layers) == 0 {
 		t.Fatalf("no layer replays under %s/layers", c.cacheDir)
 	}
-	inv, _ := filepath.Glob(filepath.Join(c.cacheDir, "inv-*"))
+	inv, _ := filepath.Glob(filepath.Join(c.cacheDir, "inv*.json.gz"))
+	if len(inv) == 0 {
+		t.Fatalf("no inventory cache entry under %s", c.cacheDir)
+	}
 	for _, p := range inv {
 		os.Remove(p) // force extraction again, from the replays
 	}
