@@ -407,6 +407,17 @@ func (db *DB) record(i int) (*osv.Vulnerability, error) {
 	if e := slot.Load(); e != nil && e.rec == i {
 		return e.v, nil
 	}
+	v, err := db.decodeRecord(i)
+	if err != nil {
+		return nil, err
+	}
+	slot.Store(&cacheEntry{rec: i, v: v})
+	return v, nil
+}
+
+// decodeRecord decodes advisory i of the ids table, checking its frame
+// checksum and that it is the advisory its index key names.
+func (db *DB) decodeRecord(i int) (*osv.Vulnerability, error) {
 	if i < 0 || i >= db.ids.n {
 		return nil, corrupt("record index %d out of range", i)
 	}
@@ -422,20 +433,19 @@ func (db *DB) record(i int) (*osv.Vulnerability, error) {
 	if bp == nil {
 		bp = new([]byte)
 	}
+	defer db.bufs.Put(bp)
 	raw, err := db.dec.DecodeAll(db.records[off:off+n], (*bp)[:0])
 	if err != nil {
 		return nil, corrupt("record %s: %v", db.ids.key(i), err)
 	}
-	v, err := decodeVuln(string(raw))
 	*bp = raw
-	db.bufs.Put(bp)
+	v, err := decodeVuln(string(raw))
 	if err != nil {
 		return nil, corrupt("record %s: %v", db.ids.key(i), err)
 	}
 	if v.ID != db.ids.key(i) {
 		return nil, corrupt("index entry %s points at record %s", db.ids.key(i), v.ID)
 	}
-	slot.Store(&cacheEntry{rec: i, v: v})
 	return v, nil
 }
 
