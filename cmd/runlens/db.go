@@ -237,7 +237,7 @@ func (a *app) importBundle(ctx context.Context, im *vulndb.Importer, path string
 // importMemoryLimit is the soft heap limit of a database build unless
 // GOMEMLIMIT is set: the 600k-advisory build peaks near 1 GB of RSS when
 // the CPUs are contended and the GC lags behind the builder; the limit
-// makes the GC work harder instead (issue-3 target: peak RSS <= 1 GB).
+// makes the GC work harder instead (the scale target: peak RSS <= 1 GB).
 const importMemoryLimit = 640 << 20
 
 func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulndb.Source) error {

@@ -1,4 +1,4 @@
-// Package scaletest builds the issue-3 scale set: real OSV records
+// Package scaletest builds the 600k-advisory scale set: real OSV records
 // replicated under new ids and package names into the OSV export layout
 // (<out>/osv/<Ecosystem>/all.zip), plus a large EPSS file, so import time,
 // size and lookup speed can be measured at full-database scale offline.

@@ -1,4 +1,4 @@
-// Command vulndb-scale generates the issue-3 scale set and measures the
+// Command vulndb-scale generates the 600k-advisory scale set and measures the
 // vulnerability store on it: import time and peak RSS, on-disk size, open
 // time and lookup latency. Run each step as its own process so peak RSS
 // belongs to that step alone:
