@@ -77,7 +77,7 @@ func checksumMismatch(kind uint32) error {
 func verifySections(ctx context.Context, r io.ReaderAt, h *header, kinds []uint32) error {
 	buf := make([]byte, 1<<20)
 	for _, s := range h.sections {
-		if kinds != nil && !containsKind(kinds, s.kind) {
+		if kinds != nil && !slices.Contains(kinds, s.kind) {
 			continue
 		}
 		c, err := sectionCRC(ctx, r, s, buf)
@@ -89,15 +89,6 @@ func verifySections(ctx context.Context, r io.ReaderAt, h *header, kinds []uint3
 		}
 	}
 	return nil
-}
-
-func containsKind(kinds []uint32, k uint32) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // checkAtOpen checksums every section but records before a reader trusts
