@@ -3,8 +3,10 @@
 // KEV catalog, in one immutable, memory-mapped file that updates replace
 // atomically.
 //
-// Open costs a few milliseconds however large the database is: nothing is
-// decoded until a Lookup asks for the advisories of one package.
+// Open checksums every index of a file it has not seen before (12-25 ms at
+// 600k advisories) and then, for that same unchanged file, costs a fraction
+// of a millisecond however large the database is: nothing is decoded until
+// a Lookup asks for the advisories of one package.
 package vulndb
 
 import (
