@@ -75,10 +75,7 @@ func WalkCatalog(ctx context.Context, registry string, opts Options, fn func(rep
 		maxItems: positive(opts.MaxRepositories, DefaultMaxRepositories),
 	}
 	n, err := l.walk(ctx, reg, reg, []string{reg.Scope(transport.PullScope)}, first, opts, fn)
-	if err != nil {
-		return n, fmt.Errorf("catalog of %s: %w", reg.RegistryStr(), err)
-	}
-	return n, nil
+	return n, l.wrap(err)
 }
 
 // Catalog lists every repository in registry as WalkCatalog does. On an
@@ -107,10 +104,7 @@ func WalkTags(ctx context.Context, repo string, opts Options, fn func(tags []str
 		maxItems: positive(opts.MaxTags, DefaultMaxTags),
 	}
 	n, err := l.walk(ctx, r.Registry, r, []string{r.Scope(transport.PullScope)}, first, opts, fn)
-	if err != nil {
-		return n, fmt.Errorf("tags of %s: %w", r.Name(), err)
-	}
-	return n, nil
+	return n, l.wrap(err)
 }
 
 // Tags lists every tag of repo as WalkTags does, returning the tags read
@@ -141,6 +135,15 @@ type lister struct {
 	kept  int
 	bytes int64
 	seen  map[string]bool
+}
+
+// wrap names the listing in err, which a TruncatedError already does.
+func (l *lister) wrap(err error) error {
+	var te *TruncatedError
+	if err == nil || errors.As(err, &te) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", l.what, err)
 }
 
 func (l *lister) truncated(limit string) error {

@@ -175,7 +175,7 @@ func (rs *registryScan) incomplete(ref string, some bool, what string, err error
 	r := failed(ref, fmt.Errorf("%s: %w", what, err))
 	if some {
 		r.Status = report.StatusPartial
-		r.Error = fmt.Sprintf("%s: stopped early, results cover only what was listed before: %v", what, err)
+		r.Error = fmt.Sprintf("%s stopped early; only what was listed before was scanned: %v", what, err)
 	}
 	rs.mu.Lock()
 	rs.problems = append(rs.problems, r)
