@@ -18,6 +18,7 @@ import (
 
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
@@ -133,6 +134,9 @@ func addContext(ctx context.Context, d *k8s.Discovery, c k8s.ClusterClient, opts
 }
 
 // Run discovers, scans each unique digest once, and joins the results.
+// When ctx ends during the scans, the result is still returned, with the
+// images not finished marked failed, along with the reason from
+// scan.Interrupted.
 func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 	discs, clients, err := Discover(ctx, opts)
 	if err != nil {
@@ -166,14 +170,27 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 		done++
 		opts.Progress.Printf("scanning images: %d/%d", done, len(targets))
 	})
-	if err != nil {
+	why := scan.Interrupted(ctx)
+	if err != nil && why == nil {
 		return nil, err
+	}
+	if why != nil {
+		// Cancelled (deadline or signal): keep what finished and mark the
+		// rest failed with the reason, so the report can still be written.
+		for _, t := range targets {
+			if byDigest[t.digest] == nil {
+				r := &report.ImageResult{Target: image.Descriptor{Reference: t.ref, Digest: t.digest}, Status: report.StatusFailed,
+					Error: why.Error(), Findings: []match.Finding{}, RunningIn: t.runningIn}
+				byDigest[t.digest] = r
+				res.Images = append(res.Images, r)
+			}
+		}
 	}
 	for _, d := range discs {
 		d.Problems = append(d.Problems, keychains.problems(d.Cluster)...)
 	}
 	res.Workloads, res.Clusters = join(discs, byDigest)
-	return res, nil
+	return res, why
 }
 
 // target is one unique digest and where it runs.
