@@ -17,6 +17,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/runlens/runlens/internal/scan"
 )
 
 // Exit codes documented in --help and the README.
@@ -32,6 +34,15 @@ const (
 var version = "dev"
 
 func main() {
+	if code := runProcess(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); code != exitOK {
+		os.Exit(code)
+	}
+}
+
+// runProcess is main without the exit: it runs the command line with a
+// context that SIGINT or SIGTERM cancels, so a scan still writes its report
+// (with the unfinished images marked failed) before the process ends.
+func runProcess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// RUNLENS_CPUPROFILE=FILE writes a CPU profile of the run, for
 	// performance work (go tool pprof FILE).
 	if p := os.Getenv("RUNLENS_CPUPROFILE"); p != "" {
@@ -40,12 +51,29 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	if code != exitOK {
-		pprof.StopCPUProfile()
-		os.Exit(code)
+	ctx, stop := signalContext(context.Background())
+	defer stop()
+	return run(ctx, args, stdin, stdout, stderr)
+}
+
+// signalContext returns a context cancelled with a *scan.SignalError cause
+// on the first SIGINT or SIGTERM. After that first signal the handler is
+// removed, so a second one ends the process at once.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Stop(ch)
+			cancel(&scan.SignalError{Signal: sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layercache"
+	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
 )
@@ -37,6 +38,9 @@ type scanOptions struct {
 	maxDBAge    time.Duration
 	timeout     time.Duration
 	concurrency int
+
+	idleTimeout time.Duration
+	realmHosts  []string
 }
 
 // registerSource adds the registry-access flags and the common ones.
@@ -55,6 +59,7 @@ func (o *scanOptions) registerCommon(cmd *cobra.Command) {
 	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
 	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h (0: any age)")
 	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (0: no timeout)")
+	o.registerRegistryAccess(cmd)
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -121,7 +126,10 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	if err := o.checkRegistryAccess(); err != nil {
+		return err
+	}
+	ctx, cancel := scanContext(ctx, o.timeout)
 	defer cancel()
 
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
@@ -133,8 +141,8 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) e
 	img, err := a.openImage(ctx, o, args)
 	var res *report.ImageResult
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if why := scan.Interrupted(ctx); why != nil {
+			err = why
 		}
 		res = &report.ImageResult{Target: image.Descriptor{Reference: imageName(o, args)}, Status: report.StatusFailed, Error: err.Error()}
 	} else {
@@ -142,10 +150,15 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) e
 		res, err = scanner.Scan(ctx, img)
 		a.progress.Clear()
 		if err != nil {
-			return err
+			// Cancelled: the report still says what was being scanned, and why
+			// it stopped.
+			if why := scan.Interrupted(ctx); why != nil {
+				err = why
+			}
+			res = &report.ImageResult{Target: img.Descriptor(), Status: report.StatusFailed, Error: err.Error()}
 		}
 	}
-	return a.emit(&o.out, "scan image", filters, dbInfo, []*report.ImageResult{res})
+	return interruptedVerdict(ctx, a.emit(&o.out, "scan image", filters, dbInfo, []*report.ImageResult{res}))
 }
 
 // emit writes results through the chosen handler and applies the exit policy.
@@ -207,7 +220,8 @@ func imageName(o *scanOptions, args []string) string {
 	case o.rootfs != "":
 		return o.rootfs
 	case len(args) == 1:
-		return args[0]
+		ref, _, _, _ := registry.StripCredentials(args[0])
+		return ref
 	}
 	return ""
 }
@@ -216,7 +230,11 @@ func imageName(o *scanOptions, args []string) string {
 // from stdin when asked. The password is never logged.
 func (a *app) registryOptions(o *scanOptions) (image.RegistryOptions, error) {
 	ro := image.RegistryOptions{Platform: o.platform}
-	ro.Insecure = o.insecure
+	access, err := o.registryAccess()
+	if err != nil {
+		return ro, err
+	}
+	ro.Options = access
 	ro.Username = o.username
 	if o.passwordStdin {
 		if o.username == "" {

@@ -10,8 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/runlens/runlens/internal/clusterscan"
+	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/scan"
 )
 
 // clusterOptions are the flags that select clusters and describe them.
@@ -110,20 +113,33 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	if copts.Registry, err = o.registryAccess(); err != nil {
+		return err
+	}
+	ctx, cancel := scanContext(ctx, o.timeout)
 	defer cancel()
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	copts.Registry.Insecure = o.insecure
 	copts.Concurrency = o.concurrency
 	copts.Progress = a.progress
 	res, err := clusterscan.Run(ctx, scanner, copts)
 	a.progress.Clear()
 	if err != nil {
-		return err
+		why := scan.Interrupted(ctx)
+		if why == nil {
+			return err
+		}
+		if res == nil {
+			// Interrupted before any image was known: say so in the report
+			// rather than write one that looks clean.
+			res = &clusterscan.Result{Images: []*report.ImageResult{{
+				Target: image.Descriptor{Reference: "cluster discovery"}, Status: report.StatusFailed,
+				Error: "discovering workloads: " + why.Error(), Findings: []match.Finding{},
+			}}}
+		}
 	}
 	for _, c := range res.Clusters {
 		for _, p := range c.Problems {
@@ -131,7 +147,7 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 		}
 	}
 	a.tableView = view
-	return a.emitCluster(&o.out, filters, dbInfo, res)
+	return interruptedVerdict(ctx, a.emitCluster(&o.out, filters, dbInfo, res))
 }
 
 // emitCluster writes a cluster scan: images, workloads and the funnel.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,10 +15,17 @@ import (
 	"github.com/runlens/runlens/internal/scan"
 )
 
+// registryFlags are the flags only scan registry has.
+type registryFlags struct {
+	runningIn       []string
+	kubeconfig      string
+	maxRepositories int
+	maxTags         int
+}
+
 func (a *app) scanRegistryCommand() *cobra.Command {
 	o := &scanOptions{}
-	var runningIn []string
-	var kubeconfig string
+	rf := &registryFlags{}
 	cmd := &cobra.Command{
 		Use:   "registry HOST[:PORT][/REPOSITORY]",
 		Short: "Scan every tag of a registry or repository, each digest once",
@@ -27,37 +36,49 @@ tags -> digest -> findings; tags and images that could not be listed,
 resolved or scanned are listed as FAILED, never as clean.
 
 Registries that answer 429 or 5xx are retried a bounded number of times,
-honouring Retry-After.`,
+honouring Retry-After; a request that makes no progress for --idle-timeout
+fails. Listing stops at --max-repositories repositories and --max-tags tags:
+the registry is then reported PARTIAL with the reason. When --timeout runs
+out or the scan is interrupted (SIGINT, SIGTERM), the report is still
+written: what finished, and everything else as FAILED with the reason.`,
 		Example: `  runlens scan registry localhost:5000 --insecure
   runlens scan registry registry.example.com/team/app --platform all -f json
   runlens scan registry localhost:5000 --running-in prod-eu,prod-us
   echo "$TOKEN" | runlens scan registry ghcr.io/org/app --username me --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runScanRegistry(cmd.Context(), o, args[0], kubeconfig, runningIn)
+			return a.runScanRegistry(cmd.Context(), o, args[0], rf)
 		},
 	}
-	cmd.Flags().IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
-	cmd.Flags().StringSliceVar(&runningIn, "running-in", nil, "kubeconfig contexts: mark which digests run there and which are stale")
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file for --running-in")
+	f := cmd.Flags()
+	f.IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
+	f.StringSliceVar(&rf.runningIn, "running-in", nil, "kubeconfig contexts: mark which digests run there and which are stale")
+	f.StringVar(&rf.kubeconfig, "kubeconfig", "", "kubeconfig file for --running-in")
+	f.IntVar(&rf.maxRepositories, "max-repositories", registry.DefaultMaxRepositories, "stop listing the catalog after this many repositories (the registry is then reported partial)")
+	f.IntVar(&rf.maxTags, "max-tags", registry.DefaultMaxTags, "stop listing tags after this many in all (the registry is then reported partial)")
 	o.registerSource(cmd)
-	cmd.Flags().Lookup("platform").Usage = `platforms to scan, os/arch[/variant], comma-separated, or "all" (default linux/<host arch>)`
+	f.Lookup("platform").Usage = `platforms to scan, os/arch[/variant], comma-separated, or "all" (default linux/<host arch>)`
 	o.out.register(cmd)
 	return cmd
 }
 
-func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target, kubeconfig string, runningIn []string) error {
+func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string, rf *registryFlags) error {
 	filters, err := o.out.filters()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {
+		return &usageError{"--max-repositories and --max-tags must be positive"}
+	}
+	ctx, cancel := scanContext(ctx, o.timeout)
 	defer cancel()
 	ro, err := a.registryOptions(o)
 	if err != nil {
 		return err
 	}
 	opts := ro.Options
+	opts.MaxRepositories = rf.maxRepositories
+	opts.MaxTags = rf.maxTags
 	switch o.platform {
 	case "all":
 	case "":
@@ -73,19 +94,42 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target, kubec
 	defer closeDB()
 
 	var results []*report.ImageResult
-	stats, err := scanner.ScanRegistry(ctx, scan.RegistryRequest{Target: target, Options: opts, Concurrency: o.concurrency},
-		func(r *report.ImageResult) { results = append(results, r) })
+	req := scan.RegistryRequest{Target: target, Options: opts, Concurrency: o.concurrency, Log: a.log}
+	stats, err := scanner.ScanRegistry(ctx, req, func(r *report.ImageResult) { results = append(results, r) })
 	a.progress.Clear()
-	if err != nil {
-		return err
+	if errors.Is(err, scan.ErrInvalidTarget) {
+		return &usageError{err.Error()}
 	}
 	a.log.Info("registry scan", "repositories", stats.Repositories, "tags", stats.Tags, "digests", stats.Digests)
-	if len(runningIn) > 0 {
-		if err := a.markRunning(ctx, kubeconfig, runningIn, results); err != nil {
+	if len(rf.runningIn) > 0 {
+		if ctx.Err() != nil {
+			a.log.Warn("--running-in skipped: the scan was interrupted")
+		} else if err := a.markRunning(ctx, rf.kubeconfig, rf.runningIn, results); err != nil {
 			return err
 		}
 	}
-	return a.emit(&o.out, "scan registry", filters, dbInfo, results)
+	return interruptedVerdict(ctx, a.emit(&o.out, "scan registry", filters, dbInfo, results))
+}
+
+// scanContext bounds a scan command by timeout, with a *scan.TimeoutError
+// cause so unfinished results say why they stopped.
+func scanContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, timeout, &scan.TimeoutError{Timeout: timeout})
+}
+
+// interruptedVerdict turns the verdict of a report written after ctx ended
+// (deadline or signal) into exit 2 with the reason; a report that could not
+// be written keeps its own error.
+func interruptedVerdict(ctx context.Context, err error) error {
+	why := scan.Interrupted(ctx)
+	if why == nil {
+		return err
+	}
+	var ec *exitCodeError
+	if err != nil && !errors.As(err, &ec) {
+		return err
+	}
+	return &exitCodeError{code: exitError, err: fmt.Errorf("%w; the report lists what finished, the rest as failed", why)}
 }
 
 func splitList(s string) []string {
@@ -138,4 +182,43 @@ func appendOnce(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// registerRegistryAccess adds the flags that shape registry traffic, shared
+// by every scan command.
+func (o *scanOptions) registerRegistryAccess(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.DurationVar(&o.idleTimeout, "idle-timeout", registry.DefaultIdleTimeout, "fail a registry request that sends nothing for this long (0: never)")
+	f.StringSliceVar(&o.realmHosts, "allow-token-realm", nil, "token service host[:port] on another host that may receive registry credentials (repeatable)")
+}
+
+// registryAccess returns the registry options every scan shares: plain
+// HTTP if allowed, the extra token realms, and one transport (bounded
+// retries, the idle timeout) for all requests of the run.
+func (o *scanOptions) registryAccess() (registry.Options, error) {
+	if err := o.checkRegistryAccess(); err != nil {
+		return registry.Options{}, err
+	}
+	idle := o.idleTimeout
+	if idle == 0 {
+		idle = -1 // RetryOptions: negative turns it off
+	}
+	return registry.Options{
+		Insecure:          o.insecure,
+		AllowedRealmHosts: o.realmHosts,
+		Transport:         registry.NewTransport(nil, registry.RetryOptions{IdleTimeout: idle}),
+	}, nil
+}
+
+// checkRegistryAccess validates the registry-access flags.
+func (o *scanOptions) checkRegistryAccess() error {
+	if o.idleTimeout < 0 {
+		return &usageError{fmt.Sprintf("--idle-timeout: %s is negative", o.idleTimeout)}
+	}
+	for _, h := range o.realmHosts {
+		if err := registry.CheckRealmHost(h); err != nil {
+			return &usageError{"--allow-token-realm: " + err.Error()}
+		}
+	}
+	return nil
 }
