@@ -223,15 +223,6 @@ func packageRef(p *inventory.Package, q query) PackageRef {
 	return ref
 }
 
-var severityOrder = map[string]int{"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
-
-func severityRank(s string) int {
-	if r, ok := severityOrder[s]; ok {
-		return r
-	}
-	return len(severityOrder)
-}
-
 // sortFindings orders findings by severity, ID and package, and drops exact
 // duplicates (the same package listed twice at one location).
 func sortFindings(fs []Finding) []Finding {
@@ -241,7 +232,7 @@ func sortFindings(fs []Finding) []Finding {
 
 func compareFindings(a, b Finding) int {
 	return cmp.Or(
-		cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)),
+		cmp.Compare(severity.Rank(a.Severity), severity.Rank(b.Severity)),
 		strings.Compare(a.ID, b.ID),
 		strings.Compare(a.Package.Name, b.Package.Name),
 		strings.Compare(a.Package.Version, b.Package.Version),

@@ -10,6 +10,7 @@ import (
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/layerfs"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/severity"
 	"github.com/runlens/runlens/internal/workload"
 )
 
@@ -149,18 +150,12 @@ type Handler interface {
 	End(s Summary) error
 }
 
-// Severities in descending order.
-var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
+// Severities in descending order (severity.Words).
+var Severities = severity.Words()
 
-// SeverityRank orders severities: CRITICAL is 0, unknown words come last.
-func SeverityRank(s string) int {
-	for i, v := range Severities {
-		if v == s {
-			return i
-		}
-	}
-	return len(Severities)
-}
+// SeverityRank orders severities: CRITICAL is 0, unknown words come last
+// (severity.Rank).
+func SeverityRank(s string) int { return severity.Rank(s) }
 
 // Summarize totals the given results.
 func Summarize(results []*ImageResult) Summary {
