@@ -268,6 +268,15 @@ func TestHostileRegistryCatalogFailureWritesJSON(t *testing.T) {
 	if len(doc.Images) != 1 || !strings.HasPrefix(r, "failed: listing repositories: ") || !strings.Contains(r, "UNAUTHORIZED") {
 		t.Errorf("results %v; want one failed result for the registry", statuses(doc))
 	}
+
+	// So does a --running-in that cannot reach its clusters, with exit 2.
+	open := registrytest.New(t, registrytest.Config{})
+	open.Push(t, "app:1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	kubeconfig := filepath.Join(t.TempDir(), "missing")
+	doc = c.json("", exitError, "scan", "registry", open.Host, "--running-in", "prod", "--kubeconfig", kubeconfig)
+	if got := statuses(doc); fmt.Sprint(got) != fmt.Sprint(map[string]string{open.Ref("app:1"): "scanned: "}) {
+		t.Errorf("--running-in failing: results %v", got)
+	}
 }
 
 // Credentials written into a reference or registry URL are used and never

@@ -101,14 +101,21 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 		return &usageError{err.Error()}
 	}
 	a.log.Info("registry scan", "repositories", stats.Repositories, "tags", stats.Tags, "digests", stats.Digests)
+	var runningErr error
 	if len(rf.runningIn) > 0 {
 		if ctx.Err() != nil {
 			a.log.Warn("--running-in skipped: the scan was interrupted")
-		} else if err := a.markRunning(ctx, rf.kubeconfig, rf.runningIn, results); err != nil {
-			return err
+		} else if runningErr = a.markRunning(ctx, rf.kubeconfig, rf.runningIn, results); runningErr != nil {
+			a.log.Error("the report has no running or stale marks", "err", runningErr)
 		}
 	}
-	return interruptedVerdict(ctx, a.emit(&o.out, "scan registry", filters, dbInfo, results))
+	err = interruptedVerdict(ctx, a.emit(&o.out, "scan registry", filters, dbInfo, results))
+	var ec *exitCodeError
+	if runningErr != nil && (err == nil || errors.As(err, &ec) && ec.code != exitError) {
+		// The report is written, but without the marks it was asked for.
+		return &exitCodeError{code: exitError, err: runningErr}
+	}
+	return err
 }
 
 // scanContext bounds a scan command by timeout, with a *scan.TimeoutError
