@@ -320,4 +320,3 @@ type fakeSignal string
 
 func (s fakeSignal) String() string { return string(s) }
 func (fakeSignal) Signal()          {}
-
