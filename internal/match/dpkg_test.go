@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/osv-scalibr/semantic"
+
+	"github.com/runlens/runlens/internal/osv"
 )
 
 // debianVersions generates Debian versions that exercise dpkg's ordering:
@@ -36,7 +38,7 @@ func debianVersions(t *testing.T) []string {
 	}
 	for _, v := range loadRecords(t, "testdata/osv") {
 		for _, a := range v.Affected {
-			if b := baseEcosystem(a.Package.Ecosystem); b != "Debian" && b != "Ubuntu" {
+			if b := osv.BaseEcosystem(a.Package.Ecosystem); b != "Debian" && b != "Ubuntu" {
 				continue
 			}
 			out = append(out, a.Versions...)

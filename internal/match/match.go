@@ -14,8 +14,8 @@ import (
 )
 
 // Source yields the advisories that may affect one package. The store
-// (internal/vulndb) implements it; it normalises names the way
-// normalizeName does, so a lookup of "axios" finds a record for "Axios".
+// (internal/vulndb) implements it; it normalises names with
+// osv.NormalizeName, so a lookup of "axios" finds a record for "Axios".
 // Match checks every affected entry again, so a Source may return extra
 // records.
 type Source interface {
@@ -121,7 +121,7 @@ type matcher struct {
 func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, error) {
 	var pkgKey strings.Builder
 	for _, q := range qs {
-		pkgKey.WriteString(q.ecosystem + "\x00" + normalizeName(q.ecosystem, q.name) + "\x00" + q.version + "\x00")
+		pkgKey.WriteString(q.ecosystem + "\x00" + osv.FoldName(q.ecosystem, q.name) + "\x00" + q.version + "\x00")
 	}
 	if fs, ok := m.packages[pkgKey.String()]; ok {
 		return fs, nil
@@ -129,7 +129,7 @@ func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, erro
 	var hits []hit
 	byID := map[string]int{}
 	for _, q := range qs {
-		key := q.ecosystem + "\x00" + normalizeName(q.ecosystem, q.name)
+		key := q.ecosystem + "\x00" + osv.FoldName(q.ecosystem, q.name)
 		vulns, ok := m.lookups[key]
 		if !ok {
 			var err error
@@ -182,7 +182,7 @@ func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, erro
 // check evaluates one record for one lookup. Affected entries of another
 // ecosystem or package name are ignored.
 func check(v *osv.Vulnerability, q query, iv *installed) (hit, []string, bool) {
-	want := normalizeName(q.ecosystem, q.name)
+	want := osv.FoldName(q.ecosystem, q.name)
 	listed := func(s string) string { return s }
 	if q.ecosystem == "Go" {
 		listed = func(s string) string { return strings.TrimPrefix(s, "v") }
@@ -192,7 +192,7 @@ func check(v *osv.Vulnerability, q query, iv *installed) (hit, []string, bool) {
 	affected := false
 	for i := range v.Affected {
 		a := &v.Affected[i]
-		if a.Package.Ecosystem != q.ecosystem || normalizeName(q.ecosystem, a.Package.Name) != want {
+		if a.Package.Ecosystem != q.ecosystem || osv.FoldName(q.ecosystem, a.Package.Name) != want {
 			continue
 		}
 		vd := evaluate(a, iv, listed)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/runlens/runlens/internal/inventory"
+	"github.com/runlens/runlens/internal/osv"
 )
 
 // query is one advisory lookup planned for a package.
@@ -15,36 +16,6 @@ type query struct {
 	name      string // the name looked up (source package for OS packages)
 	version   string // the version compared against ranges
 	bySource  bool   // name/version are the OS source package's
-}
-
-// baseEcosystem strips the release suffix: "Debian:12" -> "Debian".
-func baseEcosystem(eco string) string {
-	if i := strings.IndexByte(eco, ':'); i >= 0 {
-		return eco[:i]
-	}
-	return eco
-}
-
-// normalizeName is the form under which two package names of one ecosystem
-// are the same package. It agrees with the vulnerability store's index
-// (internal/vulndb.NormalizeName: PyPI PEP 503, npm lowercased) and also
-// folds case where the registry itself is case-insensitive (NuGet,
-// Packagist, crates.io), which only widens what counts as the same name
-// after the store has already returned the record.
-func normalizeName(ecosystem, name string) string {
-	switch baseEcosystem(ecosystem) {
-	case "PyPI":
-		return pep503(name)
-	case "npm", "NuGet", "Packagist", "crates.io":
-		return strings.ToLower(name)
-	}
-	return name
-}
-
-var pep503Sep = regexp.MustCompile(`[-_.]+`)
-
-func pep503(name string) string {
-	return strings.ToLower(pep503Sep.ReplaceAllString(name, "-"))
 }
 
 // osEcosystems are the distributions whose advisories are keyed by source
@@ -128,7 +99,7 @@ func plan(p *inventory.Package) ([]query, error) {
 	if eco == "" {
 		return nil, errSkip{"no ecosystem"}
 	}
-	base := baseEcosystem(eco)
+	base := osv.BaseEcosystem(eco)
 	switch {
 	case osEcosystems[base]:
 		q := query{ecosystem: eco, name: p.Name, version: p.Version}

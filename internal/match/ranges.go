@@ -49,7 +49,7 @@ type installed struct {
 }
 
 func newInstalled(version, ecosystem string, cache versionCache) *installed {
-	return &installed{raw: version, ecosystem: baseEcosystem(ecosystem), cache: cache}
+	return &installed{raw: version, ecosystem: osv.BaseEcosystem(ecosystem), cache: cache}
 }
 
 // parser returns the parse function and the parsed installed version for a

@@ -19,7 +19,7 @@ import (
 // real store indexes them: by each affected entry's ecosystem and name,
 // with npm names lowercased and PyPI names PEP 503-normalised. The
 // normalisation is written out again here rather than calling
-// normalizeName, so a bug there cannot hide itself.
+// osv.NormalizeName, so a bug there cannot hide itself.
 type mapSource map[string][]*osv.Vulnerability
 
 var testPEP503 = regexp.MustCompile(`[-_.]+`)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
+
+	"github.com/runlens/runlens/internal/osv"
 )
 
 // osv-scalibr's semantic parsers are lenient: an Alpine version of
@@ -41,7 +43,7 @@ var (
 // tool (testdata/oracle), runlens has its own: Maven, apk, Composer, and
 // RubyGems' "-" pre-releases.
 func parseVersion(v, ecosystem string) (semantic.Version, error) {
-	switch baseEcosystem(ecosystem) {
+	switch osv.BaseEcosystem(ecosystem) {
 	case "Alpine", "Wolfi", "Chainguard":
 		if !apkVersion.MatchString(v) {
 			return nil, fmt.Errorf("%w: %q is not an apk version", semantic.ErrInvalidVersion, v)

@@ -57,27 +57,3 @@ func TestKnownAdvisoriesVulnDB(t *testing.T) {
 	}
 	t.Logf("%d packages, %d findings, stats %+v", len(inv.Packages), len(viaDB.Findings), viaDB.Stats)
 }
-
-// TestNormalizeNameAgreesWithStore: match's name normalisation must agree
-// with the store's index for the ecosystems the store normalises, or a
-// record the store returns would be dropped as "another package".
-func TestNormalizeNameAgreesWithStore(t *testing.T) {
-	for _, c := range []struct{ eco, a, b string }{
-		{"npm", "Axios", "axios"},
-		{"PyPI", "PyYAML", "pyyaml"},
-		{"PyPI", "zope.interface", "Zope_Interface"},
-		{"PyPI", "a--b__c", "A.b-C"},
-		{"Go", "golang.org/x/text", "golang.org/x/text"},
-		{"Maven", "org.apache.logging.log4j:log4j-core", "org.apache.logging.log4j:log4j-core"},
-	} {
-		if vulndb.NormalizeName(c.eco, c.a) == vulndb.NormalizeName(c.eco, c.b) &&
-			normalizeName(c.eco, c.a) != normalizeName(c.eco, c.b) {
-			t.Errorf("%s: store joins %q and %q, match does not", c.eco, c.a, c.b)
-		}
-		for _, n := range []string{c.a, c.b} {
-			if got, want := normalizeName(c.eco, vulndb.NormalizeName(c.eco, n)), normalizeName(c.eco, n); got != want {
-				t.Errorf("%s %q: %q vs %q", c.eco, n, got, want)
-			}
-		}
-	}
-}

@@ -331,7 +331,7 @@ func (db *DB) Ecosystems() []string {
 // Lookup returns the advisories affecting the package name in ecosystem,
 // ordered by id, withdrawn ones included (matching decides what to do with
 // them). The ecosystem must be spelled as in the advisories ("Debian:12");
-// the name is normalized with NormalizeName. No advisories is (nil, nil);
+// the name is normalized with osv.NormalizeName. No advisories is (nil, nil);
 // a damaged record is an error, never a silent omission.
 func (db *DB) Lookup(ctx context.Context, ecosystem, name string) ([]*osv.Vulnerability, error) {
 	if err := ctx.Err(); err != nil {

@@ -48,7 +48,7 @@ func openDB(t testing.TB, dir string) *DB {
 }
 
 // oracle reads the fixture JSON directly: the expected index, built
-// without any of the store's code except NormalizeName.
+// without any of the store's code, names in osv.NormalizeName's form.
 type oracle struct {
 	recs    map[string]*osv.Vulnerability
 	pkgs    map[[2]string][]string // (ecosystem, normalized name) -> ids
@@ -72,7 +72,7 @@ func loadOracle(t testing.TB) *oracle {
 		}
 		o.recs[v.ID] = v
 		for _, a := range v.Affected {
-			k := [2]string{a.Package.Ecosystem, NormalizeName(a.Package.Ecosystem, a.Package.Name)}
+			k := [2]string{a.Package.Ecosystem, osv.NormalizeName(a.Package.Ecosystem, a.Package.Name)}
 			if !slices.Contains(o.pkgs[k], v.ID) {
 				o.pkgs[k] = append(o.pkgs[k], v.ID)
 			}
@@ -169,24 +169,6 @@ func TestLookupNormalization(t *testing.T) {
 		}
 		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
 			t.Errorf("Lookup(%q, %q) (-want +got):\n%s", tc.eco, tc.name, diff)
-		}
-	}
-}
-
-func TestNormalizeName(t *testing.T) {
-	tests := []struct{ eco, in, want string }{
-		{"PyPI", "Jinja2", "jinja2"},
-		{"PyPI", "zope.interface", "zope-interface"},
-		{"PyPI", "Foo__Bar-.-baz", "foo-bar-baz"},
-		{"PyPI", "-leading_", "leading"},
-		{"npm", "Axios", "axios"},
-		{"npm", "@Scope/Pkg", "@scope/pkg"},
-		{"Go", "github.com/Foo/Bar", "github.com/Foo/Bar"},
-		{"Debian:12", "Libc6", "Libc6"},
-	}
-	for _, tc := range tests {
-		if got := NormalizeName(tc.eco, tc.in); got != tc.want {
-			t.Errorf("NormalizeName(%q, %q) = %q, want %q", tc.eco, tc.in, got, tc.want)
 		}
 	}
 }
