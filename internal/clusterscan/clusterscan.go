@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/runlens/runlens/internal/fanout"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/match"
@@ -80,15 +81,7 @@ func Discover(ctx context.Context, opts Options) ([]*k8s.Discovery, []k8s.Cluste
 		return nil, nil, ctx.Err()
 	}
 	_ = err // per-context failures are Problems in each Snapshot
-	var wg sync.WaitGroup
-	for i := range discs {
-		wg.Add(1)
-		go func(d *k8s.Discovery, c k8s.ClusterClient) {
-			defer wg.Done()
-			addContext(ctx, d, c, opts)
-		}(discs[i], clients[i])
-	}
-	wg.Wait()
+	fanout.Each(0, len(discs), func(i int) { addContext(ctx, discs[i], clients[i], opts) })
 	return discs, clients, ctx.Err()
 }
 
@@ -152,7 +145,7 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 	var mu sync.Mutex
 	done := 0
 	byDigest := map[string]*report.ImageResult{}
-	err = scan.ForEach(ctx, workers, len(targets), func(i int) {
+	err = fanout.EachContext(ctx, workers, len(targets), func(i int) {
 		t := targets[i]
 		ropts := opts.Registry
 		ropts.Keychain = keychains.forTarget(ctx, t)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/runlens/runlens/internal/fanout"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
@@ -101,15 +102,7 @@ func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit fu
 		tagBudget: positive(req.Options.MaxTags, registry.DefaultMaxTags)}
 	rs.listG.SetLimit(req.ListConcurrency)
 	rs.resolveG.SetLimit(req.Concurrency)
-	rs.scans = newQueue[*target]()
-	var scanners sync.WaitGroup
-	for range req.Concurrency {
-		scanners.Go(func() {
-			for t, ok := rs.scans.pop(); ok; t, ok = rs.scans.pop() {
-				rs.scan(t)
-			}
-		})
-	}
+	rs.scans = fanout.NewQueue(req.Concurrency, rs.scan)
 
 	if repo.RepositoryStr() != "" {
 		rs.stats.Repositories = 1
@@ -131,8 +124,7 @@ func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit fu
 	}
 	_ = rs.listG.Wait()
 	_ = rs.resolveG.Wait()
-	rs.scans.close()
-	scanners.Wait()
+	rs.scans.Close()
 
 	results := rs.finish(tgt)
 	for _, r := range results {
@@ -149,7 +141,7 @@ type registryScan struct {
 	req RegistryRequest
 
 	listG, resolveG errgroup.Group
-	scans           *queue[*target]
+	scans           *fanout.Queue[*target] // digests to scan, Concurrency at a time
 
 	mu        sync.Mutex
 	stats     RegistryStats
@@ -260,7 +252,7 @@ func (rs *registryScan) resolve(ref string) {
 				t = &target{ref: r.Reference, digest: r.Digest, platform: r.Platform, indexDigest: r.IndexDigest}
 				rs.byDigest[r.Digest] = t
 				rs.targets = append(rs.targets, t)
-				rs.scans.push(t)
+				rs.scans.Push(t)
 			}
 			t.tags = append(t.tags, ref)
 		}
