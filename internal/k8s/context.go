@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/runlens/runlens/internal/fanout"
 )
 
 // ContextOptions tune LoadContext.
@@ -255,8 +257,6 @@ func LoadContext(ctx context.Context, client kubernetes.Interface, dyn dynamic.I
 		mu       sync.Mutex
 		problems []Problem
 		failed   []error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, 4)
 	)
 	record := func(kind string, err error) {
 		mu.Lock()
@@ -269,18 +269,11 @@ func LoadContext(ctx context.Context, client kubernetes.Interface, dyn dynamic.I
 			failed = append(failed, fmt.Errorf("%s: %w", kind, err))
 		}
 	}
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := j.run(ctx); err != nil && ctx.Err() == nil {
-				record(j.kind, err)
-			}
-		}()
-	}
-	wg.Wait()
+	fanout.Each(4, len(jobs), func(i int) {
+		if err := jobs[i].run(ctx); err != nil && ctx.Err() == nil {
+			record(jobs[i].kind, err)
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("cluster context %s: %w", opts.Cluster, err)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/runlens/runlens/internal/fanout"
 	"github.com/runlens/runlens/internal/registry"
 )
 
@@ -149,24 +149,17 @@ func Discover(ctx context.Context, c ClusterClient, opts DiscoverOptions) (*Disc
 	}
 
 	var (
-		wg     sync.WaitGroup
 		owners *ownerIndex
 		oerrs  map[string]error
 		nsErr  error
 		saPull map[string][]string
 		saErr  error
 	)
-	wg.Add(3)
-	go func() { defer wg.Done(); owners, oerrs = listOwners(ctx, c.Client, opts.Namespaces, pageSize) }()
-	go func() {
-		defer wg.Done()
-		d.Namespaces, nsErr = listNamespaces(ctx, c.Client, opts.Namespaces, pageSize)
-	}()
-	go func() {
-		defer wg.Done()
-		saPull, saErr = listServiceAccountPullSecrets(ctx, c.Client, opts.Namespaces, pageSize)
-	}()
-	wg.Wait()
+	fanout.Do(
+		func() { owners, oerrs = listOwners(ctx, c.Client, opts.Namespaces, pageSize) },
+		func() { d.Namespaces, nsErr = listNamespaces(ctx, c.Client, opts.Namespaces, pageSize) },
+		func() { saPull, saErr = listServiceAccountPullSecrets(ctx, c.Client, opts.Namespaces, pageSize) },
+	)
 	for _, kind := range []string{"replicasets", "jobs"} {
 		if err := oerrs[kind]; err != nil {
 			d.Problems = append(d.Problems, Problem{Cluster: c.Name, Kind: kind, Reason: problemReason(kind, err) + " (workloads stop at the pod's owner)"})
@@ -211,17 +204,8 @@ func DiscoverAll(ctx context.Context, clients []ClusterClient, opts DiscoverOpti
 	}
 	out := make([]*Discovery, len(clients))
 	errs := make([]error, len(clients))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i], errs[i] = Discover(ctx, c, opts)
-		}()
-	}
-	wg.Wait()
+	fanout.Each(parallel, len(clients), func(i int) {
+		out[i], errs[i] = Discover(ctx, clients[i], opts)
+	})
 	return out, errors.Join(errs...)
 }
