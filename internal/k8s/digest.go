@@ -1,15 +1,11 @@
 package k8s
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/runlens/runlens/internal/registry"
 )
@@ -60,8 +56,8 @@ func ParseImageID(s string) (ImageID, error) {
 		return ImageID{}, fmt.Errorf("%w: unknown scheme in %q", ErrBadImageID, s)
 	}
 	if repo, dig, ok := strings.Cut(s, "@"); ok {
-		if err := validDigest(dig); err != nil {
-			return ImageID{}, err
+		if err := registry.CheckDigest(dig); err != nil {
+			return ImageID{}, fmt.Errorf("%w: %w", ErrBadImageID, err)
 		}
 		r, err := name.NewRepository(repo)
 		if err != nil {
@@ -77,20 +73,10 @@ func ParseImageID(s string) (ImageID, error) {
 	if len(s) == 64 && isHex(s) {
 		s = "sha256:" + s
 	}
-	if err := validDigest(s); err != nil {
-		return ImageID{}, err
+	if err := registry.CheckDigest(s); err != nil {
+		return ImageID{}, fmt.Errorf("%w: %w", ErrBadImageID, err)
 	}
 	return ImageID{ConfigID: s}, nil
-}
-
-// validDigest accepts "sha256:<64 hex>" and "sha512:<128 hex>", lower case.
-func validDigest(d string) error {
-	alg, hex, ok := strings.Cut(d, ":")
-	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
-	if !ok || want == 0 || len(hex) != want || !isHex(hex) {
-		return fmt.Errorf("%w: bad digest %q", ErrBadImageID, d)
-	}
-	return nil
 }
 
 func isHex(s string) bool {
@@ -101,81 +87,4 @@ func isHex(s string) bool {
 		}
 	}
 	return true
-}
-
-// maxIndexChildren bounds how many platform manifests of an index are
-// fetched while looking for a config digest.
-const maxIndexChildren = 16
-
-// ResolveConfigID finds the manifest that image (the pod spec's reference,
-// usually a tag) names in its registry and accepts it only if that
-// manifest's config digest is configID — the image the runtime really runs.
-// For a multi-platform index every platform manifest (up to a bound) is
-// checked. It returns the repository and the matching manifest digest; an
-// error says why not (unreachable registry, denied, tag moved since the pull).
-func ResolveConfigID(ctx context.Context, image, configID string, opts registry.Options) (repo, digest string, err error) {
-	if err := validDigest(configID); err != nil {
-		return "", "", err
-	}
-	ref, err := name.ParseReference(image, opts.NameOptions()...)
-	if err != nil {
-		return "", "", fmt.Errorf("image reference %q: %w", image, err)
-	}
-	ropts, err := opts.RemoteOptions(ctx, ref.Context().Registry)
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", ref, err)
-	}
-	desc, err := remote.Get(ref, ropts...)
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", ref, err)
-	}
-	repo = ref.Context().Name()
-	if !desc.MediaType.IsIndex() {
-		cfg, err := configDigest(desc.Manifest)
-		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", ref, err)
-		}
-		if cfg != configID {
-			return "", "", fmt.Errorf("%s now has config %s, the runtime runs %s (tag moved or image built locally)", ref, short(cfg), short(configID))
-		}
-		return repo, desc.Digest.String(), nil
-	}
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
-	if err != nil {
-		return "", "", fmt.Errorf("%s: parsing index: %w", ref, err)
-	}
-	checked := 0
-	for _, m := range idx.Manifests {
-		if !m.MediaType.IsImage() || (m.Platform != nil && m.Platform.OS == "unknown") {
-			continue
-		}
-		if checked == maxIndexChildren {
-			break
-		}
-		checked++
-		child, err := remote.Get(ref.Context().Digest(m.Digest.String()), ropts...)
-		if err != nil {
-			return "", "", fmt.Errorf("%s: platform manifest %s: %w", ref, short(m.Digest.String()), err)
-		}
-		if cfg, err := configDigest(child.Manifest); err == nil && cfg == configID {
-			return repo, m.Digest.String(), nil
-		}
-	}
-	return "", "", fmt.Errorf("%s: none of %d platform manifests has config %s (tag moved or image built locally)", ref, checked, short(configID))
-}
-
-func configDigest(manifest []byte) (string, error) {
-	m, err := v1.ParseManifest(bytes.NewReader(manifest))
-	if err != nil {
-		return "", fmt.Errorf("parsing manifest: %w", err)
-	}
-	return m.Config.Digest.String(), nil
-}
-
-// short abbreviates a digest for messages.
-func short(d string) string {
-	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return d
 }

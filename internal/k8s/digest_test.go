@@ -82,58 +82,9 @@ func testRegistryOptions(t *testing.T) registry.Options {
 	return registry.Options{Transport: registry.NewTransport(nil, registry.RetryOptions{BaseDelay: time.Millisecond})}
 }
 
-func TestResolveConfigID(t *testing.T) {
-	ctx := context.Background()
-	srv := registrytest.New(t, registrytest.Config{})
-	amd := registrytest.Image(t, "linux/amd64", map[string]string{"bin/app": "amd64"})
-	arm := registrytest.Image(t, "linux/arm64", map[string]string{"bin/app": "arm64"})
-	other := registrytest.Image(t, "linux/amd64", map[string]string{"bin/app": "v2"})
-	single := srv.Push(t, "app:v1", amd)
-	srv.Push(t, "app:v2", other)
-	srv.PushIndex(t, "multi:v1", registrytest.Index(t, true, amd, arm))
-	amdCfg, _ := amd.ConfigName()
-	armCfg, _ := arm.ConfigName()
-	armDigest, _ := arm.Digest()
-	o := testRegistryOptions(t)
-
-	tests := []struct {
-		name, image, config string
-		wantDigest          string
-		wantErr             string
-	}{
-		{name: "single manifest", image: srv.Ref("app:v1"), config: amdCfg.String(), wantDigest: single.String()},
-		{name: "index picks the platform whose config matches", image: srv.Ref("multi:v1"), config: armCfg.String(), wantDigest: armDigest.String()},
-		{name: "tag moved", image: srv.Ref("app:v2"), config: amdCfg.String(), wantErr: "tag moved"},
-		{name: "index without the config", image: srv.Ref("multi:v1"), config: "sha256:" + hexA, wantErr: "none of 2 platform manifests"},
-		{name: "missing tag", image: srv.Ref("app:nope"), config: amdCfg.String(), wantErr: "MANIFEST_UNKNOWN"},
-		{name: "bad config id", image: srv.Ref("app:v1"), config: "sha256:../../x", wantErr: "bad digest"},
-		{name: "bad reference", image: "UPPER/Case:tag", config: amdCfg.String(), wantErr: "image reference"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			repo, dig, err := ResolveConfigID(ctx, tt.image, tt.config, o)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if dig != tt.wantDigest {
-				t.Errorf("digest = %s, want %s", dig, tt.wantDigest)
-			}
-			if want, _, _ := strings.Cut(tt.image, ":v"); repo != want {
-				t.Errorf("repository = %s, want %s", repo, want)
-			}
-		})
-	}
-}
-
-// TestResolveConfigIDPullSecret resolves a private image with credentials
+// TestResolveConfigDigestPullSecret resolves a private image with credentials
 // from a dockerconfigjson secret, and shows they are needed.
-func TestResolveConfigIDPullSecret(t *testing.T) {
+func TestResolveConfigDigestPullSecret(t *testing.T) {
 	ctx := context.Background()
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BasicAuth, Username: "puller", Password: "pull-Pa55"})
 	img := registrytest.Image(t, "linux/amd64", map[string]string{"x": "y"})
@@ -141,7 +92,7 @@ func TestResolveConfigIDPullSecret(t *testing.T) {
 	cfg, _ := img.ConfigName()
 	o := testRegistryOptions(t)
 
-	if _, _, err := ResolveConfigID(ctx, srv.Ref("private/app:v1"), cfg.String(), o); err == nil {
+	if _, err := registry.ResolveConfigDigest(ctx, srv.Ref("private/app:v1"), cfg.String(), o); err == nil {
 		t.Fatal("resolved a private image without credentials")
 	}
 	kc, err := KeychainFromSecrets(secrets(t, dockerConfigJSONSecret("pull", srv.Host, "puller", "pull-Pa55")))
@@ -149,17 +100,17 @@ func TestResolveConfigIDPullSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Keychain = kc
-	_, got, err := ResolveConfigID(ctx, srv.Ref("private/app:v1"), cfg.String(), o)
+	got, err := registry.ResolveConfigDigest(ctx, srv.Ref("private/app:v1"), cfg.String(), o)
 	if err != nil {
 		t.Fatalf("with the pull secret: %v", err)
 	}
-	if got != dig.String() {
+	if got.Digest != dig.String() {
 		t.Errorf("digest = %s, want %s", got, dig)
 	}
 	// The same keychain must not authenticate to another registry.
 	other := registrytest.New(t, registrytest.Config{Auth: registrytest.BasicAuth, Username: "puller", Password: "pull-Pa55"})
 	other.Push(t, "private/app:v1", img)
-	if _, _, err := ResolveConfigID(ctx, other.Ref("private/app:v1"), cfg.String(), o); err == nil {
+	if _, err := registry.ResolveConfigDigest(ctx, other.Ref("private/app:v1"), cfg.String(), o); err == nil {
 		t.Fatal("credentials for one registry were used for another")
 	}
 	if a, _ := kc.Resolve(registryResource(other.Host)); a != authn.Anonymous {

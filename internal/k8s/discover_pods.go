@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/runlens/runlens/internal/registry"
 )
 
 // Caps on what one cluster's discovery records, so hostile or huge
@@ -253,8 +255,9 @@ func (b *builder) resolve(p *corev1.Pod, image string, st *corev1.ContainerStatu
 		}
 		ropts.Keychain = kc
 	}
-	repo, dig, err := ResolveConfigID(b.ctx, image, id.ConfigID, ropts)
-	r := resolution{repo: repo, digest: dig}
+	res, err := registry.ResolveConfigDigest(b.ctx, image, id.ConfigID, ropts)
+	repo, _, _ := strings.Cut(res.Reference, "@")
+	r := resolution{repo: repo, digest: res.Digest}
 	if err != nil {
 		r = resolution{reason: clip("sha256-only imageID not resolved against the registry: "+err.Error(), maxReasonLen)}
 	}

@@ -32,20 +32,14 @@ type Resolved struct {
 // filtered by opts.Platforms when set; attestation manifests
 // ("unknown/unknown") are skipped.
 func Resolve(ctx context.Context, ref string, opts Options) ([]Resolved, error) {
-	ref, opts = opts.WithReferenceCredentials(ref)
-	r, err := name.ParseReference(ref, opts.NameOptions()...)
-	if err != nil {
-		return nil, fmt.Errorf("resolve: parsing reference: %w", err)
+	m, err := getManifest(ctx, ref, opts)
+	switch {
+	case m == nil:
+		return nil, fmt.Errorf("resolve: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("resolve %s: %w", m.ref, err)
 	}
-	ropts, err := opts.RemoteOptions(ctx, r.Context().Registry)
-	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", r, err)
-	}
-	desc, err := remote.Get(r, ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", r, err)
-	}
-	repo := r.Context()
+	r, desc, repo := m.ref, m.desc, m.ref.Context()
 	if !desc.MediaType.IsIndex() {
 		return []Resolved{{
 			Reference: repo.Digest(desc.Digest.String()).String(),
@@ -85,6 +79,34 @@ func Resolve(ctx context.Context, ref string, opts Options) ([]Resolved, error) 
 		return nil, fmt.Errorf("resolve %s: no manifest for platforms %v; index has %s", r, opts.Platforms, strings.Join(Platforms(idx), ", "))
 	}
 	return out, nil
+}
+
+// manifest is what a reference named: the descriptor with its bytes, and
+// the remote options that fetched it (for fetching its children).
+type manifest struct {
+	ref   name.Reference
+	desc  *remote.Descriptor
+	ropts []remote.Option
+}
+
+// getManifest fetches the manifest or index ref names, with the credentials
+// written into ref or opts. When ref does not parse it returns a nil
+// manifest; on any other error the manifest holds the parsed reference
+// only, for the caller's message.
+func getManifest(ctx context.Context, ref string, opts Options) (*manifest, error) {
+	ref, opts = opts.WithReferenceCredentials(ref)
+	r, err := name.ParseReference(ref, opts.NameOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference: %w", err)
+	}
+	m := &manifest{ref: r}
+	if m.ropts, err = opts.RemoteOptions(ctx, r.Context().Registry); err != nil {
+		return m, err
+	}
+	if m.desc, err = remote.Get(r, m.ropts...); err != nil {
+		return m, err
+	}
+	return m, nil
 }
 
 func matchesAny(p v1.Platform, want []v1.Platform) bool {
