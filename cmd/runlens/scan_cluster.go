@@ -15,6 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // clusterOptions are the flags that select clusters and describe them.
@@ -45,7 +46,7 @@ func (c *clusterOptions) options() (clusterscan.Options, error) {
 	o := clusterscan.Options{
 		Kubeconfig: c.kubeconfig, Contexts: c.contexts, AllContexts: c.allContexts,
 		Namespaces: c.namespaces, LabelSelector: c.selector,
-		Owner: k8s.OwnerOptions{Internal: c.internal, External: c.external},
+		Owner: workload.OwnerOptions{Internal: c.internal, External: c.external},
 	}
 	if c.selector != "" {
 		if _, err := labels.Parse(c.selector); err != nil {

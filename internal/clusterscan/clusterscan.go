@@ -24,6 +24,7 @@ import (
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // Options select the clusters and tune the scan.
@@ -40,7 +41,7 @@ type Options struct {
 	Namespaces    []string
 	LabelSelector string
 	// Owner classifies images as ours or a vendor's.
-	Owner k8s.OwnerOptions
+	Owner workload.OwnerOptions
 	// CriticalNamespaces mark namespaces whose labels match as critical.
 	CriticalNamespaces []labels.Selector
 	// Registry is the base registry access (transport, insecure HTTP);
@@ -92,7 +93,7 @@ func addContext(ctx context.Context, d *k8s.Discovery, c k8s.ClusterClient, opts
 		w := &d.Workloads[i]
 		for j := range w.Containers {
 			ct := &w.Containers[j]
-			ct.Owner, ct.OwnerReason = k8s.ClassifyImage(ct.Image, w.Namespace, opts.Owner)
+			ct.Owner, ct.OwnerReason = workload.ClassifyImage(ct.Image, w.Namespace, opts.Owner)
 		}
 	}
 	if c.Err != nil || c.Client == nil || len(d.Workloads) == 0 {
