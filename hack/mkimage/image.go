@@ -13,10 +13,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // built is an image whose layers live in temporary files until cleanup.
@@ -26,7 +26,8 @@ type built struct {
 	cleanup func()
 }
 
-// buildImage packs every layer directory and assembles the image config.
+// buildImage packs every layer directory with the shared image builder
+// (internal/testing/testimage) and assembles the image config.
 func buildImage(ctx context.Context, c config, stderr io.Writer) (*built, error) {
 	tmp, err := os.MkdirTemp("", "mkimage-")
 	if err != nil {
@@ -40,14 +41,9 @@ func buildImage(ctx context.Context, c config, stderr io.Writer) (*built, error)
 		}
 	}()
 
-	manifestType, configType, layerType := types.DockerManifestSchema2, types.DockerConfigJSON, types.DockerLayer
-	if c.MediaTypes == "oci" {
-		manifestType, configType, layerType = types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayer
-	}
-	img := mutate.MediaType(empty.Image, manifestType)
-	img = mutate.ConfigMediaType(img, configType)
-
-	var adds []mutate.Addendum
+	oci := c.MediaTypes == "oci"
+	var layers []v1.Layer
+	var history []v1.History
 	for i, dir := range c.Layers {
 		st, err := os.Stat(dir)
 		if err != nil {
@@ -57,86 +53,51 @@ func buildImage(ctx context.Context, c config, stderr io.Writer) (*built, error)
 			return nil, fmt.Errorf("layer %d: %s is not a directory", i, dir)
 		}
 		blob := filepath.Join(tmp, fmt.Sprintf("layer-%d.tar.gz", i))
-		p, err := packToFile(ctx, dir, blob, c)
+		l, p, err := testimage.DirLayer(ctx, dir, blob, testimage.DirOptions{
+			MTime: c.MTime, KeepOwner: c.KeepOwner, GzipLevel: c.GzipLevel, OCI: oci})
 		if err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i, dir, err)
 		}
 		for _, s := range p.Skipped {
 			fmt.Fprintf(stderr, "mkimage: layer %d: skipped %s\n", i, s)
 		}
-		l, err := tarball.LayerFromFile(blob, tarball.WithMediaType(layerType))
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): %w", i, dir, err)
-		}
 		d, _ := l.Digest()
 		sz, _ := l.Size()
 		fmt.Fprintf(stderr, "mkimage: layer %d %s: %d entries, %d bytes, %s\n", i, dir, p.Entries, sz, d)
-		adds = append(adds, mutate.Addendum{
-			Layer:     l,
-			MediaType: layerType,
-			History: v1.History{
-				Created:   v1.Time{Time: c.MTime},
-				CreatedBy: "mkimage --layer " + filepath.Base(filepath.Clean(dir)),
-			},
+		layers = append(layers, l)
+		history = append(history, v1.History{
+			Created:   v1.Time{Time: c.MTime},
+			CreatedBy: "mkimage --layer " + filepath.Base(filepath.Clean(dir)),
 		})
 	}
-	img, err = mutate.Append(img, adds...)
-	if err != nil {
-		return nil, fmt.Errorf("appending layers: %w", err)
+	if _, err := v1.ParsePlatform(c.Platform); err != nil {
+		return nil, fmt.Errorf("--platform %q: %w", c.Platform, err)
 	}
-	cf, err := img.ConfigFile()
+	img, err := testimage.Build(layers, testimage.Options{
+		Platform: c.Platform, Created: c.MTime, OCI: oci, Config: imageConfig(c), History: history})
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	cf = cf.DeepCopy()
-	if err := applyConfig(cf, c); err != nil {
 		return nil, err
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return nil, fmt.Errorf("setting config: %w", err)
 	}
 	b.img = img
 	ok = true
 	return b, nil
 }
 
-// packToFile writes the compressed layer tar of dir to path.
-func packToFile(ctx context.Context, dir, path string, c config) (packedLayer, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return packedLayer{}, fmt.Errorf("create %s: %w", path, err)
+// imageConfig is the runtime configuration the command line asks for; an
+// image without --env gets the usual PATH.
+func imageConfig(c config) testimage.Config {
+	ic := testimage.Config{Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkDir}
+	if len(ic.Env) == 0 {
+		ic.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	}
-	p, err := packDir(ctx, dir, f, layerOptions{MTime: c.MTime, KeepOwner: c.KeepOwner, GzipLevel: c.GzipLevel})
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close %s: %w", path, cerr)
-	}
-	return p, err
-}
-
-// applyConfig writes platform, time and runtime settings into cf.
-func applyConfig(cf *v1.ConfigFile, c config) error {
-	plat, err := v1.ParsePlatform(c.Platform)
-	if err != nil {
-		return fmt.Errorf("--platform %q: %w", c.Platform, err)
-	}
-	cf.OS, cf.Architecture, cf.Variant, cf.OSVersion = plat.OS, plat.Architecture, plat.Variant, plat.OSVersion
-	cf.Created = v1.Time{Time: c.MTime}
-	cf.Config.Env = c.Env
-	if len(cf.Config.Env) == 0 {
-		cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	}
-	cf.Config.Entrypoint = c.Entrypoint
-	cf.Config.Cmd = c.Cmd
-	cf.Config.WorkingDir = c.WorkDir
 	if len(c.Labels) > 0 {
-		cf.Config.Labels = map[string]string{}
+		ic.Labels = map[string]string{}
 		for _, kv := range c.Labels {
 			k, v, _ := strings.Cut(kv, "=")
-			cf.Config.Labels[k] = v
+			ic.Labels[k] = v
 		}
 	}
-	return nil
+	return ic
 }
 
 // writeOutputs writes img to each output the config names.

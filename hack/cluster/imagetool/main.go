@@ -9,7 +9,7 @@ import (
 	"log"
 	"os"
 
-	"github.com/runlens/runlens/internal/testing/cluster/testimage"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 func main() {

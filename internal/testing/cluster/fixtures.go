@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/runlens/runlens/internal/testing/cluster/testimage"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // workloadsYAML is the workload set later issues scan: every workload kind, every

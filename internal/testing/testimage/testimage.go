@@ -1,29 +1,25 @@
-// Package testimage builds small, real OCI images for the test cluster: a single
-// layer of files (typically one static Go binary) with an entrypoint. It is used by
-// hack/cluster (the pause image) and by the e2e fixtures (images pushed to the
-// cluster's loopback registry). Images are reproducible: the same files give the
-// same digest, so pushes are cheap to repeat.
+// Package testimage is runlens's one builder of real, reproducible
+// container images for tests, the local Kubernetes harness (hack/cluster),
+// benchmarks and fixture images (hack/mkimage). The same inputs always
+// give the same digest: times, owners and entry order are fixed.
+//
+// Layers come from files held in memory (TarLayer, FromFiles, and the test
+// helpers Layer, Image and Index) or from a directory tree (DirLayer);
+// Build assembles them into an image, and WriteTarball and Push take it to
+// a docker-save archive or a registry.
 package testimage
 
 import (
-	"archive/tar"
-	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // File is one regular file placed in the image layer.
@@ -40,122 +36,117 @@ type File struct {
 type Config struct {
 	// Entrypoint is the container's command.
 	Entrypoint []string
+	// Cmd is the container's default arguments.
+	Cmd []string
 	// Env is a list of KEY=VALUE pairs.
 	Env []string
 	// Labels are the image labels.
 	Labels map[string]string
+	// WorkingDir is the container's working directory.
+	WorkingDir string
 }
 
-// epoch keeps layer and config timestamps fixed so that digests are reproducible.
+// Options say how Build assembles an image.
+type Options struct {
+	// Platform is "os/arch[/variant][:osversion]"; "" means linux/amd64.
+	Platform string
+	// Created is the config's creation time.
+	Created time.Time
+	// OCI selects OCI media types for the manifest and config; otherwise
+	// Docker's. Layers carry their own media type (see TarLayer, DirLayer).
+	OCI bool
+	// Config is written into the image configuration.
+	Config Config
+	// History has one entry per layer, or none.
+	History []v1.History
+}
+
+// epoch keeps layer and config timestamps of FromFiles fixed so that
+// digests are reproducible.
 var epoch = time.Unix(0, 0).UTC()
 
-// FromFiles returns a linux/amd64 image with one layer holding files.
-func FromFiles(files []File, cfg Config) (v1.Image, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dirs := map[string]bool{}
-	sorted := append([]File(nil), files...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	for _, f := range sorted {
-		p := strings.TrimPrefix(path.Clean("/"+f.Path), "/")
-		if p == "" {
-			return nil, fmt.Errorf("file path %q: empty", f.Path)
-		}
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if dirs[d] {
-				continue
-			}
-			dirs[d] = true
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: epoch}); err != nil {
-				return nil, fmt.Errorf("tar dir %s: %w", d, err)
-			}
-		}
-		mode := f.Mode
-		if mode == 0 {
-			mode = 0o755
-		}
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: mode, Size: int64(len(f.Data)), ModTime: epoch}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("tar header %s: %w", p, err)
-		}
-		if _, err := tw.Write(f.Data); err != nil {
-			return nil, fmt.Errorf("tar data %s: %w", p, err)
-		}
+// layerType is the media type of a gzip layer in an image with OCI or
+// Docker media types.
+func layerType(oci bool) types.MediaType {
+	if oci {
+		return types.OCILayer
 	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("tar close: %w", err)
+	return types.DockerLayer
+}
+
+// Build assembles an image from layers, base first.
+func Build(layers []v1.Layer, opts Options) (v1.Image, error) {
+	if len(opts.History) != 0 && len(opts.History) != len(layers) {
+		return nil, fmt.Errorf("%d history entries for %d layers", len(opts.History), len(layers))
 	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	platform := opts.Platform
+	if platform == "" {
+		platform = "linux/amd64"
+	}
+	plat, err := v1.ParsePlatform(platform)
 	if err != nil {
-		return nil, fmt.Errorf("layer: %w", err)
+		return nil, fmt.Errorf("platform %q: %w", platform, err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, fmt.Errorf("append layer: %w", err)
+	manifestType, configType := types.DockerManifestSchema2, types.DockerConfigJSON
+	if opts.OCI {
+		manifestType, configType = types.OCIManifestSchema1, types.OCIConfigJSON
+	}
+	img := mutate.MediaType(empty.Image, manifestType)
+	img = mutate.ConfigMediaType(img, configType)
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		adds[i].Layer = l
+		if len(opts.History) > 0 {
+			adds[i].History = opts.History[i]
+		}
+	}
+	if img, err = mutate.Append(img, adds...); err != nil {
+		return nil, fmt.Errorf("append layers: %w", err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = "amd64", "linux"
-	cf.Created = v1.Time{Time: epoch}
-	cf.Config.Entrypoint = cfg.Entrypoint
-	cf.Config.Env = cfg.Env
-	cf.Config.Labels = cfg.Labels
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
+	cf.OS, cf.Architecture, cf.Variant, cf.OSVersion = plat.OS, plat.Architecture, plat.Variant, plat.OSVersion
+	cf.Created = v1.Time{Time: opts.Created}
+	c := opts.Config
+	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.Env = c.Entrypoint, c.Cmd, c.Env
+	cf.Config.Labels, cf.Config.WorkingDir = c.Labels, c.WorkingDir
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return nil, fmt.Errorf("set config: %w", err)
 	}
 	return img, nil
 }
 
-// GoStatic builds the Go main package pkg (a path or import path resolvable from dir)
-// as a static linux binary and returns its bytes.
-func GoStatic(ctx context.Context, dir, pkg string) ([]byte, error) {
-	out, err := os.CreateTemp("", "testimage-bin-*")
+// FromFiles returns a linux/amd64 image with Docker media types and one
+// layer holding files, sorted by path, each preceded by those of its
+// parent directories not written yet, all at the Unix epoch.
+func FromFiles(files []File, cfg Config) (v1.Image, error) {
+	sorted := append([]File(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	dirs := map[string]bool{}
+	var entries []Entry
+	for _, f := range sorted {
+		p := strings.TrimPrefix(path.Clean("/"+f.Path), "/")
+		if p == "" {
+			return nil, fmt.Errorf("file path %q: empty", f.Path)
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if !dirs[d] {
+				dirs[d] = true
+				entries = append(entries, Entry{Name: d + "/", Mode: 0o755})
+			}
+		}
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o755
+		}
+		entries = append(entries, Entry{Name: p, Mode: mode, Data: f.Data})
+	}
+	layer, err := TarLayer(entries, epoch, false)
 	if err != nil {
-		return nil, fmt.Errorf("temp file: %w", err)
+		return nil, err
 	}
-	out.Close()
-	defer os.Remove(out.Name())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out.Name(), pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
-	}
-	return os.ReadFile(out.Name())
-}
-
-// WriteTarball writes img as a docker-archive tarball tagged ref, the format that
-// `ctr images import` reads.
-func WriteTarball(img v1.Image, ref, file string) error {
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return fmt.Errorf("tag %q: %w", ref, err)
-	}
-	if err := tarball.WriteToFile(file, tag, img); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return nil
-}
-
-// Push uploads img to ref (for example "localhost:5000/runlens/app:v1") and returns
-// the digest reference "localhost:5000/runlens/app@sha256:...".
-func Push(ctx context.Context, img v1.Image, ref string, opts ...remote.Option) (name.Digest, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return name.Digest{}, fmt.Errorf("reference %q: %w", ref, err)
-	}
-	opts = append([]remote.Option{remote.WithContext(ctx)}, opts...)
-	if err := remote.Write(r, img, opts...); err != nil {
-		return name.Digest{}, fmt.Errorf("push %s: %w", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return name.Digest{}, fmt.Errorf("digest: %w", err)
-	}
-	return r.Context().Digest(d.String()), nil
+	return Build([]v1.Layer{layer}, Options{Created: epoch, Config: cfg})
 }

@@ -1,4 +1,4 @@
-package main
+package testimage
 
 import (
 	"archive/tar"
@@ -12,23 +12,26 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// layerOptions fix everything in a layer tar that would otherwise vary
+// DirOptions fix everything in a layer tar that would otherwise vary
 // between two packings of the same directory.
-type layerOptions struct {
+type DirOptions struct {
 	// MTime is written as every entry's modification time.
 	MTime time.Time
 	// KeepOwner keeps the numeric uid/gid of each file; otherwise 0/0.
 	KeepOwner bool
 	// GzipLevel is the compress/gzip level of the written blob.
 	GzipLevel int
+	// OCI selects the OCI layer media type, else Docker's (DirLayer).
+	OCI bool
 }
 
-// packedLayer is a gzip-compressed layer tar written to a file.
-type packedLayer struct {
-	// Path is the file holding the compressed tar.
-	Path string
+// Packed describes a gzip-compressed layer tar PackDir wrote.
+type Packed struct {
 	// DiffID is the sha256 of the uncompressed tar ("sha256:...").
 	DiffID string
 	// Entries is the number of tar entries written.
@@ -37,14 +40,35 @@ type packedLayer struct {
 	Skipped []string
 }
 
-// packDir writes dir as a deterministic gzip-compressed layer tar into out.
+// DirLayer packs dir with PackDir into the file blob and returns the layer
+// that file holds. The file must stay until the layer is no longer used.
+func DirLayer(ctx context.Context, dir, blob string, opts DirOptions) (v1.Layer, Packed, error) {
+	f, err := os.Create(blob)
+	if err != nil {
+		return nil, Packed{}, fmt.Errorf("create %s: %w", blob, err)
+	}
+	p, err := PackDir(ctx, dir, f, opts)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", blob, cerr)
+	}
+	if err != nil {
+		return nil, p, err
+	}
+	l, err := tarball.LayerFromFile(blob, tarball.WithMediaType(layerType(opts.OCI)))
+	if err != nil {
+		return nil, p, fmt.Errorf("layer %s: %w", blob, err)
+	}
+	return l, p, nil
+}
+
+// PackDir writes dir as a deterministic gzip-compressed layer tar into out.
 // Entries are sorted by path, carry fixed times and owners, and files that
 // share an inode become hardlink entries pointing at the first path seen,
 // so the same tree always yields the same bytes with the same Go toolchain.
 // Names like ".wh.foo" are packed verbatim, which lets callers build
 // whiteout and opaque-directory layers from plain directories.
-func packDir(ctx context.Context, dir string, out io.Writer, opts layerOptions) (packedLayer, error) {
-	var res packedLayer
+func PackDir(ctx context.Context, dir string, out io.Writer, opts DirOptions) (Packed, error) {
+	var res Packed
 	gz, err := gzip.NewWriterLevel(out, opts.GzipLevel)
 	if err != nil {
 		return res, fmt.Errorf("gzip writer: %w", err)
@@ -112,7 +136,7 @@ func sortedTree(ctx context.Context, dir string) ([]string, error) {
 
 // writeEntry writes one tar entry for dir/rel. It returns a non-empty reason
 // instead of an entry for file types a layer cannot hold.
-func writeEntry(tw *tar.Writer, dir, rel string, opts layerOptions, seen map[fileID]string) (string, error) {
+func writeEntry(tw *tar.Writer, dir, rel string, opts DirOptions, seen map[fileID]string) (string, error) {
 	full := filepath.Join(dir, filepath.FromSlash(rel))
 	fi, err := os.Lstat(full)
 	if err != nil {
