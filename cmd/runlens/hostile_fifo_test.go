@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
-	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // fifoBound is how long a scan of an input holding a fifo may take: it
@@ -74,7 +74,7 @@ func runBounded(t *testing.T, c *cli, fifos []string, args ...string) (int, stri
 // directory, manifest digest and layer digest.
 func fifoLayout(t *testing.T) (dir string, manifest, layer v1.Hash) {
 	t.Helper()
-	img := registrytest.Image(t, "linux/amd64", map[string]string{
+	img := testimage.Image(t, "linux/amd64", map[string]string{
 		"etc/os-release":      stretch.body,
 		"var/lib/dpkg/status": opensslStatus,
 	})

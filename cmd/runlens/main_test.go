@@ -17,6 +17,7 @@ import (
 
 	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 const (
@@ -259,8 +260,8 @@ func TestScanImageFromRegistryWithBasicAuth(t *testing.T) {
 func TestScanRegistryScansEachDigestOnceAndReportsFailures(t *testing.T) {
 	reg := registrytest.New(t, registrytest.Config{})
 	digest := pushSample(t, reg, "shop/web:1.0", "shop/web:latest", "mirror/web:1.0")
-	other := reg.Push(t, "base/tiny:1", registrytest.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})).String()
-	reg.Push(t, "broken/app:1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	other := reg.Push(t, "base/tiny:1", testimage.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})).String()
+	reg.Push(t, "broken/app:1", testimage.Image(t, "linux/amd64", map[string]string{"a": "b"}))
 	// Every manifest request for broken/app fails with 503: bounded retries, then failed.
 	reg.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/broken/app/manifests/") {

@@ -13,10 +13,10 @@ import (
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -48,7 +48,7 @@ func TestRunFailedImageAndUnreachableCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	img := registrytest.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})
+	img := testimage.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})
 	d := c.PushImage(ctx, t, img, "runlens-cs/app", "1")
 	ref := c.Registry + "/runlens-cs/app:1"
 	pod(ctx, t, c, "default", "a", ref, c.Registry+"/runlens-cs/app@"+d.DigestStr())

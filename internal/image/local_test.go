@@ -24,7 +24,7 @@ import (
 
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layerfs"
-	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // mustOpen returns a function taking an opener's results, so calls read
@@ -54,7 +54,7 @@ func TestDockerSaveArchive(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	app := twoLayers(t)
-	other := registrytest.Image(t, "linux/arm64", map[string]string{"etc/os-release": "ID=other\n"})
+	other := testimage.Image(t, "linux/arm64", map[string]string{"etc/os-release": "ID=other\n"})
 	one := filepath.Join(dir, "one.tar")
 	appTag, _ := name.NewTag("example.com/team/app:v1")
 	if err := tarball.WriteToFile(one, appTag, app); err != nil {
@@ -72,7 +72,7 @@ func TestDockerSaveArchive(t *testing.T) {
 		ConfigDigest: cfgDigest.String(),
 		RepoTags:     []string{"example.com/team/app:v1"},
 		Platform:     "linux/amd64",
-		Created:      registrytest.Created,
+		Created:      testimage.Created,
 	}
 	layers, _ := app.Layers()
 	for i, l := range layers {
@@ -169,9 +169,9 @@ func tarDir(t *testing.T, dir, out string) {
 func TestOCILayoutAndTarball(t *testing.T) {
 	ctx := context.Background()
 	app := twoLayers(t)
-	amd := registrytest.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
-	arm := registrytest.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
-	multi := registrytest.Index(t, true, amd, arm)
+	amd := testimage.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
+	arm := testimage.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
+	multi := testimage.Index(t, true, amd, arm)
 	multiDigest, _ := multi.Digest()
 	armDigest, _ := arm.Digest()
 

@@ -18,6 +18,7 @@ import (
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layerfs"
 	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 func TestOversizedConfigAndManifest(t *testing.T) {
@@ -229,8 +230,8 @@ func TestTamperedBlobs(t *testing.T) {
 func TestForeignLayerURLsNeverFetched(t *testing.T) {
 	attacker := registrytest.NewRecorder(t)
 	srv := registrytest.New(t, registrytest.Config{})
-	foreign := registrytest.Layer(t, map[string]string{"windows": "base"})
-	img, err := mutate.Append(registrytest.Image(t, "linux/amd64"), mutate.Addendum{
+	foreign := testimage.Layer(t, map[string]string{"windows": "base"})
+	img, err := mutate.Append(testimage.Image(t, "linux/amd64"), mutate.Addendum{
 		Layer:     foreign,
 		MediaType: types.DockerForeignLayer,
 		URLs:      []string{"http://" + attacker.Host + "/foreign.tar.gz"},

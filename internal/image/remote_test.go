@@ -24,6 +24,7 @@ import (
 	"github.com/runlens/runlens/internal/layerfs/layerfstest"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 const (
@@ -47,7 +48,7 @@ func basicServer(t *testing.T) *registrytest.Server {
 // twoLayers is a small image with real files; the second layer overrides
 // etc/os-release.
 func twoLayers(t *testing.T) v1.Image {
-	return registrytest.Image(t, "linux/amd64",
+	return testimage.Image(t, "linux/amd64",
 		map[string]string{"etc/": "", "etc/os-release": "ID=debian\n", "bin/sh": "\x7fELF"},
 		map[string]string{"etc/os-release": "ID=alpine\n", "lib/apk/db/installed": "P:musl\nV:1.2.5-r0\n"},
 	)
@@ -64,7 +65,7 @@ func wantDescriptor(t *testing.T, img v1.Image, ref string) image.Descriptor {
 		Digest:       dig.String(),
 		ConfigDigest: m.Config.Digest.String(),
 		Platform:     cf.OS + "/" + cf.Architecture,
-		Created:      registrytest.Created,
+		Created:      testimage.Created,
 	}
 	if cf.Variant != "" {
 		d.Platform += "/" + cf.Variant
@@ -152,7 +153,7 @@ func TestOpenRegistryConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(registrytest.Image(t, "linux/amd64"), layer)
+	img, err := mutate.AppendLayers(testimage.Image(t, "linux/amd64"), layer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +174,10 @@ func TestOpenRegistryConformance(t *testing.T) {
 
 func TestOpenRegistryMultiArch(t *testing.T) {
 	srv := basicServer(t)
-	amd := registrytest.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
-	arm := registrytest.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
-	v7 := registrytest.Image(t, "linux/arm/v7", map[string]string{"arch": "armv7"})
-	idxDigest := srv.PushIndex(t, "multi:latest", registrytest.Index(t, true, amd, arm, v7))
+	amd := testimage.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
+	arm := testimage.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
+	v7 := testimage.Image(t, "linux/arm/v7", map[string]string{"arch": "armv7"})
+	idxDigest := srv.PushIndex(t, "multi:latest", testimage.Index(t, true, amd, arm, v7))
 
 	for _, tc := range []struct {
 		platform string
@@ -306,7 +307,7 @@ func TestOpenRegistryCompressions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(registrytest.Image(t, "linux/amd64"), zl, plain)
+	img, err := mutate.AppendLayers(testimage.Image(t, "linux/amd64"), zl, plain)
 	if err != nil {
 		t.Fatal(err)
 	}

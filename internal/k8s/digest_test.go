@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 const (
@@ -87,7 +88,7 @@ func testRegistryOptions(t *testing.T) registry.Options {
 func TestResolveConfigDigestPullSecret(t *testing.T) {
 	ctx := context.Background()
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BasicAuth, Username: "puller", Password: "pull-Pa55"})
-	img := registrytest.Image(t, "linux/amd64", map[string]string{"x": "y"})
+	img := testimage.Image(t, "linux/amd64", map[string]string{"x": "y"})
 	dig := srv.Push(t, "private/app:v1", img)
 	cfg, _ := img.ConfigName()
 	o := testRegistryOptions(t)

@@ -23,8 +23,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // e2eFixture is what TestDiscoverAPI put into its cluster.
@@ -76,13 +76,13 @@ func setupFixture(ctx context.Context, t *testing.T, c *cluster.Cluster) e2eFixt
 	t.Helper()
 	cs := c.Admin(t)
 	f := e2eFixture{c: c, publicRef: c.Registry + "/runlens-disc/app:v1", privateRef: c.Registry + "/" + c.PrivatePrefix + "disc:v1"}
-	pub := registrytest.Image(t, "linux/amd64", map[string]string{"etc/app": "public"})
-	priv := registrytest.Image(t, "linux/amd64", map[string]string{"etc/app": "private"})
+	pub := testimage.Image(t, "linux/amd64", map[string]string{"etc/app": "public"})
+	priv := testimage.Image(t, "linux/amd64", map[string]string{"etc/app": "private"})
 	f.publicDigest = c.PushImage(ctx, t, pub, "runlens-disc/app", "v1").DigestStr()
 	f.privDigest = c.PushImage(ctx, t, priv, c.PrivatePrefix+"disc", "v1").DigestStr()
 	f.publicCfg = must(pub.ConfigName()).String()
 	f.privCfg = must(priv.ConfigName()).String()
-	moved := registrytest.Image(t, "linux/amd64", map[string]string{"etc/app": "old build"})
+	moved := testimage.Image(t, "linux/amd64", map[string]string{"etc/app": "old build"})
 	movedCfg := must(moved.ConfigName()).String()
 
 	create := func(err error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 func TestStripCredentials(t *testing.T) {
@@ -39,7 +40,7 @@ func TestStripCredentials(t *testing.T) {
 // Credentials in a reference are used and never echoed.
 func TestReferenceCredentials(t *testing.T) {
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BasicAuth, Username: user, Password: pass})
-	srv.Push(t, "app:v1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	srv.Push(t, "app:v1", testimage.Image(t, "linux/amd64", map[string]string{"a": "b"}))
 	o := opts(t)
 	o.Username, o.Password = "", ""
 	ctx := context.Background()
@@ -74,7 +75,7 @@ func TestReferenceCredentials(t *testing.T) {
 
 func TestAllowedRealmHosts(t *testing.T) {
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BearerAuth, Username: user, Password: pass})
-	srv.Push(t, "app:v1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	srv.Push(t, "app:v1", testimage.Image(t, "linux/amd64", map[string]string{"a": "b"}))
 	tokens := httptest.NewServer(srv.TokenHandler())
 	defer tokens.Close()
 	host := "localhost:" + tokens.URL[strings.LastIndex(tokens.URL, ":")+1:]

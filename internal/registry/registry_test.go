@@ -16,6 +16,7 @@ import (
 
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 const (
@@ -67,7 +68,7 @@ func TestBasicAuth(t *testing.T) {
 
 func TestBearerTokenFlow(t *testing.T) {
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BearerAuth, Username: user, Password: pass})
-	dig := srv.Push(t, "app:v1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	dig := srv.Push(t, "app:v1", testimage.Image(t, "linux/amd64", map[string]string{"a": "b"}))
 	got, err := registry.Resolve(context.Background(), srv.Ref("app:v1"), opts(t))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func TestBearerTokenFlow(t *testing.T) {
 func TestHostileRealm(t *testing.T) {
 	ctx := context.Background()
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BearerAuth, Username: user, Password: pass})
-	srv.Push(t, "app:v1", registrytest.Image(t, "linux/amd64", map[string]string{"a": "b"}))
+	srv.Push(t, "app:v1", testimage.Image(t, "linux/amd64", map[string]string{"a": "b"}))
 
 	t.Run("refused", func(t *testing.T) {
 		attacker := registrytest.NewRecorder(t)
@@ -216,10 +217,10 @@ func TestManifestCapInTransport(t *testing.T) {
 
 func TestResolveMultiArch(t *testing.T) {
 	srv := registrytest.New(t, registrytest.Config{Auth: registrytest.BasicAuth, Username: user, Password: pass})
-	amd := registrytest.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
-	arm := registrytest.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
-	v7 := registrytest.Image(t, "linux/arm/v7", map[string]string{"arch": "armv7"})
-	idxDigest := srv.PushIndex(t, "multi:latest", registrytest.Index(t, true, amd, arm, v7))
+	amd := testimage.Image(t, "linux/amd64", map[string]string{"arch": "amd64"})
+	arm := testimage.Image(t, "linux/arm64", map[string]string{"arch": "arm64"})
+	v7 := testimage.Image(t, "linux/arm/v7", map[string]string{"arch": "armv7"})
+	idxDigest := srv.PushIndex(t, "multi:latest", testimage.Index(t, true, amd, arm, v7))
 	ad, _ := amd.Digest()
 	rd, _ := arm.Digest()
 	vd, _ := v7.Digest()

@@ -6,15 +6,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runlens/runlens/internal/cache"
-	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // A rescan answered by the inventory cache reports the same skipped layer
 // entries as the scan that filled it.
 func TestCachedRescanKeepsLayerIssues(t *testing.T) {
 	f := newFixture(t, 1<<10)
-	img := registrytest.Image(t, "linux/amd64", baseFiles(1<<10), map[string]string{
+	img := testimage.Image(t, "linux/amd64", baseFiles(1<<10), map[string]string{
 		"../../escape":      "x",
 		"/abs/../../../etc": "y",
 		"app/ok.txt":        "ok",

@@ -11,9 +11,9 @@ import (
 	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/osv"
-	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -22,7 +22,7 @@ import (
 // the reason, and nothing is cached, so the next scan tries again.
 func TestCorruptLayerIsPartialAndNeverCached(t *testing.T) {
 	f := newFixture(t, 1<<10)
-	img := registrytest.Image(t, "linux/amd64", baseFiles(1<<10), map[string]string{"app/big.txt": strings.Repeat("runlens ", 64<<10)})
+	img := testimage.Image(t, "linux/amd64", baseFiles(1<<10), map[string]string{"app/big.txt": strings.Repeat("runlens ", 64<<10)})
 	f.reg.Push(t, "app/broken:1", img)
 	layers, _ := img.Layers()
 	top, _ := layers[1].Digest()

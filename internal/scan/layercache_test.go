@@ -20,6 +20,7 @@ import (
 	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -98,8 +99,8 @@ func newFixture(t testing.TB, fillerSize int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	base := baseFiles(fillerSize)
-	a := registrytest.Image(t, "linux/amd64", base, map[string]string{"app/a.txt": "a"})
-	b := registrytest.Image(t, "linux/amd64", base, map[string]string{"app/b.txt": "b", "usr/bin/.wh.dpkg": ""})
+	a := testimage.Image(t, "linux/amd64", base, map[string]string{"app/a.txt": "a"})
+	b := testimage.Image(t, "linux/amd64", base, map[string]string{"app/b.txt": "b", "usr/bin/.wh.dpkg": ""})
 	la, _ := a.Layers()
 	lb, _ := b.Layers()
 	da, _ := la[0].Digest()

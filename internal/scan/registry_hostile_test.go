@@ -19,6 +19,7 @@ import (
 	"github.com/runlens/runlens/internal/registry/registrytest"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
 // noAdvisories is an empty advisory store: these tests are about what
@@ -186,7 +187,7 @@ func TestScanRegistryCatalogProblemsAreResults(t *testing.T) {
 	t.Run("later page fails", func(t *testing.T) {
 		reg := registrytest.New(t, registrytest.Config{PaginateCatalog: true})
 		for _, repo := range []string{"a", "b", "c"} {
-			reg.Push(t, repo+":1", registrytest.Image(t, "linux/amd64", map[string]string{repo: repo}))
+			reg.Push(t, repo+":1", testimage.Image(t, "linux/amd64", map[string]string{repo: repo}))
 		}
 		reg.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == "/v2/_catalog" && r.URL.Query().Get("last") != "" {
@@ -247,7 +248,7 @@ func TestScanRegistryDeadlineKeepsFinishedResults(t *testing.T) {
 		t.Run(where, func(t *testing.T) {
 			reg := registrytest.New(t, registrytest.Config{})
 			for _, repo := range []string{"fast/a", "fast/b", "slow/c"} {
-				reg.Push(t, repo+":1", registrytest.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\n", repo: repo}))
+				reg.Push(t, repo+":1", testimage.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\n", repo: repo}))
 			}
 			var mu sync.Mutex
 			var blobGets int
