@@ -113,20 +113,20 @@ func TestHostileRegistryEndlessCatalogBoundedMemory(t *testing.T) {
 
 // slowRegistry holds fast/a:1 and fast/b:1, which answer at once, and
 // slow/c:1, whose manifest trickles a byte every 50ms for ever (never idle,
-// never done). started is closed when the trickle begins.
-func slowRegistry(t *testing.T) (reg *registrytest.Server, started chan struct{}) {
+// never done). trickles gets a value each time a trickle begins.
+func slowRegistry(t *testing.T) (reg *registrytest.Server, trickles chan struct{}) {
 	reg = registrytest.New(t, registrytest.Config{})
 	for _, repo := range []string{"fast/a", "fast/b", "slow/c"} {
 		reg.Push(t, repo+":1", registrytest.Image(t, "linux/amd64", map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n", repo: repo}))
 	}
-	started = make(chan struct{})
-	var once atomic.Bool
+	trickles = make(chan struct{}, 16)
 	reg.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasPrefix(r.URL.Path, "/v2/slow/c/manifests/") || r.Method != http.MethodGet {
 			return false
 		}
-		if once.CompareAndSwap(false, true) {
-			close(started)
+		select {
+		case trickles <- struct{}{}:
+		default:
 		}
 		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
 		for {
@@ -141,7 +141,17 @@ func slowRegistry(t *testing.T) (reg *registrytest.Server, started chan struct{}
 			}
 		}
 	})
-	return reg, started
+	return reg, trickles
+}
+
+// waitTrickle waits for a trickle to begin.
+func waitTrickle(t *testing.T, trickles chan struct{}) {
+	t.Helper()
+	select {
+	case <-trickles:
+	case <-time.After(30 * time.Second):
+		t.Error("the slow repository was never asked for")
+	}
 }
 
 // --timeout ends a scan held by a trickling repository with the report
@@ -188,7 +198,7 @@ func TestHostileRegistryDeadlineWritesReport(t *testing.T) {
 
 // SIGTERM ends a scan with the report written.
 func TestHostileRegistrySignalWritesReport(t *testing.T) {
-	reg, started := slowRegistry(t)
+	reg, trickles := slowRegistry(t)
 	c := newCLI(t)
 	t.Run("scan registry", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out.json")
@@ -196,7 +206,7 @@ func TestHostileRegistrySignalWritesReport(t *testing.T) {
 		if !p.waitFor(`msg="image scanned"`, 2, 30*time.Second) {
 			t.Error("the child did not log two scanned images")
 		}
-		<-started
+		waitTrickle(t, trickles)
 		sent := time.Now()
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		code, _ := p.wait(30*time.Second, 0)
@@ -215,8 +225,11 @@ func TestHostileRegistrySignalWritesReport(t *testing.T) {
 	})
 	t.Run("scan image", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out.json")
+		for len(trickles) > 0 {
+			<-trickles
+		}
 		p := startChild(t, c, "scan", "image", reg.Ref("slow/c:1"), "-f", "json", "-o", out)
-		time.Sleep(300 * time.Millisecond) // the trickle has long begun
+		waitTrickle(t, trickles)
 		_ = p.cmd.Process.Signal(syscall.SIGINT)
 		if code, _ := p.wait(30*time.Second, 0); code != exitError {
 			t.Errorf("exit %d, want %d", code, exitError)
