@@ -76,7 +76,7 @@ func benchInventory(d int) *inventory.Inventory {
 }
 
 // counts lists what one cluster holds, to check the fixture against the
-// issue's scale before measuring.
+// benchmark's scale before measuring.
 type counts struct{ pods, services, ingresses, policies, serviceAccounts, roleBindings int }
 
 func countObjects(ctx context.Context, cs kubernetes.Interface) (counts, error) {

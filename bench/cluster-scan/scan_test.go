@@ -1,4 +1,4 @@
-// Package clusterscanbench is issue 5's performance benchmark: a whole
+// Package clusterscanbench is the cluster-scan performance benchmark: a whole
 // agentless cluster scan (discovery, exposure/sensitivity/RBAC context,
 // one scan per unique digest, join) over two api-mode clusters holding
 // 10,000 pods, 2,000 Services, 500 Ingresses, 300 NetworkPolicies and 500
@@ -38,7 +38,8 @@ import (
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
-// The issue's targets.
+// The targets: the whole scan of both clusters within maxWall and maxRSSMB,
+// with one scan per unique running digest.
 const (
 	maxWall     = 10 * time.Second
 	maxRSSMB    = 300

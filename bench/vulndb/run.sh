@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue-3 vulnerability-database benchmark. One run measures, on the
+# Benchmark of the database-at-scale targets. One run measures, on the
 # >= 600k-advisory scale set: `runlens db import` wall time and peak RSS,
 # on-disk size, warm lookup median, matching a 2,000-package inventory,
 # the DB-open overhead of a small scan (600k DB vs a tiny DB), and the

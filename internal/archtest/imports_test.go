@@ -1,6 +1,5 @@
 // Package archtest guards the shape of the module: the core packages stay
-// free of client-go and eBPF so they can be embedded and tested alone
-// (DESIGN.md, convention 9).
+// free of client-go and eBPF so they can be embedded and tested alone.
 package archtest
 
 import (

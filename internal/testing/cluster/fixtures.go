@@ -21,7 +21,7 @@ import (
 	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
-// workloadsYAML is the workload set later issues scan: every workload kind, every
+// workloadsYAML is the workload set the cluster tests scan: every workload kind, every
 // Service type, an Ingress, a deny-all NetworkPolicy, ServiceAccounts of varying RBAC
 // power (one bound to cluster-admin, one with an IRSA annotation), init containers
 // and a privileged pod mounting the host's "/". "{{IMAGE}}" stands for the image.
