@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlens/runlens/bench/cluster-discovery/fixture"
 	"github.com/runlens/runlens/internal/cache"
+	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/report"
@@ -38,8 +39,10 @@ func importDB(ctx context.Context, dir string) error {
 // sample advisories (lodash 4.17.15, log4j-core 2.14.1, ...), some are fixed.
 func fillCache(ctx context.Context, c *cache.Cache) error {
 	for d := range fixture.UniqueDigests {
-		key := scan.CacheKey(image.Descriptor{Digest: fixture.Digest(d)})
-		if err := c.Put(ctx, key, benchInventory(d)); err != nil {
+		// What a registry scan of the digest would have stored: the
+		// manifest chain it verified (a fixed config, no layers).
+		id := cache.Identity{Kind: cache.KindManifest, Digest: fixture.Digest(d), ConfigDigest: fixture.Digest(d), DiffIDs: []string{}}
+		if err := c.Put(ctx, &cache.Entry{Identity: id, Version: extract.Version, Inventory: benchInventory(d)}); err != nil {
 			return fmt.Errorf("digest %d: %w", d, err)
 		}
 	}
