@@ -22,21 +22,23 @@ import (
 
 	"github.com/runlens/runlens/bench/cluster-discovery/fixture"
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 const childEnv = "RUNLENS_BENCH_DISCOVERY_CHILD"
 
 // result is what the child reports.
 type result struct {
-	WallSeconds float64               `json:"wall_seconds"`
-	PeakRSSMB   float64               `json:"peak_rss_mb"`
-	Pods        int                   `json:"pods"`
-	Containers  int                   `json:"containers"`
-	Workloads   int                   `json:"workloads"`
-	Digests     int                   `json:"unique_digests"`
-	PerCluster  map[string]k8s.Funnel `json:"per_cluster"`
-	Problems    []string              `json:"problems,omitempty"`
+	WallSeconds float64                    `json:"wall_seconds"`
+	PeakRSSMB   float64                    `json:"peak_rss_mb"`
+	Pods        int                        `json:"pods"`
+	Containers  int                        `json:"containers"`
+	Workloads   int                        `json:"workloads"`
+	Digests     int                        `json:"unique_digests"`
+	PerCluster  map[string]workload.Funnel `json:"per_cluster"`
+	Problems    []string                   `json:"problems,omitempty"`
 }
 
 func TestDiscoveryBench(t *testing.T) {
@@ -111,7 +113,7 @@ func TestDiscoveryChild(t *testing.T) {
 		clients = append(clients, cs[0])
 	}
 	t0 := time.Now()
-	ds, err := k8s.DiscoverAll(context.Background(), clients, k8s.DiscoverOptions{NoRegistry: true}, 0)
+	ds, err := discover.All(context.Background(), clients, discover.Options{NoRegistry: true}, 0)
 	wall := time.Since(t0)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func TestDiscoveryChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := result{WallSeconds: wall.Seconds(), PeakRSSMB: rss, PerCluster: map[string]k8s.Funnel{}}
+	r := result{WallSeconds: wall.Seconds(), PeakRSSMB: rss, PerCluster: map[string]workload.Funnel{}}
 	digests := map[string]bool{}
 	for _, d := range ds {
 		r.PerCluster[d.Cluster] = d.Funnel

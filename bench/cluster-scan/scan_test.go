@@ -36,6 +36,7 @@ import (
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/vulndb"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // The targets: the whole scan of both clusters within maxWall and maxRSSMB,
@@ -171,7 +172,7 @@ func check(t *testing.T, r *result) {
 		t.Errorf("workloads without exposure: %d %v; without sensitivity: %d %v",
 			len(r.NoExposure), first(r.NoExposure), len(r.NoSensitivity), first(r.NoSensitivity))
 	}
-	for _, l := range []string{k8s.ExposureInternet, k8s.ExposureCluster, k8s.ExposureIsolated} {
+	for _, l := range []string{workload.ExposureInternet, workload.ExposureCluster, workload.ExposureIsolated} {
 		if r.Exposure[l] == 0 {
 			t.Errorf("no %s workloads: the fixture does not exercise that path (%v)", l, r.Exposure)
 		}

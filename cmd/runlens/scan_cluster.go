@@ -11,7 +11,7 @@ import (
 
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/image"
-	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
@@ -163,7 +163,7 @@ func (a *app) emitCluster(o *outputOptions, filters report.Filters, db *report.D
 	var failed []string
 	for _, c := range res.Clusters {
 		for _, p := range c.Problems {
-			if p.Kind == k8s.ProblemConnect || p.Kind == k8s.ProblemPods {
+			if p.Kind == discover.ProblemConnect || p.Kind == discover.ProblemPods {
 				failed = append(failed, c.Name)
 				break
 			}

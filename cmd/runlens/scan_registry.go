@@ -152,7 +152,7 @@ func splitList(s string) []string {
 // markRunning discovers what runs in the given contexts and marks each
 // registry digest as running (with its workloads) or stale.
 func (a *app) markRunning(ctx context.Context, kubeconfig string, contexts []string, results []*report.ImageResult) error {
-	discs, _, err := clusterscan.Discover(ctx, clusterscan.Options{Kubeconfig: kubeconfig, Contexts: contexts, Progress: a.progress})
+	discs, err := clusterscan.Discover(ctx, clusterscan.Options{Kubeconfig: kubeconfig, Contexts: contexts, Progress: a.progress})
 	a.progress.Clear()
 	if err != nil {
 		return fmt.Errorf("--running-in: %w", err)

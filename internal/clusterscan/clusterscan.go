@@ -7,18 +7,14 @@ package clusterscan
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/runlens/runlens/internal/fanout"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/registry"
@@ -62,69 +58,47 @@ type Result struct {
 	ScanRequests int
 }
 
-// Discover finds the workloads of every selected cluster and fills in
-// their exposure, sensitivity and image ownership. A cluster that cannot be
-// reached, or a kind that cannot be read, becomes a Problem in its Snapshot;
-// the other clusters go on.
-func Discover(ctx context.Context, opts Options) ([]*k8s.Discovery, []k8s.ClusterClient, error) {
-	clients := opts.Clients
-	if clients == nil {
-		var err error
-		clients, err = k8s.LoadContexts(opts.Kubeconfig, opts.Contexts, opts.AllContexts)
-		if err != nil {
-			return nil, nil, err
-		}
+// Discover finds what runs in every selected cluster: workloads, their
+// containers and the digests they run, and nothing more (no exposure,
+// privileges or ownership: Run adds those). A cluster that cannot be
+// reached, or a kind that cannot be read, becomes a Problem in its
+// Snapshot; the other clusters go on.
+func Discover(ctx context.Context, opts Options) ([]*discover.Discovery, error) {
+	clients, err := clientsOf(opts)
+	if err != nil {
+		return nil, err
 	}
-	opts.Progress.Printf("discovering workloads in %d cluster(s)", len(clients))
-	dopts := k8s.DiscoverOptions{Namespaces: opts.Namespaces, LabelSelector: opts.LabelSelector, Registry: opts.Registry}
-	discs, err := k8s.DiscoverAll(ctx, clients, dopts, 0)
-	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
+	keychains := discover.NewKeychains(clients...)
+	discs, err := discoverAll(ctx, clients, opts, keychains)
+	if err != nil {
+		return nil, err
 	}
-	_ = err // per-context failures are Problems in each Snapshot
-	fanout.Each(0, len(discs), func(i int) { addContext(ctx, discs[i], clients[i], opts) })
-	return discs, clients, ctx.Err()
+	for _, d := range discs {
+		d.Problems = append(d.Problems, keychains.Problems(d.Cluster)...)
+	}
+	return discs, nil
 }
 
-// addContext loads one cluster's Services, policies and RBAC and judges each
-// workload's exposure and sensitivity; images are classified by owner.
-func addContext(ctx context.Context, d *k8s.Discovery, c k8s.ClusterClient, opts Options) {
-	for i := range d.Workloads {
-		w := &d.Workloads[i]
-		for j := range w.Containers {
-			ct := &w.Containers[j]
-			ct.Owner, ct.OwnerReason = workload.ClassifyImage(ct.Image, w.Namespace, opts.Owner)
-		}
+// clientsOf returns opts.Clients, or the clients of the kubeconfig
+// contexts opts selects.
+func clientsOf(opts Options) ([]k8s.ClusterClient, error) {
+	if opts.Clients != nil {
+		return opts.Clients, nil
 	}
-	if c.Err != nil || c.Client == nil || len(d.Workloads) == 0 {
-		return
+	return k8s.LoadContexts(opts.Kubeconfig, opts.Contexts, opts.AllContexts)
+}
+
+// discoverAll runs discovery in every cluster, pull secrets read through
+// keychains.
+func discoverAll(ctx context.Context, clients []k8s.ClusterClient, opts Options, keychains *discover.Keychains) ([]*discover.Discovery, error) {
+	opts.Progress.Printf("discovering workloads in %d cluster(s)", len(clients))
+	dopts := discover.Options{Namespaces: opts.Namespaces, LabelSelector: opts.LabelSelector, Registry: opts.Registry, Keychains: keychains}
+	// Per-context failures are Problems in each Snapshot.
+	discs, _ := discover.All(ctx, clients, dopts, 0)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	var dyn dynamic.Interface
-	if c.Config != nil {
-		if dc, err := dynamic.NewForConfig(c.Config); err == nil {
-			dyn = dc
-		}
-	}
-	cc, problems, err := k8s.LoadContext(ctx, c.Client, dyn, k8s.ContextOptions{Cluster: d.Cluster})
-	d.Problems = append(d.Problems, problems...)
-	if err != nil {
-		d.Problems = append(d.Problems, k8s.Problem{Cluster: d.Cluster, Kind: "context", Reason: "exposure and privileges not evaluated: " + err.Error()})
-		return
-	}
-	sopts := k8s.SensitivityOptions{CriticalNamespaces: opts.CriticalNamespaces}
-	for i := range d.Workloads {
-		w := &d.Workloads[i]
-		pi := d.Pods[k8s.KeyOf(w)]
-		if pi == nil || pi.Spec == nil {
-			continue
-		}
-		var nsLabels map[string]string
-		if ns, ok := d.Namespaces[pi.Namespace]; ok {
-			nsLabels = ns.Labels
-		}
-		w.Exposure = cc.Exposure(pi.Namespace, pi.Labels, pi.Spec)
-		w.Sensitivity = cc.Sensitivity(pi.Namespace, pi.Labels, pi.Spec, nsLabels, sopts)
-	}
+	return discs, nil
 }
 
 // Run discovers, scans each unique digest once, and joins the results.
@@ -132,12 +106,20 @@ func addContext(ctx context.Context, d *k8s.Discovery, c k8s.ClusterClient, opts
 // images not finished marked failed, along with the reason from
 // scan.Interrupted.
 func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
-	discs, clients, err := Discover(ctx, opts)
+	clients, err := clientsOf(opts)
 	if err != nil {
 		return nil, err
 	}
+	keychains := discover.NewKeychains(clients...)
+	discs, err := discoverAll(ctx, clients, opts, keychains)
+	if err != nil {
+		return nil, err
+	}
+	fanout.Each(0, len(discs), func(i int) { assess(ctx, discs[i], clients[i], opts) })
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	targets := collectTargets(discs)
-	keychains := newKeychains(clients)
 	res := &Result{ScanRequests: len(targets)}
 	workers := opts.Concurrency
 	if workers <= 0 {
@@ -149,12 +131,15 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 	err = fanout.EachContext(ctx, workers, len(targets), func(i int) {
 		t := targets[i]
 		ropts := opts.Registry
-		ropts.Keychain = keychains.forTarget(ctx, t)
+		ropts.Keychain = t.keychain(ctx, keychains)
 		r, err := s.ScanDigest(ctx, t.ref, t.digest, func(ctx context.Context) (image.Image, error) {
 			return image.OpenRegistry(ctx, t.ref, image.RegistryOptions{Options: ropts})
 		})
 		if err != nil || r == nil {
 			return // cancelled
+		}
+		if r.Status == report.StatusFailed {
+			t.notPulled(ctx, keychains)
 		}
 		r.RunningIn = t.runningIn
 		mu.Lock()
@@ -181,115 +166,8 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 		}
 	}
 	for _, d := range discs {
-		d.Problems = append(d.Problems, keychains.problems(d.Cluster)...)
+		d.Problems = append(d.Problems, keychains.Problems(d.Cluster)...)
 	}
 	res.Workloads, res.Clusters = join(discs, byDigest)
 	return res, why
-}
-
-// target is one unique digest and where it runs.
-type target struct {
-	digest, ref string
-	runningIn   []string
-	// pulls are (cluster, namespace, pull secrets) that may authenticate it.
-	pulls []pullRef
-}
-
-type pullRef struct {
-	cluster, namespace string
-	secrets            []string
-}
-
-// collectTargets deduplicates running digests across clusters.
-func collectTargets(discs []*k8s.Discovery) []*target {
-	by := map[string]*target{}
-	for _, d := range discs {
-		for i := range d.Workloads {
-			w := &d.Workloads[i]
-			ref := report.WorkloadRef(w)
-			for _, c := range w.Containers {
-				if c.Digest == "" || c.Repository == "" {
-					continue
-				}
-				t := by[c.Digest]
-				if t == nil {
-					t = &target{digest: c.Digest, ref: c.Repository + "@" + c.Digest}
-					by[c.Digest] = t
-				}
-				if n := len(t.runningIn); n == 0 || t.runningIn[n-1] != ref {
-					t.runningIn = append(t.runningIn, ref)
-				}
-				if len(c.PullSecrets) > 0 {
-					t.pulls = append(t.pulls, pullRef{cluster: w.Cluster, namespace: w.Namespace, secrets: c.PullSecrets})
-				}
-			}
-		}
-	}
-	out := make([]*target, 0, len(by))
-	for _, t := range by {
-		sort.Strings(t.runningIn)
-		out = append(out, t)
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].ref < out[b].ref })
-	return out
-}
-
-// keychains builds pull-secret keychains once per (cluster, namespace,
-// secrets) and remembers which clusters would not let us read them.
-type keychains struct {
-	mu       sync.Mutex
-	clients  map[string]k8s.ClusterClient
-	cache    map[string]authn.Keychain
-	failures map[string]string // cluster -> reason
-}
-
-func newKeychains(clients []k8s.ClusterClient) *keychains {
-	k := &keychains{clients: map[string]k8s.ClusterClient{}, cache: map[string]authn.Keychain{}, failures: map[string]string{}}
-	for _, c := range clients {
-		k.clients[c.Name] = c
-	}
-	return k
-}
-
-// forTarget returns a keychain of every pull secret that may serve t, or
-// nil (default keychain only) when it has none.
-func (k *keychains) forTarget(ctx context.Context, t *target) authn.Keychain {
-	var kcs []authn.Keychain
-	for _, p := range t.pulls {
-		if kc := k.get(ctx, p); kc != nil {
-			kcs = append(kcs, kc)
-		}
-	}
-	if len(kcs) == 0 {
-		return nil
-	}
-	return authn.NewMultiKeychain(kcs...)
-}
-
-func (k *keychains) get(ctx context.Context, p pullRef) authn.Keychain {
-	key := p.cluster + "\x00" + p.namespace + "\x00" + strings.Join(p.secrets, ",")
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if kc, ok := k.cache[key]; ok {
-		return kc
-	}
-	c, ok := k.clients[p.cluster]
-	if !ok || c.Client == nil {
-		return nil
-	}
-	kc, err := k8s.PullKeychain(ctx, c.Client, p.namespace, p.secrets)
-	if err != nil {
-		k.failures[p.cluster] = fmt.Sprintf("pull secrets not readable (%v); private images may fail to scan", err)
-	}
-	k.cache[key] = kc
-	return kc
-}
-
-func (k *keychains) problems(cluster string) []k8s.Problem {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if r, ok := k.failures[cluster]; ok {
-		return []k8s.Problem{{Cluster: cluster, Kind: "secrets", Reason: r}}
-	}
-	return nil
 }

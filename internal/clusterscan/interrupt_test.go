@@ -14,6 +14,7 @@ import (
 
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/k8stest"
 	"github.com/runlens/runlens/internal/osv"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
@@ -69,7 +70,7 @@ func TestRunInterruptedKeepsFinishedResults(t *testing.T) {
 	defer cancel()
 	s := &scan.Scanner{Advisories: noAdvisories{}, TempDir: t.TempDir()}
 	res, err := clusterscan.Run(ctx, s, clusterscan.Options{
-		Clients:  []k8s.ClusterClient{{Name: "kind", Client: client}},
+		Clients:  []k8s.ClusterClient{{Name: "kind", API: k8stest.Clientset(client, nil)}},
 		Registry: registry.Options{Insecure: true, Transport: registry.NewTransport(nil, registry.RetryOptions{BaseDelay: time.Millisecond})},
 	})
 	if !errors.Is(err, scan.ErrInterrupted) || res == nil {

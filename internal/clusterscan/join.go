@@ -1,13 +1,13 @@
 package clusterscan
 
 import (
-	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/report"
 )
 
 // join fans image results back out to workloads and totals each cluster's
 // funnel: pods → containers → unique digests → scanned/failed → findings.
-func join(discs []*k8s.Discovery, byDigest map[string]*report.ImageResult) ([]*report.WorkloadResult, []report.ClusterResult) {
+func join(discs []*discover.Discovery, byDigest map[string]*report.ImageResult) ([]*report.WorkloadResult, []report.ClusterResult) {
 	var wls []*report.WorkloadResult
 	var clusters []report.ClusterResult
 	for _, d := range discs {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/workload"
@@ -17,11 +17,11 @@ const (
 	dGone = "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 )
 
-func disc(cluster string, wls ...workload.Workload) *k8s.Discovery {
+func disc(cluster string, wls ...workload.Workload) *discover.Discovery {
 	for i := range wls {
 		wls[i].Cluster = cluster
 	}
-	return &k8s.Discovery{Snapshot: workload.Snapshot{Cluster: cluster, Workloads: wls,
+	return &discover.Discovery{Snapshot: workload.Snapshot{Cluster: cluster, Workloads: wls,
 		Funnel: workload.Funnel{Pods: 2, Containers: 3, Digests: 2}}}
 }
 
@@ -34,7 +34,7 @@ func ctr(name, digest string, secrets ...string) workload.Container {
 }
 
 func TestTargetsAreUniqueDigestsAcrossClusters(t *testing.T) {
-	discs := []*k8s.Discovery{
+	discs := []*discover.Discovery{
 		disc("eu", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web", Containers: []workload.Container{ctr("web", dWeb, "regcred"), ctr("migrate", dTiny)}}),
 		disc("us", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web", Containers: []workload.Container{ctr("web", dWeb)}},
 			workload.Workload{Namespace: "shop", Kind: "Pod", Name: "pending", Containers: []workload.Container{ctr("x", "")}}),
@@ -53,7 +53,7 @@ func TestTargetsAreUniqueDigestsAcrossClusters(t *testing.T) {
 }
 
 func TestJoinFansResultsOutAndCountsTheFunnel(t *testing.T) {
-	discs := []*k8s.Discovery{
+	discs := []*discover.Discovery{
 		disc("eu", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web",
 			Containers: []workload.Container{ctr("web", dWeb), ctr("sidecar", dWeb), ctr("old", dGone), ctr("pending", "")}}),
 	}

@@ -1,11 +1,16 @@
+// Package k8s is runlens's access to the Kubernetes API, shared by
+// discovery (package discover: what runs) and posture (package posture:
+// how exposed and privileged it is): kubeconfig contexts, a minimal client
+// for the kinds runlens reads, one paginator with one restart rule, one
+// wording for API errors, and the kinds both stages need, listed once.
 package k8s
 
 import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -30,7 +35,8 @@ type ClusterClient struct {
 	// CLI may use it when neither --namespace nor -A is given.
 	Namespace string
 	Config    *rest.Config
-	Client    kubernetes.Interface
+	// API reads the cluster (nil when Err is set).
+	API API
 	// Err is set when the context could not be turned into a client (bad
 	// credentials file, missing cluster entry); Discover then reports it as
 	// a Problem for this context and other contexts go on.
@@ -38,13 +44,44 @@ type ClusterClient struct {
 }
 
 // ErrNoContext is matched by LoadContexts errors when no context is
-// selected and none is current.
+// selected and none is current, or a named one does not exist.
 var ErrNoContext = errors.New("no kubeconfig context")
+
+// maxListedContexts bounds how many context names an UnknownContextError
+// lists.
+const maxListedContexts = 20
+
+// UnknownContextError is LoadContexts' error for a context name the
+// kubeconfig does not define: a mistake on the command line. It matches
+// ErrNoContext.
+type UnknownContextError struct {
+	// Name is the context asked for; Available are the kubeconfig's
+	// contexts, sorted.
+	Name      string
+	Available []string
+}
+
+// Error names the context and the ones that exist.
+func (e *UnknownContextError) Error() string {
+	if len(e.Available) == 0 {
+		return fmt.Sprintf("context %q not found: the kubeconfig defines none", e.Name)
+	}
+	names := e.Available
+	more := ""
+	if len(names) > maxListedContexts {
+		names, more = names[:maxListedContexts], fmt.Sprintf(" and %d more", len(e.Available)-maxListedContexts)
+	}
+	return fmt.Sprintf("context %q not found in kubeconfig; available: %s%s", e.Name, strings.Join(names, ", "), more)
+}
+
+// Unwrap makes the error match ErrNoContext.
+func (e *UnknownContextError) Unwrap() error { return ErrNoContext }
 
 // LoadContexts builds clients for kubeconfig contexts with kubectl's rules:
 // kubeconfigPath if given, else $KUBECONFIG (a path list, merged), else
 // ~/.kube/config. It selects every context when all is set, else the named
-// ones (an unknown name is an error: a typo must not silently scan less),
+// ones (an unknown name is an *UnknownContextError: a typo must not
+// silently scan less),
 // else the current context; with no kubeconfig at all it falls back to the
 // in-cluster service account. Contexts are returned in the order asked (all:
 // sorted by name). A context whose client cannot be built is returned with
@@ -76,7 +113,12 @@ func LoadContexts(kubeconfigPath string, names []string, all bool) ([]ClusterCli
 			}
 			seen[n] = true
 			if _, ok := raw.Contexts[n]; !ok {
-				return nil, fmt.Errorf("%w: context %q not found in kubeconfig", ErrNoContext, n)
+				available := make([]string, 0, len(raw.Contexts))
+				for a := range raw.Contexts {
+					available = append(available, a)
+				}
+				sort.Strings(available)
+				return nil, &UnknownContextError{Name: n, Available: available}
 			}
 			selected = append(selected, n)
 		}
@@ -117,9 +159,9 @@ func newClusterClient(name string, cfg *rest.Config) ClusterClient {
 	// than JSON; that matters at 100k pods.
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cs, err := kubernetes.NewForConfig(cfg)
+	api, err := NewClient(cfg)
 	if err != nil {
 		return ClusterClient{Name: name, Config: cfg, Err: fmt.Errorf("context %s: %w", name, err)}
 	}
-	return ClusterClient{Name: name, Config: cfg, Client: cs}
+	return ClusterClient{Name: name, Config: cfg, API: api}
 }

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // service is a Service with what exposure needs.
@@ -55,7 +57,7 @@ type podPort struct {
 	proto corev1.Protocol
 }
 
-func (c *ClusterContext) addService(s *corev1.Service) {
+func (c *Cluster) addService(s *corev1.Service) {
 	// ExternalName Services are DNS aliases: they never route to pods, and
 	// a Service without selector has hand-made endpoints runlens cannot tie
 	// to pods from their labels.
@@ -89,7 +91,7 @@ func (c *ClusterContext) addService(s *corev1.Service) {
 	idx.byPair[key] = append(idx.byPair[key], sv)
 }
 
-func (c *ClusterContext) addIngress(in *networkingv1.Ingress) {
+func (c *Cluster) addIngress(in *networkingv1.Ingress) {
 	add := func(b *networkingv1.IngressBackend, host, path string, def bool) {
 		if b == nil || b.Service == nil || b.Service.Name == "" {
 			return
@@ -109,7 +111,7 @@ func (c *ClusterContext) addIngress(in *networkingv1.Ingress) {
 	}
 }
 
-func (c *ClusterContext) addRoute(r *Route) {
+func (c *Cluster) addRoute(r *Route) {
 	if len(r.Parents) == 0 {
 		return
 	}
@@ -121,7 +123,7 @@ func (c *ClusterContext) addRoute(r *Route) {
 
 // match returns the Services and ingress-type NetworkPolicies selecting
 // pods with these labels in namespace, cached per label set.
-func (c *ClusterContext) match(namespace string, podLabels map[string]string) *podMatch {
+func (c *Cluster) match(namespace string, podLabels map[string]string) *podMatch {
 	keys := make([]string, 0, len(podLabels))
 	for k := range podLabels {
 		keys = append(keys, k)
@@ -187,18 +189,18 @@ const (
 )
 
 // Exposure says how reachable pods with these labels and this spec are:
-// ExposureInternet when a path reaches them from outside the cluster
+// workload.ExposureInternet when a path reaches them from outside the cluster
 // (hostNetwork/hostPort, LoadBalancer, NodePort, ExternalIPs, Ingress,
-// Gateway route) and NetworkPolicy lets that traffic in; ExposureCluster
-// when in-cluster pods can reach them; ExposureIsolated when the
+// Gateway route) and NetworkPolicy lets that traffic in; workload.ExposureCluster
+// when in-cluster pods can reach them; workload.ExposureIsolated when the
 // NetworkPolicies selecting them deny all ingress or allow only selected
 // peers. Ingress and Gateway traffic arrives from a proxy pod, so a policy
 // allowing every namespace lets it in; LoadBalancer and NodePort traffic
 // arrives from outside, so only a policy open to all sources (no "from",
 // or ipBlock 0.0.0.0/0 or ::/0) lets it in. Paths that a policy blocks are
 // kept, marked with the policies. When a kind that could add a path was not
-// readable, the level is ExposureUnknown unless already internet.
-func (c *ClusterContext) Exposure(namespace string, podLabels map[string]string, spec *corev1.PodSpec) *Exposure {
+// readable, the level is workload.ExposureUnknown unless already internet.
+func (c *Cluster) Exposure(namespace string, podLabels map[string]string, spec *corev1.PodSpec) *workload.Exposure {
 	if spec == nil {
 		spec = &corev1.PodSpec{}
 	}
@@ -278,9 +280,9 @@ func (c *ClusterContext) Exposure(namespace string, podLabels map[string]string,
 }
 
 // judge turns paths and the pods' NetworkPolicies into an Exposure.
-func (c *ClusterContext) judge(m *podMatch, spec *corev1.PodSpec, declared []declaredPort, paths []path) *Exposure {
-	e := &Exposure{Level: ExposureIsolated}
-	rank := map[string]int{ExposureIsolated: 0, ExposureCluster: 1, ExposureInternet: 2}
+func (c *Cluster) judge(m *podMatch, spec *corev1.PodSpec, declared []declaredPort, paths []path) *workload.Exposure {
+	e := &workload.Exposure{Level: workload.ExposureIsolated}
+	rank := map[string]int{workload.ExposureIsolated: 0, workload.ExposureCluster: 1, workload.ExposureInternet: 2}
 	raise := func(l string) {
 		if rank[l] > rank[e.Level] {
 			e.Level = l
@@ -305,28 +307,28 @@ func (c *ClusterContext) judge(m *podMatch, spec *corev1.PodSpec, declared []dec
 		text, r := p.text, 0
 		switch p.kind {
 		case viaHost:
-			raise(ExposureInternet)
+			raise(workload.ExposureInternet)
 			r = 2
 		case viaExternal:
 			if v.reach == reachAll {
-				raise(ExposureInternet)
+				raise(workload.ExposureInternet)
 				r = 2
 			} else if v.reach == reachCluster {
-				raise(ExposureCluster)
+				raise(workload.ExposureCluster)
 				text += " [" + v.note() + "; outside traffic not allowed]"
 			} else {
 				text += " [" + v.note() + "]"
 			}
 		case viaL7:
 			if v.reach >= reachCluster {
-				raise(ExposureInternet)
+				raise(workload.ExposureInternet)
 				r = 2
 			} else {
 				text += " [" + v.note() + "]"
 			}
 		case viaCluster:
 			if v.reach >= reachCluster {
-				raise(ExposureCluster)
+				raise(workload.ExposureCluster)
 				r = 1
 			} else {
 				text += " [" + v.note() + "]"
@@ -338,9 +340,9 @@ func (c *ClusterContext) judge(m *podMatch, spec *corev1.PodSpec, declared []dec
 		}
 	}
 	// Pods are reachable by pod IP whatever the Services say.
-	if e.Level == ExposureIsolated {
+	if e.Level == workload.ExposureIsolated {
 		if v := verdictFor(policies, nil); v.reach >= reachCluster {
-			e.Level = ExposureCluster
+			e.Level = workload.ExposureCluster
 			why := "no NetworkPolicy restricts ingress"
 			if len(v.by) > 0 {
 				why = v.note()
@@ -360,7 +362,7 @@ func (c *ClusterContext) judge(m *podMatch, spec *corev1.PodSpec, declared []dec
 		e.Paths = append(e.Paths, p.text)
 	}
 	e.Unknown = c.unknown(KindServices, KindIngresses, KindHTTPRoutes, KindGRPCRoutes, KindTLSRoutes, KindNetworkPolicies)
-	if e.Level != ExposureInternet {
+	if e.Level != workload.ExposureInternet {
 		_, noSvc := c.missing[KindServices]
 		l7 := false
 		for _, k := range []string{KindIngresses, KindHTTPRoutes, KindGRPCRoutes, KindTLSRoutes} {
@@ -370,7 +372,7 @@ func (c *ClusterContext) judge(m *podMatch, spec *corev1.PodSpec, declared []dec
 		}
 		// Ingress and Gateway reach pods through a Service only.
 		if noSvc || (l7 && len(m.services) > 0) {
-			e.Level = ExposureUnknown
+			e.Level = workload.ExposureUnknown
 		}
 	}
 	return e

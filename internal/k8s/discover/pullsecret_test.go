@@ -1,8 +1,9 @@
-package k8s
+package discover
 
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func who(t *testing.T, kc authn.Keychain, res authn.Resource) string {
 
 func TestKeychainHostConfinement(t *testing.T) {
 	dockercfg, _ := json.Marshal(map[string]any{"legacy.example.com": map[string]string{"username": "legacy", "password": "p"}})
-	kc, err := KeychainFromSecrets(secrets(t,
+	kc, issues := KeychainFromSecrets(secrets(t,
 		dockerConfigJSONSecret("a",
 			"localhost:5000", "local", "p",
 			"https://index.docker.io/v1/", "hub", "p",
@@ -68,8 +69,8 @@ func TestKeychainHostConfinement(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "ns"}, Type: corev1.SecretTypeOpaque,
 			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"evil.example.com":{"auth":"eDp5"}}}`)}},
 	))
-	if err != nil {
-		t.Fatal(err)
+	if issues != nil {
+		t.Fatal(issues)
 	}
 	repo := func(s string) authn.Resource {
 		r, err := name.NewRepository(s)
@@ -112,17 +113,17 @@ func TestKeychainMalformed(t *testing.T) {
 	bad := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: "ns"}, Type: corev1.SecretTypeDockerConfigJson,
 		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths": {"x": "hunter2-SECRET`)}}
 	wildcardAll := dockerConfigJSONSecret("star", "*", "u", "hunter2-SECRET", "*.com", "u", "p", "ok.example.com", "ok", "hunter2-SECRET")
-	kc, err := KeychainFromSecrets(secrets(t, bad, wildcardAll))
-	if err == nil {
-		t.Fatal("no error for malformed secrets")
+	kc, issues := KeychainFromSecrets(secrets(t, bad, wildcardAll))
+	want := []SecretIssue{
+		{"ns", "bad", "malformed kubernetes.io/dockerconfigjson"},
+		{"ns", "star", `unusable registry key "*"`},
+		{"ns", "star", `unusable registry key "*.com"`},
 	}
-	if strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error carries secret content: %v", err)
+	if diff := cmp.Diff(want, issues); diff != "" {
+		t.Errorf("issues (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"ns/bad: malformed", `unusable registry key "*"`, `unusable registry key "*.com"`} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+	if strings.Contains(fmt.Sprint(issues), "hunter2") {
+		t.Errorf("issues carry secret content: %v", issues)
 	}
 	if got := who(t, kc, registryResource("ok.example.com")); got != "ok" {
 		t.Errorf("the good entry of a partly bad secret was dropped: %q", got)

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"testing"
@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // asSets compares string lists as sets: the order is sort.Strings' own.
@@ -57,33 +59,33 @@ func TestRBAC(t *testing.T) {
 	shopSAs := "ClusterRoleBinding shop-sas → ClusterRole pod-creator (group system:serviceaccounts:shop)"
 	tests := []struct {
 		ns, sa string
-		want   *RBACPower
+		want   *workload.RBACPower
 	}{
-		{"shop", "root", &RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true,
+		{"shop", "root", &workload.RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true,
 			ExecPods: true, EscalateOrBind: true, Impersonate: true,
 			Bindings: []string{"ClusterRoleBinding admins → ClusterRole cluster-admin", everyone, shopSAs}}},
-		{"shop", "nsadmin", &RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"shop"}, CreatePods: true,
+		{"shop", "nsadmin", &workload.RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"shop"}, CreatePods: true,
 			ExecPods: true, EscalateOrBind: true, Impersonate: true,
 			Bindings: []string{everyone, shopSAs, "RoleBinding shop/ns-admin → ClusterRole cluster-admin"}}},
-		{"shop", "reader", &RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true, Impersonate: true,
+		{"shop", "reader", &workload.RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true, Impersonate: true,
 			Bindings: []string{"ClusterRoleBinding readers → ClusterRole secret-reader", everyone, shopSAs}}},
-		{"shop", "cross", &RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"prod"}, CreatePods: true, Impersonate: true,
+		{"shop", "cross", &workload.RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"prod"}, CreatePods: true, Impersonate: true,
 			Bindings: []string{everyone, shopSAs, "RoleBinding prod/cross → ClusterRole secret-reader"}}},
-		{"shop", "named", &RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs}}},
-		{"shop", "agg", &RBACPower{CreatePods: true, ExecPods: true, Impersonate: true,
+		{"shop", "named", &workload.RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs}}},
+		{"shop", "agg", &workload.RBACPower{CreatePods: true, ExecPods: true, Impersonate: true,
 			Bindings: []string{"ClusterRoleBinding agg → ClusterRole agg", everyone, shopSAs}}},
-		{"shop", "filled", &RBACPower{CreatePods: true, EscalateOrBind: true, Impersonate: true,
+		{"shop", "filled", &workload.RBACPower{CreatePods: true, EscalateOrBind: true, Impersonate: true,
 			Bindings: []string{"ClusterRoleBinding filled → ClusterRole filled-agg", everyone, shopSAs}}},
-		{"shop", "user", &RBACPower{CreatePods: true, ExecPods: true, Impersonate: true,
+		{"shop", "user", &workload.RBACPower{CreatePods: true, ExecPods: true, Impersonate: true,
 			Bindings: []string{"ClusterRoleBinding exec → ClusterRole any-exec", everyone, shopSAs}}},
-		{"shop", "health", &RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs}}},
-		{"shop", "deploy", &RBACPower{CreatePods: true, Impersonate: true,
+		{"shop", "health", &workload.RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs}}},
+		{"shop", "deploy", &workload.RBACPower{CreatePods: true, Impersonate: true,
 			Bindings: []string{everyone, shopSAs, "RoleBinding shop/deploy → Role shop/deployer"}}},
-		{"shop", "dangling", &RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs},
+		{"shop", "dangling", &workload.RBACPower{CreatePods: true, Impersonate: true, Bindings: []string{everyone, shopSAs},
 			Unknown: []string{"ClusterRoleBinding dangling → ClusterRole no-such-role: role not found"}}},
-		{"other", "root", &RBACPower{Impersonate: true, Bindings: []string{everyone}}},
+		{"other", "root", &workload.RBACPower{Impersonate: true, Bindings: []string{everyone}}},
 	}
-	c := NewClusterContext("test", &objs)
+	c := New("test", &objs)
 	for _, tt := range tests {
 		t.Run(tt.ns+"/"+tt.sa, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, c.RBAC(tt.ns, tt.sa), asSets); diff != "" {
@@ -94,13 +96,13 @@ func TestRBAC(t *testing.T) {
 }
 
 func TestRBACForbiddenKinds(t *testing.T) {
-	c := NewClusterContext("test", &Objects{
+	c := New("test", &Objects{
 		ClusterRoles:        []rbacv1.ClusterRole{tcClusterRole("cluster-admin", tcRule([]string{"*"}, []string{"*"}, []string{"*"}))},
 		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{tcCrb("admins", "cluster-admin", tcSa("ns", "sa"))},
 		Missing:             map[string]string{KindRoleBindings: "forbidden", KindRoles: "forbidden"},
 	})
 	got := c.RBAC("ns", "sa")
-	want := &RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true,
+	want := &workload.RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"}, CreatePods: true,
 		ExecPods: true, EscalateOrBind: true, Impersonate: true,
 		Bindings: []string{"ClusterRoleBinding admins → ClusterRole cluster-admin"},
 		Unknown:  []string{"roles: forbidden", "rolebindings: forbidden"}}

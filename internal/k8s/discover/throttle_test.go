@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // fakeAPIServer serves empty lists (and one pod) as JSON; misbehave
@@ -67,14 +70,14 @@ func TestDiscoverThrottled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	t0 := time.Now()
-	d, err := Discover(ctx, NewClusterClient("throttled", &rest.Config{Host: srv.URL}), DiscoverOptions{NoRegistry: true})
+	d, err := Cluster(ctx, k8s.NewClusterClient("throttled", &rest.Config{Host: srv.URL}), Options{NoRegistry: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if el := time.Since(t0); el < 2*time.Second {
 		t.Errorf("finished in %s: Retry-After was not honoured", el)
 	}
-	if d.Funnel != (Funnel{Pods: 1, Containers: 1, Digests: 1}) {
+	if d.Funnel != (workload.Funnel{Pods: 1, Containers: 1, Digests: 1}) {
 		t.Errorf("funnel = %+v", d.Funnel)
 	}
 	if len(d.Problems) != 1 || d.Problems[0].Kind != "jobs" {
@@ -87,10 +90,10 @@ func TestDiscoverThrottled(t *testing.T) {
 		}
 		return 0, ""
 	})
-	ds, err := DiscoverAll(ctx, []ClusterClient{
-		NewClusterClient("down", &rest.Config{Host: down.URL}),
-		NewClusterClient("ok", &rest.Config{Host: fakeAPIServer(t, func(*http.Request) (int, string) { return 0, "" }).URL}),
-	}, DiscoverOptions{NoRegistry: true}, 0)
+	ds, err := All(ctx, []k8s.ClusterClient{
+		k8s.NewClusterClient("down", &rest.Config{Host: down.URL}),
+		k8s.NewClusterClient("ok", &rest.Config{Host: fakeAPIServer(t, func(*http.Request) (int, string) { return 0, "" }).URL}),
+	}, Options{NoRegistry: true}, 0)
 	if !errors.Is(err, ErrPodsUnavailable) || ds[0].Problems[0].Kind != ProblemPods {
 		t.Errorf("err = %v", err)
 	}

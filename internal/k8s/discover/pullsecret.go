@@ -1,9 +1,8 @@
-package k8s
+package discover
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,61 +10,59 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/runlens/runlens/internal/k8s"
 )
 
-// ErrPullSecretsUnreadable is matched by PullKeychain errors when some
-// secrets could not be read (forbidden, missing, malformed); the keychain
-// it returns alongside still holds the readable ones.
-var ErrPullSecretsUnreadable = errors.New("pull secrets not readable; private images may fail")
+// SecretIssue is an image pull secret that could not be used, and why:
+// "forbidden", "not found", "malformed kubernetes.io/dockerconfigjson",
+// `unusable registry key "*"`, or a short API error. It never carries the
+// secret's content.
+type SecretIssue struct {
+	Namespace, Name, Reason string
+}
+
+// String renders the issue as "namespace/name (reason)".
+func (s SecretIssue) String() string { return s.Namespace + "/" + s.Name + " (" + s.Reason + ")" }
 
 // PullKeychain reads the named image pull secrets of namespace (the pod's
 // imagePullSecrets plus its service account's) and returns a keychain that
 // answers only for the registry hosts those secrets name, so credentials
 // never reach another registry. Secrets the client may not read (the
-// read-only scanner role grants none), missing or malformed ones are skipped
-// and reported in an error matching ErrPullSecretsUnreadable; the keychain
-// is usable even then (for anything else it answers Anonymous, letting a
-// MultiKeychain fall through to the default keychain).
-func PullKeychain(ctx context.Context, client kubernetes.Interface, namespace string, secretNames []string) (authn.Keychain, error) {
+// read-only scanner role grants none), missing or malformed ones are
+// skipped and returned as issues; the keychain is usable even then (for
+// anything else it answers Anonymous, letting a MultiKeychain fall through
+// to the default keychain).
+func PullKeychain(ctx context.Context, api k8s.API, namespace string, secretNames []string) (authn.Keychain, []SecretIssue) {
 	var secrets []*corev1.Secret
-	var errs []error
+	var issues []SecretIssue
 	seen := map[string]bool{}
 	for _, n := range secretNames {
 		if n == "" || seen[n] {
 			continue
 		}
 		seen[n] = true
-		s, err := client.CoreV1().Secrets(namespace).Get(ctx, n, metav1.GetOptions{})
+		s, err := api.GetSecret(ctx, namespace, n)
 		switch {
 		case err == nil:
 			secrets = append(secrets, s)
-		case apierrors.IsForbidden(err):
-			errs = append(errs, fmt.Errorf("secret %s/%s: forbidden", namespace, n))
 		case apierrors.IsNotFound(err):
-			errs = append(errs, fmt.Errorf("secret %s/%s: not found", namespace, n))
+			issues = append(issues, SecretIssue{namespace, n, "not found"})
 		default:
-			errs = append(errs, fmt.Errorf("secret %s/%s: %w", namespace, n, err))
+			issues = append(issues, SecretIssue{namespace, n, k8s.Describe(err)})
 		}
 	}
-	kc, err := KeychainFromSecrets(secrets)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return kc, fmt.Errorf("%w: %w", ErrPullSecretsUnreadable, errors.Join(errs...))
-	}
-	return kc, nil
+	kc, bad := KeychainFromSecrets(secrets)
+	return kc, append(issues, bad...)
 }
 
 // KeychainFromSecrets builds the host-confined keychain from
 // kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets (other
-// types are ignored). Malformed secrets are skipped and named in the error;
-// the keychain holds the rest. Error text never contains credentials.
-func KeychainFromSecrets(secrets []*corev1.Secret) (authn.Keychain, error) {
+// types are ignored). Malformed secrets and unusable registry keys are
+// skipped and returned as issues; the keychain holds the rest.
+func KeychainFromSecrets(secrets []*corev1.Secret) (authn.Keychain, []SecretIssue) {
 	kc := &pullKeychain{}
-	var errs []error
+	var issues []SecretIssue
 	for _, s := range secrets {
 		var auths map[string]authn.AuthConfig
 		var err error
@@ -83,16 +80,21 @@ func KeychainFromSecrets(secrets []*corev1.Secret) (authn.Keychain, error) {
 		}
 		if err != nil {
 			// json errors can quote input; name the secret only.
-			errs = append(errs, fmt.Errorf("secret %s/%s: malformed %s", s.Namespace, s.Name, s.Type))
+			issues = append(issues, SecretIssue{s.Namespace, s.Name, "malformed " + string(s.Type)})
 			continue
 		}
-		for key, cfg := range auths {
+		keys := make([]string, 0, len(auths))
+		for key := range auths {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
 			e, ok := parseCredKey(key)
 			if !ok {
-				errs = append(errs, fmt.Errorf("secret %s/%s: unusable registry key %q", s.Namespace, s.Name, key))
+				issues = append(issues, SecretIssue{s.Namespace, s.Name, fmt.Sprintf("unusable registry key %q", key)})
 				continue
 			}
-			e.cfg = cfg
+			e.cfg = auths[key]
 			kc.entries = append(kc.entries, e)
 		}
 	}
@@ -105,7 +107,7 @@ func KeychainFromSecrets(secrets []*corev1.Secret) (authn.Keychain, error) {
 		}
 		return len(a.path) > len(b.path)
 	})
-	return kc, errors.Join(errs...)
+	return kc, issues
 }
 
 // credEntry is one registry key of a docker config, parsed.

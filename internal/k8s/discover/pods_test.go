@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 func ref(kind, name string, controller bool) metav1.OwnerReference {
@@ -61,8 +64,8 @@ func cs(name, imageID string) corev1.ContainerStatus {
 // and checks workloads, funnel and problems.
 func TestBuilder(t *testing.T) {
 	ix := &ownerIndex{replicaSets: map[string]ownerRef{"shop/web-1": {"Deployment", "web"}, "shop/web-2": {"Deployment", "web"}}, jobs: map[string]ownerRef{}}
-	b := newBuilder(context.Background(), ClusterClient{Name: "c1"}, DiscoverOptions{NoRegistry: true}, ix,
-		map[string][]string{"shop/builder": {"sa-pull"}})
+	b := newBuilder(context.Background(), k8s.ClusterClient{Name: "c1"}, Options{NoRegistry: true}, ix,
+		map[string][]string{"shop/builder": {"sa-pull"}}, NewKeychains())
 	dA, dB := "sha256:"+hexA, "sha256:"+hexB
 	pod := func(name, rs string, mutate func(p *corev1.Pod)) *corev1.Pod {
 		p := &corev1.Pod{
@@ -107,7 +110,7 @@ func TestBuilder(t *testing.T) {
 	d := &Discovery{Pods: map[WorkloadKey]*PodInfo{}, Namespaces: map[string]NamespaceInfo{"shop": {Labels: map[string]string{"env": "prod"}}}}
 	b.finish(d)
 
-	if diff := cmp.Diff(Funnel{Pods: 6, Containers: 13, Unresolved: 7, Digests: 2}, d.Funnel); diff != "" {
+	if diff := cmp.Diff(workload.Funnel{Pods: 6, Containers: 13, Unresolved: 7, Digests: 2}, d.Funnel); diff != "" {
 		t.Errorf("funnel (-want +got):\n%s", diff)
 	}
 	var got []string
@@ -163,7 +166,7 @@ func TestBuilder(t *testing.T) {
 // TestBuilderHugePod folds a pod with thousands of containers and labels,
 // and a pod with no spec at all, without blowing up.
 func TestBuilderHugePod(t *testing.T) {
-	b := newBuilder(context.Background(), ClusterClient{Name: "c"}, DiscoverOptions{NoRegistry: true}, nil, nil)
+	b := newBuilder(context.Background(), k8s.ClusterClient{Name: "c"}, Options{NoRegistry: true}, nil, nil, NewKeychains())
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "big", Namespace: "n", Labels: map[string]string{}}}
 	for i := range 5000 {
 		n := fmt.Sprintf("c%d", i)
@@ -175,7 +178,7 @@ func TestBuilderHugePod(t *testing.T) {
 	b.addPod(&corev1.Pod{})
 	d := &Discovery{Pods: map[WorkloadKey]*PodInfo{}}
 	b.finish(d)
-	if d.Funnel != (Funnel{Pods: 2, Containers: 5000, Digests: 5000}) {
+	if d.Funnel != (workload.Funnel{Pods: 2, Containers: 5000, Digests: 5000}) {
 		t.Errorf("funnel = %+v", d.Funnel)
 	}
 	if len(d.Workloads) != 2 || len(d.Workloads[1].Containers) != 5000 {
@@ -184,7 +187,7 @@ func TestBuilderHugePod(t *testing.T) {
 }
 
 func TestUnresolvedProblemsCapped(t *testing.T) {
-	b := newBuilder(context.Background(), ClusterClient{Name: "c"}, DiscoverOptions{}, nil, nil)
+	b := newBuilder(context.Background(), k8s.ClusterClient{Name: "c"}, Options{}, nil, nil, NewKeychains())
 	for i := range maxImageIDProblems + 50 {
 		b.addPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Namespace: "n"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "x"}}}})

@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -22,9 +22,11 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/testing/testimage"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // e2eFixture is what TestDiscoverAPI put into its cluster.
@@ -274,7 +276,7 @@ func TestDiscoverAPI(t *testing.T) {
 	defer cancel()
 	f := setupFixture(ctx, t, c)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	opts := DiscoverOptions{Registry: registry.Options{Transport: registry.NewTransport(nil, registry.RetryOptions{BaseDelay: time.Millisecond})}}
+	opts := Options{Registry: registry.Options{Transport: registry.NewTransport(nil, registry.RetryOptions{BaseDelay: time.Millisecond})}}
 	pub, priv := f.publicDigest, f.privDigest
 
 	wantAdmin := []string{
@@ -288,12 +290,12 @@ func TestDiscoverAPI(t *testing.T) {
 		"StatefulSet disc-shop/db pods=1 nodes=[node-1] sa=puller | container:c0=" + priv,
 	}
 	t.Run("admin", func(t *testing.T) {
-		d, err := Discover(ctx, NewClusterClient("admin", cluster.RESTConfig(t, c.Kubeconfig)), DiscoverOptions{Namespaces: []string{"disc-shop", "disc-ops"}, Registry: opts.Registry})
+		d, err := Cluster(ctx, k8s.NewClusterClient("admin", cluster.RESTConfig(t, c.Kubeconfig)), Options{Namespaces: []string{"disc-shop", "disc-ops"}, Registry: opts.Registry})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkSummary(t, d, wantAdmin)
-		if d.Funnel != (Funnel{Pods: 9, Containers: 13, Unresolved: 4, Digests: 2}) {
+		if d.Funnel != (workload.Funnel{Pods: 9, Containers: 13, Unresolved: 4, Digests: 2}) {
 			t.Errorf("funnel = %+v", d.Funnel)
 		}
 		t.Logf("problems:\n%s", strings.Join(problemKinds(d), "\n"))
@@ -313,7 +315,7 @@ func TestDiscoverAPI(t *testing.T) {
 	// everything but the secret, so the private config digest stays
 	// unresolved and says why.
 	t.Run("scanner role", func(t *testing.T) {
-		d, err := Discover(ctx, NewClusterClient("scanner", cluster.RESTConfig(t, c.ScannerKubeconfig)), opts)
+		d, err := Cluster(ctx, k8s.NewClusterClient("scanner", cluster.RESTConfig(t, c.ScannerKubeconfig)), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +325,8 @@ func TestDiscoverAPI(t *testing.T) {
 		probs := strings.Join(problemKinds(d), "\n")
 		t.Logf("problems:\n%s", probs)
 		for _, want := range []string{
-			"secrets: pull secrets not readable; private images may fail: secret disc-shop/regcred: forbidden",
+			"secrets: image pull secrets not usable: disc-shop/regcred (forbidden); 1 image(s) naming them could not be resolved or pulled. " +
+				"Fix: grant the scanner get on these secrets, or give the registry's credentials in ~/.docker/config.json",
 			"imageID: StatefulSet disc-shop/db: 1 container(s) in 1 pod(s) unresolved: sha256-only imageID not resolved against the registry",
 		} {
 			if !strings.Contains(probs, want) {
@@ -344,7 +347,7 @@ func TestDiscoverAPI(t *testing.T) {
 	// pod's own owner reference.
 	t.Run("pods only", func(t *testing.T) {
 		cfg := tokenConfig(ctx, t, c, "pods-only", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}}})
-		d, err := Discover(ctx, NewClusterClient("limited", cfg), DiscoverOptions{NoRegistry: true})
+		d, err := Cluster(ctx, k8s.NewClusterClient("limited", cfg), Options{NoRegistry: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +374,7 @@ func TestDiscoverAPI(t *testing.T) {
 
 	t.Run("pods forbidden", func(t *testing.T) {
 		cfg := tokenConfig(ctx, t, c, "nothing", nil)
-		d, err := Discover(ctx, NewClusterClient("nothing", cfg), DiscoverOptions{})
+		d, err := Cluster(ctx, k8s.NewClusterClient("nothing", cfg), Options{})
 		if !errors.Is(err, ErrPodsUnavailable) || len(d.Problems) != 1 || d.Problems[0].Kind != ProblemPods || len(d.Workloads) != 0 {
 			t.Errorf("err = %v, discovery %+v", err, d)
 		}
@@ -379,11 +382,11 @@ func TestDiscoverAPI(t *testing.T) {
 
 	// Two contexts, one unreachable: it is reported, the other is scanned.
 	t.Run("unreachable context", func(t *testing.T) {
-		clients, err := LoadContexts(scannerWithUnreachable(t, c), nil, true)
+		clients, err := k8s.LoadContexts(scannerWithUnreachable(t, c), nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := DiscoverAll(ctx, clients, opts, 0)
+		ds, err := All(ctx, clients, opts, 0)
 		if !errors.Is(err, ErrClusterUnavailable) {
 			t.Errorf("err = %v", err)
 		}

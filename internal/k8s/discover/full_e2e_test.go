@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // TestDiscoverFull runs the shared workload set on a real kubelet and
@@ -40,12 +42,12 @@ func TestDiscoverFull(t *testing.T) {
 		t.Fatalf("web pods never reported an imageID: %v", err)
 	}
 
-	d, err := Discover(ctx, NewClusterClient("full", cluster.RESTConfig(t, c.ScannerKubeconfig)), DiscoverOptions{Namespaces: []string{cluster.FixtureNamespace}})
+	d, err := Cluster(ctx, k8s.NewClusterClient("full", cluster.RESTConfig(t, c.ScannerKubeconfig)), Options{Namespaces: []string{cluster.FixtureNamespace}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("workloads:\n%s\nproblems:\n%s\nfunnel %+v", strings.Join(summary(d), "\n"), strings.Join(problemKinds(d), "\n"), d.Funnel)
-	var web *Workload
+	var web *workload.Workload
 	for i := range d.Workloads {
 		if d.Workloads[i].Kind == "Deployment" && d.Workloads[i].Name == "web" {
 			web = &d.Workloads[i]

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // Scale of the cluster benchmarks (bench/cluster-discovery, bench/cluster-scan):
@@ -90,7 +92,7 @@ func BenchmarkContext(b *testing.B) {
 	var levels map[string]int
 	b.ReportAllocs()
 	for b.Loop() {
-		c := NewClusterContext("bench", objs)
+		c := New("bench", objs)
 		levels = map[string]int{}
 		for i := range pods {
 			p := &pods[i]
@@ -113,12 +115,12 @@ func TestContextScale(t *testing.T) {
 	}
 	objs, pods := benchCluster()
 	t0 := time.Now()
-	c := NewClusterContext("bench", objs)
+	c := New("bench", objs)
 	build := time.Since(t0)
 	internet := 0
 	for i := range pods {
 		p := &pods[i]
-		if c.Exposure(p.ns, p.labels, p.spec).Level == ExposureInternet {
+		if c.Exposure(p.ns, p.labels, p.spec).Level == workload.ExposureInternet {
 			internet++
 		}
 		c.Sensitivity(p.ns, p.labels, p.spec, nil, SensitivityOptions{})

@@ -1,15 +1,15 @@
-package k8s
+package posture
 
 import (
 	"context"
-	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // GatewayGroup is the Gateway API group.
@@ -44,7 +44,7 @@ var routeKinds = map[string]string{
 }
 
 type routeProblem struct {
-	Problem
+	workload.Problem
 	missing bool
 	why     string
 }
@@ -52,11 +52,11 @@ type routeProblem struct {
 // loadRoutes lists the Gateway API routes whose CRDs the server serves,
 // each at the first version that serves it, preferred version first.
 // Absent CRDs are no problem: there is nothing to expose through them.
-func loadRoutes(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, pageSize int64, cluster string) ([]Route, []routeProblem) {
-	groups, err := client.Discovery().ServerGroups()
+func loadRoutes(ctx context.Context, api k8s.API, pageSize int64, cluster string) ([]Route, []routeProblem) {
+	groups, err := api.ServerGroups(ctx)
 	if err != nil {
-		return nil, []routeProblem{{Problem: Problem{Cluster: cluster, Kind: GatewayGroup,
-			Reason: "API discovery failed (" + describe(err) + "): Gateway exposure unknown"}}}
+		return nil, []routeProblem{{Problem: workload.Problem{Cluster: cluster, Kind: GatewayGroup,
+			Reason: "API discovery failed (" + k8s.Describe(err) + "): Gateway exposure unknown"}}}
 	}
 	var versions []string
 	for _, g := range groups.Groups {
@@ -72,7 +72,7 @@ func loadRoutes(ctx context.Context, client kubernetes.Interface, dyn dynamic.In
 	}
 	served := map[string]string{} // resource -> version
 	for _, v := range versions {
-		rl, err := client.Discovery().ServerResourcesForGroupVersion(GatewayGroup + "/" + v)
+		rl, err := api.ServerResources(ctx, GatewayGroup+"/"+v)
 		if err != nil {
 			continue
 		}
@@ -90,18 +90,15 @@ func loadRoutes(ctx context.Context, client kubernetes.Interface, dyn dynamic.In
 			continue
 		}
 		gvr := schema.GroupVersionResource{Group: GatewayGroup, Version: v, Resource: res}
-		items, err := listPages(ctx, pageSize, dyn.Resource(gvr).Namespace(metav1.NamespaceAll).List,
-			func(l *unstructured.UnstructuredList) ([]unstructured.Unstructured, string) {
-				return l.Items, l.GetContinue()
-			})
+		items, err := k8s.ListAll(ctx, pageSize, func(ctx context.Context, opts metav1.ListOptions) ([]unstructured.Unstructured, string, error) {
+			return api.ListCustom(ctx, gvr, metav1.NamespaceAll, opts)
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil
 			}
-			why := describe(err)
-			problems = append(problems, routeProblem{missing: !apierrors.IsNotFound(err), why: why,
-				Problem: Problem{Cluster: cluster, Kind: res,
-					Reason: fmt.Sprintf("cannot list %s (%s): %s", res, why, affects[res])}})
+			problems = append(problems, routeProblem{missing: !apierrors.IsNotFound(err), why: k8s.Describe(err),
+				Problem: k8s.ListProblem(cluster, res, err, affects[res])})
 			continue
 		}
 		for i := range items {

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	corev1 "k8s.io/api/core/v1"

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"testing"
@@ -8,6 +8,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 func TestSensitivity(t *testing.T) {
@@ -46,15 +48,15 @@ func TestSensitivity(t *testing.T) {
 		spec     *corev1.PodSpec
 		nsLabels map[string]string
 		opts     SensitivityOptions
-		want     *Sensitivity
+		want     *workload.Sensitivity
 	}{{
 		name: "hardened, no token: nothing to report",
 		spec: tokenless(corev1.Container{Name: "a", SecurityContext: hardened}),
-		want: &Sensitivity{RBAC: &RBACPower{}, Reasons: []string{}},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, Reasons: []string{}},
 	}, {
 		name: "defaults: escalation not disabled, may run as root, token mounted",
 		spec: &corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}}},
-		want: &Sensitivity{AllowPrivilegeEscalation: true, MayRunAsRoot: true, ServiceAccountToken: true, RBAC: &RBACPower{},
+		want: &workload.Sensitivity{AllowPrivilegeEscalation: true, MayRunAsRoot: true, ServiceAccountToken: true, RBAC: &workload.RBACPower{},
 			Reasons: []string{"privilege escalation not disabled (a)", "may run as root: no runAsUser or runAsNonRoot (a)",
 				"service-account token mounted (default)"}},
 	}, {
@@ -65,7 +67,7 @@ func TestSensitivity(t *testing.T) {
 				{Name: "safe", SecurityContext: hardened},
 				{Name: "uid", SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: tcPtr(false), RunAsUser: tcPtr(int64(1000))}},
 			}},
-		want: &Sensitivity{RunsAsRoot: true, RBAC: &RBACPower{}, Reasons: []string{"runs as root (root)"}},
+		want: &workload.Sensitivity{RunsAsRoot: true, RBAC: &workload.RBACPower{}, Reasons: []string{"runs as root (root)"}},
 	}, {
 		name: "privileged, capabilities, host namespaces, sensitive and plain host paths (init and ephemeral too)",
 		spec: &corev1.PodSpec{AutomountServiceAccountToken: noToken, HostPID: true, HostNetwork: true, HostIPC: true,
@@ -79,11 +81,11 @@ func TestSensitivity(t *testing.T) {
 					Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}, VolumeMounts: mounts("varrun")}}},
 			Volumes: []corev1.Volume{hostVol("root", "/"), hostVol("sock", "/var/run/docker.sock"), hostVol("logs", "/var/log/"),
 				hostVol("kubelet", "/var/lib/kubelet/pods"), hostVol("varrun", "/var/run"), hostVol("unmounted", "/etc")}},
-		want: &Sensitivity{Privileged: true, AddedCapabilities: []string{"NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"},
+		want: &workload.Sensitivity{Privileged: true, AddedCapabilities: []string{"NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"},
 			AllowPrivilegeEscalation: true, HostPID: true, HostNetwork: true, HostIPC: true,
 			HostPaths:          []string{"/", "/var/lib/kubelet/pods", "/var/log", "/var/run", "/var/run/docker.sock"},
 			SensitiveHostPaths: []string{"/", "/var/lib/kubelet/pods", "/var/run", "/var/run/docker.sock"},
-			RBAC:               &RBACPower{},
+			RBAC:               &workload.RBACPower{},
 			Reasons: []string{"privileged (root)", "adds capabilities NET_ADMIN, SYS_ADMIN, SYS_PTRACE",
 				"privilege escalation allowed (root, debug)", "shares the host PID namespace", "shares the host network",
 				"shares the host IPC namespace", "mounts sensitive host path /", "mounts sensitive host path /var/lib/kubelet/pods",
@@ -101,60 +103,60 @@ func TestSensitivity(t *testing.T) {
 					{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "bundle"}}},
 					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}},
 			}},
-		want: &Sensitivity{SecretVolumes: []string{"bundle", "tls-cert"}, SecretEnv: []string{"api-keys", "db"},
-			ServiceAccountToken: true, RBAC: &RBACPower{},
+		want: &workload.Sensitivity{SecretVolumes: []string{"bundle", "tls-cert"}, SecretEnv: []string{"api-keys", "db"},
+			ServiceAccountToken: true, RBAC: &workload.RBACPower{},
 			Reasons: []string{"mounts secrets bundle, tls-cert", "secrets in env from api-keys, db", "service-account token mounted (default)"}},
 	}, {
 		name: "service account automount false; pod true overrides it",
 		spec: &corev1.PodSpec{ServiceAccountName: "quiet", Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{RBAC: &RBACPower{}, Reasons: []string{}},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, Reasons: []string{}},
 	}, {
 		name: "pod automount true overrides the service account",
 		spec: &corev1.PodSpec{ServiceAccountName: "quiet", AutomountServiceAccountToken: tcPtr(true), Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{ServiceAccountToken: true, RBAC: &RBACPower{}, Reasons: []string{"service-account token mounted (quiet)"}},
+		want: &workload.Sensitivity{ServiceAccountToken: true, RBAC: &workload.RBACPower{}, Reasons: []string{"service-account token mounted (quiet)"}},
 	}, {
 		name: "cluster-admin service account, token mounted",
 		spec: &corev1.PodSpec{ServiceAccountName: "root", Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{ServiceAccountToken: true, RBAC: &RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"},
+		want: &workload.Sensitivity{ServiceAccountToken: true, RBAC: &workload.RBACPower{ClusterAdmin: true, ReadSecrets: true, ReadSecretsScope: []string{"cluster"},
 			CreatePods: true, ExecPods: true, EscalateOrBind: true, Impersonate: true, Bindings: []string{"ClusterRoleBinding admins → ClusterRole cluster-admin"}},
 			Reasons: []string{"service-account token mounted (root)", "service account is cluster-admin"}},
 	}, {
 		name: "cluster-admin service account without token",
 		spec: tokenless(corev1.Container{Name: "a", SecurityContext: hardened}),
-		want: &Sensitivity{RBAC: &RBACPower{}, Reasons: []string{}},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, Reasons: []string{}},
 	}, {
 		name: "cloud identities: EKS, GKE; Azure only with the use label",
 		spec: &corev1.PodSpec{ServiceAccountName: "irsa", AutomountServiceAccountToken: noToken, Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{RBAC: &RBACPower{}, CloudIdentity: []string{"aws:arn:aws:iam::111122223333:role/web"},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, CloudIdentity: []string{"aws:arn:aws:iam::111122223333:role/web"},
 			Reasons: []string{"cloud identity aws:arn:aws:iam::111122223333:role/web"}},
 	}, {
 		name: "GKE",
 		spec: &corev1.PodSpec{ServiceAccountName: "gke", AutomountServiceAccountToken: noToken, Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{RBAC: &RBACPower{}, CloudIdentity: []string{"gcp:web@proj.iam.gserviceaccount.com"},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, CloudIdentity: []string{"gcp:web@proj.iam.gserviceaccount.com"},
 			Reasons: []string{"cloud identity gcp:web@proj.iam.gserviceaccount.com"}},
 	}, {
 		name: "Azure without the pod label: no federated token",
 		spec: &corev1.PodSpec{ServiceAccountName: "azure", AutomountServiceAccountToken: noToken, Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{RBAC: &RBACPower{}, Reasons: []string{}},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, Reasons: []string{}},
 	}, {
 		name:   "Azure with the pod label",
 		labels: map[string]string{LabelAzureUse: "true"},
 		spec:   &corev1.PodSpec{ServiceAccountName: "azure", AutomountServiceAccountToken: noToken, Containers: []corev1.Container{{Name: "a", SecurityContext: hardened}}},
-		want: &Sensitivity{RBAC: &RBACPower{}, CloudIdentity: []string{"azure:00000000-0000-0000-0000-000000000001"},
+		want: &workload.Sensitivity{RBAC: &workload.RBACPower{}, CloudIdentity: []string{"azure:00000000-0000-0000-0000-000000000001"},
 			Reasons: []string{"cloud identity azure:00000000-0000-0000-0000-000000000001"}},
 	}, {
 		name: "critical namespace from the context's labels",
 		spec: tokenless(corev1.Container{Name: "a", SecurityContext: hardened}),
 		opts: SensitivityOptions{CriticalNamespaces: []labels.Selector{prod}},
-		want: &Sensitivity{CriticalNamespace: true, RBAC: &RBACPower{}, Reasons: []string{"critical namespace (env=prod)"}},
+		want: &workload.Sensitivity{CriticalNamespace: true, RBAC: &workload.RBACPower{}, Reasons: []string{"critical namespace (env=prod)"}},
 	}, {
 		name:     "critical namespace: caller's labels win",
 		spec:     tokenless(corev1.Container{Name: "a", SecurityContext: hardened}),
 		nsLabels: map[string]string{"env": "dev"},
 		opts:     SensitivityOptions{CriticalNamespaces: []labels.Selector{prod}},
-		want:     &Sensitivity{RBAC: &RBACPower{}, Reasons: []string{}},
+		want:     &workload.Sensitivity{RBAC: &workload.RBACPower{}, Reasons: []string{}},
 	}}
-	c := NewClusterContext("test", &objs)
+	c := New("test", &objs)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := c.Sensitivity("shop", tt.labels, tt.spec, tt.nsLabels, tt.opts)
@@ -169,7 +171,7 @@ func TestSensitivity(t *testing.T) {
 }
 
 func TestSensitivityUnknown(t *testing.T) {
-	c := NewClusterContext("test", &Objects{Missing: map[string]string{KindServiceAccounts: "forbidden", KindNamespaces: "forbidden"}})
+	c := New("test", &Objects{Missing: map[string]string{KindServiceAccounts: "forbidden", KindNamespaces: "forbidden"}})
 	got := c.Sensitivity("shop", nil, &corev1.PodSpec{ServiceAccountName: "x"}, nil,
 		SensitivityOptions{CriticalNamespaces: []labels.Selector{labels.SelectorFromSet(labels.Set{"env": "prod"})}})
 	want := []string{"serviceaccounts: forbidden", "namespaces: forbidden"}

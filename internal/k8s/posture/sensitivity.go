@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // SensitivityOptions tune Sensitivity.
@@ -69,11 +71,11 @@ func allContainers(spec *corev1.PodSpec) []ctr {
 // mounted explicitly). nsLabels nil means the namespace's labels from the
 // context. RBAC is always filled; its reasons say when the token is not
 // mounted, since the power is then out of an attacker's direct reach.
-func (c *ClusterContext) Sensitivity(namespace string, podLabels map[string]string, spec *corev1.PodSpec, nsLabels map[string]string, opts SensitivityOptions) *Sensitivity {
+func (c *Cluster) Sensitivity(namespace string, podLabels map[string]string, spec *corev1.PodSpec, nsLabels map[string]string, opts SensitivityOptions) *workload.Sensitivity {
 	if spec == nil {
 		spec = &corev1.PodSpec{}
 	}
-	s := &Sensitivity{HostPID: spec.HostPID, HostNetwork: spec.HostNetwork, HostIPC: spec.HostIPC}
+	s := &workload.Sensitivity{HostPID: spec.HostPID, HostNetwork: spec.HostNetwork, HostIPC: spec.HostIPC}
 	var psc corev1.PodSecurityContext
 	if spec.SecurityContext != nil {
 		psc = *spec.SecurityContext
@@ -175,7 +177,7 @@ func (c *ClusterContext) Sensitivity(namespace string, podLabels map[string]stri
 }
 
 // volumes records hostPath mounts and the secrets a container can read.
-func (c *ClusterContext) volumes(spec *corev1.PodSpec, s *Sensitivity, reason func(string, ...any)) {
+func (c *Cluster) volumes(spec *corev1.PodSpec, s *workload.Sensitivity, reason func(string, ...any)) {
 	mounted := map[string]bool{}
 	secretEnv := map[string]bool{}
 	for _, ct := range allContainers(spec) {
@@ -237,7 +239,7 @@ func (c *ClusterContext) volumes(spec *corev1.PodSpec, s *Sensitivity, reason fu
 
 // identity records the service-account token, its RBAC power and cloud
 // identities.
-func (c *ClusterContext) identity(namespace string, podLabels map[string]string, spec *corev1.PodSpec, s *Sensitivity, reason func(string, ...any)) {
+func (c *Cluster) identity(namespace string, podLabels map[string]string, spec *corev1.PodSpec, s *workload.Sensitivity, reason func(string, ...any)) {
 	name := spec.ServiceAccountName
 	if name == "" {
 		name = spec.DeprecatedServiceAccount

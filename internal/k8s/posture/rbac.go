@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // Groups every service account belongs to, besides its own user.
@@ -59,7 +61,7 @@ func aggregate(roles map[string]*rbacv1.ClusterRole) {
 	}
 }
 
-func (c *ClusterContext) index() *rbacIndex {
+func (c *Cluster) index() *rbacIndex {
 	c.rbacOnce.Do(func() {
 		idx := &rbacIndex{bySA: map[string][]grant{}, byGroup: map[string][]grant{}}
 		add := func(g grant, bindingNS string, subjects []rbacv1.Subject) {
@@ -118,7 +120,7 @@ func (c *ClusterContext) index() *rbacIndex {
 	return c.rbacIdx
 }
 
-func (c *ClusterContext) clusterRoleRules(name, binding string) ([]rbacv1.PolicyRule, string) {
+func (c *Cluster) clusterRoleRules(name, binding string) ([]rbacv1.PolicyRule, string) {
 	if r, ok := c.clusterRoles[name]; ok {
 		return r.Rules, ""
 	}
@@ -138,7 +140,7 @@ func (c *ClusterContext) clusterRoleRules(name, binding string) ([]rbacv1.Policy
 // power below; nonResourceURLs are ignored. ClusterAdmin needs a
 // cluster-wide "*" verb on "*" resources in "*" groups. The result is
 // computed once per service account and shared: do not modify it.
-func (c *ClusterContext) RBAC(namespace, serviceAccount string) *RBACPower {
+func (c *Cluster) RBAC(namespace, serviceAccount string) *workload.RBACPower {
 	if serviceAccount == "" {
 		serviceAccount = "default"
 	}
@@ -163,8 +165,8 @@ func (c *ClusterContext) RBAC(namespace, serviceAccount string) *RBACPower {
 	return p
 }
 
-func evaluate(grants []grant) *RBACPower {
-	p := &RBACPower{}
+func evaluate(grants []grant) *workload.RBACPower {
+	p := &workload.RBACPower{}
 	secretNS := map[string]bool{}
 	bindings := map[string]bool{}
 	for _, g := range grants {

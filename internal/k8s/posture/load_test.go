@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"context"
@@ -18,14 +18,17 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/runlens/runlens/internal/k8s/k8stest"
+	"github.com/runlens/runlens/internal/workload"
 )
 
-// TestLoadContext drives LoadContext through client-go's in-memory
+// TestLoad drives Load through client-go's in-memory
 // clientset: a forbidden kind becomes a Problem and an unknown mark, the
 // Gateway routes are read through the dynamic client when discovery
 // serves them, and the rest is used. (Pagination against a real API
 // server is covered by TestContextE2E.)
-func TestLoadContext(t *testing.T) {
+func TestLoad(t *testing.T) {
 	web := tcSvc("shop", "web", "", map[string]string{"app": "web"}, tcSport("http", 80, intstr.FromString("http"), 0))
 	deny := tcNetpol("shop", "deny-all", nil, nil)
 	client := fake.NewClientset(&web, &deny)
@@ -51,34 +54,34 @@ func TestLoadContext(t *testing.T) {
 	gvr := schema.GroupVersionResource{Group: GatewayGroup, Version: "v1", Resource: "httproutes"}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "HTTPRouteList"}, route)
 
-	c, problems, err := LoadContext(context.Background(), client, dyn, ContextOptions{Cluster: "prod-eu", PageSize: 1})
+	c, problems, err := Load(context.Background(), k8stest.Clientset(client, dyn), Options{Cluster: "prod-eu", PageSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblems := []Problem{{Cluster: "prod-eu", Kind: "networkpolicies",
+	wantProblems := []workload.Problem{{Cluster: "prod-eu", Kind: "networkpolicies",
 		Reason: "cannot list networkpolicies (forbidden): NetworkPolicy isolation not evaluated"}}
 	if diff := cmp.Diff(wantProblems, problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 	got := c.Exposure("shop", map[string]string{"app": "web"}, tcSpec(tcCport("http", 8080)))
-	want := &Exposure{Level: ExposureInternet, Unknown: []string{"networkpolicies: forbidden"}, Paths: []string{
+	want := &workload.Exposure{Level: workload.ExposureInternet, Unknown: []string{"networkpolicies: forbidden"}, Paths: []string{
 		"HTTPRoute shop/web (shop.example.com) via Gateway infra/public → Service shop/web:80 → pod port 8080",
 		"Service shop/web:80 → pod port 8080",
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Exposure (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]Problem{{Cluster: "prod-eu", Kind: "networkpolicies", Reason: "forbidden"}}, c.Missing()); diff != "" {
+	if diff := cmp.Diff([]workload.Problem{{Cluster: "prod-eu", Kind: "networkpolicies", Reason: "forbidden"}}, c.Missing()); diff != "" {
 		t.Errorf("Missing (-want +got):\n%s", diff)
 	}
 }
 
-func TestLoadContextNothingListable(t *testing.T) {
+func TestLoadNothingListable(t *testing.T) {
 	client := fake.NewClientset()
 	client.PrependReactor("list", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewServiceUnavailable("down")
 	})
-	_, problems, err := LoadContext(context.Background(), client, nil, ContextOptions{Cluster: "gone"})
+	_, problems, err := Load(context.Background(), k8stest.Clientset(client, nil), Options{Cluster: "gone"})
 	if err == nil {
 		t.Fatal("want an error when no kind can be listed")
 	}
@@ -87,10 +90,10 @@ func TestLoadContextNothingListable(t *testing.T) {
 	}
 }
 
-func TestLoadContextCanceled(t *testing.T) {
+func TestLoadCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := LoadContext(ctx, fake.NewClientset(), nil, ContextOptions{}); !errors.Is(err, context.Canceled) {
+	if _, _, err := Load(ctx, k8stest.Clientset(fake.NewClientset(), nil), Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
@@ -107,10 +110,10 @@ func TestRouteFromBadFields(t *testing.T) {
 		t.Errorf("routeFrom (-want +got):\n%s", diff)
 	}
 	// No parents: the route exposes nothing.
-	c := NewClusterContext("t", &Objects{
+	c := New("t", &Objects{
 		Services: []corev1.Service{tcSvc("b", "s", "", map[string]string{"a": "b"}, tcSport("", 8, intstr.IntOrString{}, 0))},
 		Routes:   []Route{got}, Ingresses: []networkingv1.Ingress{{ObjectMeta: tcMeta("b", "empty")}}})
-	if e := c.Exposure("b", map[string]string{"a": "b"}, nil); e.Level != ExposureCluster {
+	if e := c.Exposure("b", map[string]string{"a": "b"}, nil); e.Level != workload.ExposureCluster {
 		t.Errorf("Level = %q, want cluster", e.Level)
 	}
 }

@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/registry"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // Caps on what one cluster's discovery records, so hostile or huge
@@ -45,7 +47,7 @@ const (
 type containerKey struct{ typ, name, image, digest, imageID string }
 
 type workloadAgg struct {
-	w          Workload
+	w          workload.Workload
 	nodes      map[string]struct{}
 	containers map[containerKey]int // index into w.Containers
 }
@@ -62,24 +64,22 @@ type resolution struct{ repo, digest, reason string }
 // builder reduces pods, page by page, to workloads.
 type builder struct {
 	ctx     context.Context
-	client  ClusterClient
-	opts    DiscoverOptions
+	client  k8s.ClusterClient
+	opts    Options
 	owners  *ownerIndex
 	saPull  map[string][]string
 	seen    map[types.UID]struct{}
 	wls     map[WorkloadKey]*workloadAgg
 	pods    map[WorkloadKey]*PodInfo
 	digests map[string]struct{}
-	funnel  Funnel
+	funnel  workload.Funnel
 
 	unresolved map[unresolvedKey]*unresolvedAgg
-	keychains  map[string]authn.Keychain
+	keychains  *Keychains
 	resolved   map[string]resolution
-	problems   []Problem
-	problemSet map[Problem]bool
 }
 
-func newBuilder(ctx context.Context, c ClusterClient, opts DiscoverOptions, owners *ownerIndex, saPull map[string][]string) *builder {
+func newBuilder(ctx context.Context, c k8s.ClusterClient, opts Options, owners *ownerIndex, saPull map[string][]string, keychains *Keychains) *builder {
 	if owners == nil {
 		owners = &ownerIndex{}
 	}
@@ -90,17 +90,8 @@ func newBuilder(ctx context.Context, c ClusterClient, opts DiscoverOptions, owne
 		pods:       map[WorkloadKey]*PodInfo{},
 		digests:    map[string]struct{}{},
 		unresolved: map[unresolvedKey]*unresolvedAgg{},
-		keychains:  map[string]authn.Keychain{},
+		keychains:  keychains,
 		resolved:   map[string]resolution{},
-		problemSet: map[Problem]bool{},
-	}
-}
-
-func (b *builder) problem(kind, reason string) {
-	p := Problem{Cluster: b.client.Name, Kind: kind, Reason: reason}
-	if !b.problemSet[p] {
-		b.problemSet[p] = true
-		b.problems = append(b.problems, p)
 	}
 }
 
@@ -122,8 +113,8 @@ func (b *builder) addPod(p *corev1.Pod) {
 			sa = "default"
 		}
 		agg = &workloadAgg{
-			w: Workload{Cluster: key.Cluster, Namespace: key.Namespace, Kind: key.Kind, Name: key.Name,
-				Labels: templateLabels(p.Labels), ServiceAccount: sa, Containers: []Container{}},
+			w: workload.Workload{Cluster: key.Cluster, Namespace: key.Namespace, Kind: key.Kind, Name: key.Name,
+				Labels: templateLabels(p.Labels), ServiceAccount: sa, Containers: []workload.Container{}},
 			nodes:      map[string]struct{}{},
 			containers: map[containerKey]int{},
 		}
@@ -171,7 +162,7 @@ func (b *builder) addPod(p *corev1.Pod) {
 			rawID = st.ImageID
 		}
 		agg.containers[ck] = len(agg.w.Containers)
-		agg.w.Containers = append(agg.w.Containers, Container{
+		agg.w.Containers = append(agg.w.Containers, workload.Container{
 			Name: c.Name, Type: typ, Image: c.Image, ImageID: rawID,
 			Digest: r.digest, Repository: r.repo, Ports: ports(c.Ports), PullSecrets: secrets,
 		})
@@ -243,13 +234,12 @@ func (b *builder) resolve(p *corev1.Pod, image string, st *corev1.ContainerStatu
 	if b.opts.NoRegistry {
 		return resolution{reason: "sha256-only imageID (config digest); registry lookups disabled"}
 	}
-	kcKey := p.Namespace + "\x00" + strings.Join(secrets, "\x00")
-	rkey := image + "\x00" + id.ConfigID + "\x00" + kcKey
+	rkey := image + "\x00" + id.ConfigID + "\x00" + p.Namespace + "\x00" + strings.Join(secrets, "\x00")
 	if r, ok := b.resolved[rkey]; ok {
 		return r
 	}
 	ropts := b.opts.Registry
-	if kc := b.keychain(p.Namespace, secrets, kcKey); kc != nil {
+	if kc := b.keychains.For(b.ctx, b.client.Name, p.Namespace, secrets); kc != nil {
 		if ropts.Keychain != nil {
 			kc = authn.NewMultiKeychain(kc, ropts.Keychain)
 		}
@@ -260,26 +250,10 @@ func (b *builder) resolve(p *corev1.Pod, image string, st *corev1.ContainerStatu
 	r := resolution{repo: repo, digest: res.Digest}
 	if err != nil {
 		r = resolution{reason: clip("sha256-only imageID not resolved against the registry: "+err.Error(), maxReasonLen)}
+		b.keychains.NotPulled(b.ctx, b.client.Name, p.Namespace, secrets)
 	}
 	b.resolved[rkey] = r
 	return r
-}
-
-// keychain returns the pull-secret keychain for a namespace and secret set,
-// reading the secrets once; nil when there are none.
-func (b *builder) keychain(ns string, secrets []string, key string) authn.Keychain {
-	if len(secrets) == 0 {
-		return nil
-	}
-	if kc, ok := b.keychains[key]; ok {
-		return kc
-	}
-	kc, err := PullKeychain(b.ctx, b.client.Client, ns, secrets)
-	if err != nil {
-		b.problem(ProblemSecrets, clip(err.Error(), maxReasonLen))
-	}
-	b.keychains[key] = kc
-	return kc
 }
 
 // finish writes the workloads, funnel and problems into d.
@@ -298,7 +272,7 @@ func (b *builder) finish(d *Discovery) {
 		}
 		return a.Name < c.Name
 	})
-	d.Workloads = make([]Workload, 0, len(keys))
+	d.Workloads = make([]workload.Workload, 0, len(keys))
 	for _, k := range keys {
 		agg := b.wls[k]
 		w := agg.w
@@ -317,14 +291,13 @@ func (b *builder) finish(d *Discovery) {
 	}
 	b.funnel.Digests = len(b.digests)
 	d.Funnel = b.funnel
-	d.Problems = append(d.Problems, b.problems...)
 	d.Problems = append(d.Problems, b.unresolvedProblems()...)
 }
 
 // pruneUnresolved drops an unresolved entry when the same container (type,
 // name, image) also has a resolved one: some pods of the workload are not
 // running yet, and they are already counted in the funnel and Problems.
-func pruneUnresolved(cs []Container) []Container {
+func pruneUnresolved(cs []workload.Container) []workload.Container {
 	resolved := map[[3]string]bool{}
 	for _, c := range cs {
 		if c.Digest != "" {
@@ -343,7 +316,7 @@ func pruneUnresolved(cs []Container) []Container {
 
 // unresolvedProblems turns the unresolved counts into one Problem per
 // workload and reason, capped.
-func (b *builder) unresolvedProblems() []Problem {
+func (b *builder) unresolvedProblems() []workload.Problem {
 	keys := make([]unresolvedKey, 0, len(b.unresolved))
 	for k := range b.unresolved {
 		keys = append(keys, k)
@@ -355,15 +328,15 @@ func (b *builder) unresolvedProblems() []Problem {
 		}
 		return a.reason < c.reason
 	})
-	var out []Problem
+	var out []workload.Problem
 	for i, k := range keys {
 		if i == maxImageIDProblems {
-			out = append(out, Problem{Cluster: b.client.Name, Kind: ProblemImageID,
+			out = append(out, workload.Problem{Cluster: b.client.Name, Kind: ProblemImageID,
 				Reason: fmt.Sprintf("… and %d more workloads/reasons with unresolved containers", len(keys)-i)})
 			break
 		}
 		u := b.unresolved[k]
-		out = append(out, Problem{Cluster: b.client.Name, Kind: ProblemImageID, Reason: fmt.Sprintf(
+		out = append(out, workload.Problem{Cluster: b.client.Name, Kind: ProblemImageID, Reason: fmt.Sprintf(
 			"%s %s/%s: %d container(s) in %d pod(s) unresolved: %s", k.wl.Kind, k.wl.Namespace, k.wl.Name, u.containers, u.pods, k.reason)})
 	}
 	return out
@@ -382,13 +355,13 @@ func templateLabels(l map[string]string) map[string]string {
 	return out
 }
 
-func ports(ps []corev1.ContainerPort) []Port {
+func ports(ps []corev1.ContainerPort) []workload.Port {
 	if len(ps) == 0 {
 		return nil
 	}
-	out := make([]Port, 0, len(ps))
+	out := make([]workload.Port, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, Port{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: string(p.Protocol)})
+		out = append(out, workload.Port{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: string(p.Protocol)})
 	}
 	return out
 }

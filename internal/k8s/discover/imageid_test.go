@@ -1,4 +1,4 @@
-package k8s
+package discover
 
 import (
 	"context"
@@ -96,9 +96,9 @@ func TestResolveConfigDigestPullSecret(t *testing.T) {
 	if _, err := registry.ResolveConfigDigest(ctx, srv.Ref("private/app:v1"), cfg.String(), o); err == nil {
 		t.Fatal("resolved a private image without credentials")
 	}
-	kc, err := KeychainFromSecrets(secrets(t, dockerConfigJSONSecret("pull", srv.Host, "puller", "pull-Pa55")))
-	if err != nil {
-		t.Fatal(err)
+	kc, issues := KeychainFromSecrets(secrets(t, dockerConfigJSONSecret("pull", srv.Host, "puller", "pull-Pa55")))
+	if issues != nil {
+		t.Fatal(issues)
 	}
 	o.Keychain = kc
 	got, err := registry.ResolveConfigDigest(ctx, srv.Ref("private/app:v1"), cfg.String(), o)

@@ -1,4 +1,4 @@
-package k8s
+package posture
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // TestContextE2E loads the context of a real API server, as the read-only
@@ -64,7 +65,7 @@ func TestContextE2E(t *testing.T) {
 	}
 	web := template(ctx, t, admin, ns, "Deployment", "web")
 	gotWeb := cc.Exposure(ns, web.Labels, &web.Spec)
-	wantWeb := &Exposure{Level: ExposureInternet, Paths: []string{
+	wantWeb := &workload.Exposure{Level: workload.ExposureInternet, Paths: []string{
 		"Ingress runlens-fixtures/web (web.runlens.invalid/) → Service runlens-fixtures/web-clusterip:80 → pod port 8080",
 		"Service runlens-fixtures/web-lb LoadBalancer :80 → pod port 8080",
 		fmt.Sprintf("Service runlens-fixtures/web-nodeport NodePort %d → pod port 8080", nodePort("web-nodeport")),
@@ -74,18 +75,18 @@ func TestContextE2E(t *testing.T) {
 		t.Errorf("web exposure (-want +got):\n%s", diff)
 	}
 	db := template(ctx, t, admin, ns, "StatefulSet", "db")
-	if diff := cmp.Diff(&Exposure{Level: ExposureCluster, Paths: []string{"Service runlens-fixtures/db-headless (headless) → pod port 8080"}},
+	if diff := cmp.Diff(&workload.Exposure{Level: workload.ExposureCluster, Paths: []string{"Service runlens-fixtures/db-headless (headless) → pod port 8080"}},
 		cc.Exposure(ns, db.Labels, &db.Spec)); diff != "" {
 		t.Errorf("db exposure (-want +got):\n%s", diff)
 	}
 	internal := template(ctx, t, admin, iso, "Deployment", "internal")
-	wantInternal := &Exposure{Level: ExposureIsolated, NetworkPolicies: []string{"runlens-isolated/deny-all"},
+	wantInternal := &workload.Exposure{Level: workload.ExposureIsolated, NetworkPolicies: []string{"runlens-isolated/deny-all"},
 		Paths: []string{"no path in: denied by NetworkPolicy runlens-isolated/deny-all"}}
 	if diff := cmp.Diff(wantInternal, cc.Exposure(iso, internal.Labels, &internal.Spec)); diff != "" {
 		t.Errorf("internal exposure (-want +got):\n%s", diff)
 	}
 	nodeRoot := template(ctx, t, admin, ns, "Pod", "node-root")
-	if e := cc.Exposure(ns, nodeRoot.Labels, &nodeRoot.Spec); e.Level != ExposureInternet ||
+	if e := cc.Exposure(ns, nodeRoot.Labels, &nodeRoot.Spec); e.Level != workload.ExposureInternet ||
 		!slices.Contains(e.Paths, "hostNetwork: shares the node's network (listening ports not declared)") {
 		t.Errorf("node-root exposure = %+v, want internet through hostNetwork", e)
 	}
@@ -104,13 +105,13 @@ func TestContextE2E(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		ns, sa string
-		want   *RBACPower
+		want   *workload.RBACPower
 	}{
-		{ns, "sa-secret-reader", &RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"cluster"},
+		{ns, "sa-secret-reader", &workload.RBACPower{ReadSecrets: true, ReadSecretsScope: []string{"cluster"},
 			Bindings: []string{"ClusterRoleBinding runlens-fixture-secret-reader → ClusterRole runlens-fixture-secret-reader"}}},
-		{ns, "sa-pod-reader", &RBACPower{}},
-		{ns, "sa-plain", &RBACPower{}},
-		{iso, "default", &RBACPower{ExecPods: true,
+		{ns, "sa-pod-reader", &workload.RBACPower{}},
+		{ns, "sa-plain", &workload.RBACPower{}},
+		{iso, "default", &workload.RBACPower{ExecPods: true,
 			Bindings: []string{"RoleBinding runlens-isolated/runlens-ctx-exec → ClusterRole runlens-ctx-aggregated (group system:serviceaccounts:runlens-isolated)"}}},
 	} {
 		if diff := cmp.Diff(tt.want, cc.RBAC(tt.ns, tt.sa)); diff != "" {
@@ -128,13 +129,13 @@ func TestContextE2E(t *testing.T) {
 	limited.BearerToken, limited.BearerTokenFile = tok.Status.Token, ""
 	limited.CertFile, limited.KeyFile, limited.CertData, limited.KeyData = "", "", nil, nil
 	lc, problems := loadAs(ctx, t, "limited", limited)
-	wantProblems := []Problem{{Cluster: "limited", Kind: "networkpolicies",
+	wantProblems := []workload.Problem{{Cluster: "limited", Kind: "networkpolicies",
 		Reason: "cannot list networkpolicies (forbidden): NetworkPolicy isolation not evaluated"}}
 	if diff := cmp.Diff(wantProblems, problems); diff != "" {
 		t.Errorf("limited problems (-want +got):\n%s", diff)
 	}
 	e := lc.Exposure(iso, internal.Labels, &internal.Spec)
-	if e.Level == ExposureIsolated || !cmp.Equal(e.Unknown, []string{"networkpolicies: forbidden"}) {
+	if e.Level == workload.ExposureIsolated || !cmp.Equal(e.Unknown, []string{"networkpolicies: forbidden"}) {
 		t.Errorf("internal exposure without NetworkPolicy access = %+v, want not isolated, marked unknown", e)
 	}
 }
@@ -143,17 +144,13 @@ func ptrInt64(v int64) *int64 { return &v }
 
 // loadAs loads the context through cfg with a small page size, so the
 // lists really paginate.
-func loadAs(ctx context.Context, t *testing.T, name string, cfg *rest.Config) (*ClusterContext, []Problem) {
+func loadAs(ctx context.Context, t *testing.T, name string, cfg *rest.Config) (*Cluster, []workload.Problem) {
 	t.Helper()
-	client, err := kubernetes.NewForConfig(cfg)
+	api, err := k8s.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, problems, err := LoadContext(ctx, client, dyn, ContextOptions{Cluster: name, PageSize: 2})
+	cc, problems, err := Load(ctx, api, Options{Cluster: name, PageSize: 2})
 	if err != nil {
 		t.Fatalf("LoadContext: %v", err)
 	}
