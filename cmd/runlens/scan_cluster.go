@@ -11,6 +11,7 @@ import (
 
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/image"
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/report"
@@ -117,6 +118,9 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	if copts.Registry, err = o.registryAccess(); err != nil {
 		return err
 	}
+	if copts.Clients, err = loadClusters("--context", co.kubeconfig, co.contexts, co.allContexts); err != nil {
+		return err
+	}
 	ctx, cancel := scanContext(ctx, o.timeout)
 	defer cancel()
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
@@ -149,6 +153,18 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	}
 	a.tableView = view
 	return interruptedVerdict(ctx, a.emitCluster(&o.out, filters, dbInfo, res))
+}
+
+// loadClusters loads the kubeconfig contexts named by flag; a context the
+// kubeconfig does not define is bad usage (exit 64), and the message lists
+// the ones it does.
+func loadClusters(flag, kubeconfig string, names []string, all bool) ([]k8s.ClusterClient, error) {
+	clients, err := k8s.LoadContexts(kubeconfig, names, all)
+	var uc *k8s.UnknownContextError
+	if errors.As(err, &uc) {
+		return nil, &usageError{flag + ": " + uc.Error()}
+	}
+	return clients, err
 }
 
 // emitCluster writes a cluster scan: images, workloads and the funnel.

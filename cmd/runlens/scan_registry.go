@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/clusterscan"
+	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/scan"
@@ -70,6 +71,21 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {
 		return &usageError{"--max-repositories and --max-tags must be positive"}
 	}
+	// The --running-in contexts are loaded before the scan, so a typo is
+	// bad usage at once; a kubeconfig that cannot be read is reported with
+	// the scan's report.
+	var running []k8s.ClusterClient
+	var runningErr error
+	if len(rf.runningIn) > 0 {
+		running, runningErr = loadClusters("--running-in", rf.kubeconfig, rf.runningIn, false)
+		var ue *usageError
+		if errors.As(runningErr, &ue) {
+			return runningErr
+		}
+		if runningErr != nil {
+			runningErr = fmt.Errorf("--running-in: %w", runningErr)
+		}
+	}
 	ctx, cancel := scanContext(ctx, o.timeout)
 	defer cancel()
 	ro, err := a.registryOptions(o)
@@ -101,11 +117,14 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 		return &usageError{err.Error()}
 	}
 	a.log.Info("registry scan", "repositories", stats.Repositories, "tags", stats.Tags, "digests", stats.Digests)
-	var runningErr error
 	if len(rf.runningIn) > 0 {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			a.log.Warn("--running-in skipped: the scan was interrupted")
-		} else if runningErr = a.markRunning(ctx, rf.kubeconfig, rf.runningIn, results); runningErr != nil {
+		case runningErr == nil:
+			runningErr = a.markRunning(ctx, running, results)
+		}
+		if runningErr != nil {
 			a.log.Error("the report has no running or stale marks", "err", runningErr)
 		}
 	}
@@ -149,10 +168,11 @@ func splitList(s string) []string {
 	return out
 }
 
-// markRunning discovers what runs in the given contexts and marks each
-// registry digest as running (with its workloads) or stale.
-func (a *app) markRunning(ctx context.Context, kubeconfig string, contexts []string, results []*report.ImageResult) error {
-	discs, err := clusterscan.Discover(ctx, clusterscan.Options{Kubeconfig: kubeconfig, Contexts: contexts, Progress: a.progress})
+// markRunning discovers what runs in the clusters (discovery only: no
+// exposure or RBAC pass) and marks each registry digest as running (with
+// its workloads) or stale.
+func (a *app) markRunning(ctx context.Context, clusters []k8s.ClusterClient, results []*report.ImageResult) error {
+	discs, err := clusterscan.Discover(ctx, clusterscan.Options{Clients: clusters, Progress: a.progress})
 	a.progress.Clear()
 	if err != nil {
 		return fmt.Errorf("--running-in: %w", err)

@@ -93,6 +93,14 @@ func TestLoadContexts(t *testing.T) {
 		})
 	}
 
+	// A typo names the contexts there are.
+	_, err := LoadContexts(path, []string{"nope"}, false)
+	var uc *UnknownContextError
+	if !errors.As(err, &uc) || uc.Name != "nope" ||
+		err.Error() != `context "nope" not found in kubeconfig; available: a, b, broken` {
+		t.Errorf("unknown context: err = %v", err)
+	}
+
 	// KUBECONFIG is honoured when no path is given.
 	t.Setenv("KUBECONFIG", path)
 	got, err := LoadContexts("", nil, false)
