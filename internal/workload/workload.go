@@ -1,8 +1,9 @@
 // Package workload is the model of what runs in Kubernetes and the context
 // that makes a vulnerability dangerous there: the workloads, the digests
-// their containers run, network exposure and privileges. It has no
-// client-go dependency, so reports and risk scoring can use it; the k8s
-// package fills it from the API.
+// their containers run, network exposure and privileges, and the rules
+// that say who fixes each image (ClassifyImage). It has no client-go
+// dependency, so reports and risk scoring can use it; internal/k8s/discover
+// and internal/k8s/posture fill it from the API.
 package workload
 
 // Snapshot is what discovery found in one cluster (kubeconfig context).
