@@ -83,10 +83,10 @@ func benchCluster() (*Objects, []benchPod) {
 	return o, pods
 }
 
-// BenchmarkContext indexes a 10,000-pod cluster's context and answers
+// BenchmarkPosture indexes a 10,000-pod cluster's context and answers
 // Exposure and Sensitivity (with RBAC) for every pod, as the scan would if
 // it asked per pod rather than per workload.
-func BenchmarkContext(b *testing.B) {
+func BenchmarkPosture(b *testing.B) {
 	objs, pods := benchCluster()
 	crit := SensitivityOptions{CriticalNamespaces: []labels.Selector{labels.SelectorFromSet(labels.Set{"env": "prod"})}}
 	var levels map[string]int
@@ -106,10 +106,10 @@ func BenchmarkContext(b *testing.B) {
 		len(pods), len(objs.Services), len(objs.Ingresses), len(objs.NetworkPolicies), len(objs.RoleBindings), levels)
 }
 
-// TestContextScale is the benchmark's budget as a test: the whole
+// TestPostureScale is the benchmark's budget as a test: the whole
 // context for 10,000 pods in under 2 s, well within the cluster-scan
 // target of 10 s for the whole scan.
-func TestContextScale(t *testing.T) {
+func TestPostureScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scale test")
 	}

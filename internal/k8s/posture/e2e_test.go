@@ -23,13 +23,13 @@ import (
 	"github.com/runlens/runlens/internal/workload"
 )
 
-// TestContextE2E loads the context of a real API server, as the read-only
+// TestPostureE2E loads the posture of a real API server, as the read-only
 // scanner user, after applying the e2e workload set plus
 // testdata/context/extra.yaml, and checks exposure paths, sensitivity
 // flags and RBAC conclusions; then, as a service account whose role lacks
 // NetworkPolicies, that the forbidden kind is a Problem and isolation is
 // reported unknown rather than safe.
-func TestContextE2E(t *testing.T) {
+func TestPostureE2E(t *testing.T) {
 	c := cluster.Start(t, cluster.ModeAPI, cluster.WithName("ctx-api"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -142,7 +142,7 @@ func TestContextE2E(t *testing.T) {
 
 func ptrInt64(v int64) *int64 { return &v }
 
-// loadAs loads the context through cfg with a small page size, so the
+// loadAs loads the posture through cfg with a small page size, so the
 // lists really paginate.
 func loadAs(ctx context.Context, t *testing.T, name string, cfg *rest.Config) (*Cluster, []workload.Problem) {
 	t.Helper()
@@ -152,7 +152,7 @@ func loadAs(ctx context.Context, t *testing.T, name string, cfg *rest.Config) (*
 	}
 	cc, problems, err := Load(ctx, api, Options{Cluster: name, PageSize: 2})
 	if err != nil {
-		t.Fatalf("LoadContext: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	return cc, problems
 }

@@ -27,7 +27,7 @@ import (
 // clientset: a forbidden kind becomes a Problem and an unknown mark, the
 // Gateway routes are read through the dynamic client when discovery
 // serves them, and the rest is used. (Pagination against a real API
-// server is covered by TestContextE2E.)
+// server is covered by TestPostureE2E.)
 func TestLoad(t *testing.T) {
 	web := tcSvc("shop", "web", "", map[string]string{"app": "web"}, tcSport("http", 80, intstr.FromString("http"), 0))
 	deny := tcNetpol("shop", "deny-all", nil, nil)
