@@ -3,7 +3,6 @@ package layerfs
 import (
 	"io/fs"
 	"os"
-	"strings"
 )
 
 // rootBackend resolves symlinks itself, one component at a time, and does
@@ -16,58 +15,7 @@ type rootBackend struct {
 // resolve returns name with every symlink (the last one only if follow)
 // replaced by its target, read as if the root were "/".
 func (b *rootBackend) resolve(name string, follow bool) (string, error) {
-	var parts []string
-	hops := 0
-	rest := name
-	if rest == "." {
-		rest = ""
-	}
-	for rest != "" {
-		if rest[0] == '/' {
-			parts = parts[:0]
-			rest = strings.TrimLeft(rest, "/")
-			continue
-		}
-		comp, tail, _ := strings.Cut(rest, "/")
-		rest = tail
-		switch comp {
-		case "", ".":
-			continue
-		case "..":
-			if len(parts) > 0 {
-				parts = parts[:len(parts)-1]
-			}
-			continue
-		}
-		p := strings.Join(append(parts, comp), "/")
-		fi, err := b.r.Lstat(p)
-		if err != nil {
-			return "", err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 && (follow || strings.Trim(rest, "/") != "") {
-			hops++
-			if hops > maxHops {
-				return "", ErrSymlinkLoop
-			}
-			t, err := b.r.Readlink(p)
-			if err != nil {
-				return "", err
-			}
-			if t == "" {
-				return "", fs.ErrNotExist
-			}
-			if rest != "" {
-				t += "/" + rest
-			}
-			rest = t
-			continue
-		}
-		parts = append(parts, comp)
-	}
-	if len(parts) == 0 {
-		return ".", nil
-	}
-	return strings.Join(parts, "/"), nil
+	return resolveLinks(name, follow, b.r.Lstat, b.r.Readlink)
 }
 
 func (b *rootBackend) open(name string) (*os.File, fs.FileInfo, error) {

@@ -131,49 +131,9 @@ func (a *aliaser) link(p string) error {
 // root were "/": absolute targets restart at the root and ".." never
 // climbs above it. It follows at most 40 symlinks.
 func RealPath(fsys RootFS, name string) (string, error) {
-	var parts []string
-	hops := 0
-	rest := name
-	for rest != "" {
-		if rest[0] == '/' {
-			parts = parts[:0]
-			rest = strings.TrimLeft(rest, "/")
-			continue
-		}
-		comp, tail, _ := strings.Cut(rest, "/")
-		rest = tail
-		switch comp {
-		case "", ".":
-			continue
-		case "..":
-			if len(parts) > 0 {
-				parts = parts[:len(parts)-1]
-			}
-			continue
-		}
-		p := strings.Join(append(parts, comp), "/")
-		fi, err := fsys.Lstat(p)
-		if err != nil {
-			return "", err
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			parts = append(parts, comp)
-			continue
-		}
-		if hops++; hops > maxHops {
-			return "", fmt.Errorf("%s: %w", name, ErrSymlinkLoop)
-		}
-		target, err := fsys.ReadLink(p)
-		if err != nil {
-			return "", err
-		}
-		if rest != "" {
-			target += "/" + rest
-		}
-		rest = target
+	p, err := resolveLinks(name, true, fsys.Lstat, fsys.ReadLink)
+	if errors.Is(err, ErrSymlinkLoop) {
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if len(parts) == 0 {
-		return ".", nil
-	}
-	return strings.Join(parts, "/"), nil
+	return p, err
 }
