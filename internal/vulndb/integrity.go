@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -211,12 +210,9 @@ func Check(ctx context.Context, dir string) (*Integrity, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s: run `runlens db update` (online) or `runlens db import FILE|DIR` (offline) first", ErrNoDB, dir)
-	}
+	f, err := openFile(dir, "check")
 	if err != nil {
-		return nil, fmt.Errorf("check vulnerability database: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()

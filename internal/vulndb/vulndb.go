@@ -131,6 +131,19 @@ type cacheEntry struct {
 // long-running server never grows it and lookups never take a lock.
 const cacheSlots = 1 << 14
 
+// openFile opens the database file in dir; a missing one says which
+// command makes it.
+func openFile(dir, verb string) (*os.File, error) {
+	f, err := os.Open(filepath.Join(dir, FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s: run `runlens db update` (online) or `runlens db import FILE|DIR` (offline) first", ErrNoDB, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s vulnerability database: %w", verb, err)
+	}
+	return f, nil
+}
+
 // Open maps the database in dir. Before a reader trusts any index it checks
 // the header checksum, the file size against the header (a truncated file
 // fails here), the checksum of every section but records, and the bounds
@@ -145,12 +158,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s: run `runlens db update` (online) or `runlens db import FILE|DIR` (offline) first", ErrNoDB, dir)
-	}
+	f, err := openFile(dir, "open")
 	if err != nil {
-		return nil, fmt.Errorf("open vulnerability database: %w", err)
+		return nil, err
 	}
 	defer f.Close() // the mapping outlives the descriptor
 	st, err := f.Stat()
