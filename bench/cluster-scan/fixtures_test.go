@@ -15,7 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
-	"github.com/runlens/runlens/internal/report"
+	runresult "github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/vulndb"
 )
@@ -155,7 +155,7 @@ func TestCachedScans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !r.Cached || r.Status != report.StatusScanned {
+		if !r.Cached || r.Status != runresult.StatusScanned {
 			t.Errorf("digest %d: cached %v, status %s %s", d, r.Cached, r.Status, r.Error)
 		}
 		for _, f := range r.Findings {

@@ -32,7 +32,7 @@ import (
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/k8s"
-	"github.com/runlens/runlens/internal/report"
+	runresult "github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/vulndb"
@@ -65,13 +65,13 @@ type result struct {
 	NoSensitivity []string       `json:"no_sensitivity,omitempty"`
 	Exposure      map[string]int `json:"exposure"`
 	// Examples are one workload per exposure level with its explanation.
-	Examples      map[string]string      `json:"examples"`
-	ClusterAdmin  int                    `json:"cluster_admin_workloads"`
-	ReadSecrets   int                    `json:"read_secrets_workloads"`
-	CloudIdentity int                    `json:"cloud_identity_workloads"`
-	Privileged    int                    `json:"privileged_workloads"`
-	Clusters      []report.ClusterResult `json:"clusters"`
-	Problems      []string               `json:"problems,omitempty"`
+	Examples      map[string]string   `json:"examples"`
+	ClusterAdmin  int                 `json:"cluster_admin_workloads"`
+	ReadSecrets   int                 `json:"read_secrets_workloads"`
+	CloudIdentity int                 `json:"cloud_identity_workloads"`
+	Privileged    int                 `json:"privileged_workloads"`
+	Clusters      []runresult.Cluster `json:"clusters"`
+	Problems      []string            `json:"problems,omitempty"`
 }
 
 func TestClusterScanBench(t *testing.T) {
@@ -278,7 +278,7 @@ func summarize(res *clusterscan.Result, wall time.Duration, rss float64) *result
 		if !img.Cached {
 			r.NotCached = append(r.NotCached, img.Target.Digest)
 		}
-		if img.Status != report.StatusScanned {
+		if img.Status != runresult.StatusScanned {
 			r.NotScanned = append(r.NotScanned, img.Target.Digest+": "+img.Status+" "+img.Error)
 		}
 		r.Findings += len(img.Findings)

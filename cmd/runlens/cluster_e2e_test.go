@@ -16,7 +16,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/runlens/runlens/internal/registry/registrytest"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/testing/cluster"
 )
 
@@ -122,20 +122,20 @@ func TestScanClusterTwoClustersReadOnlyRole(t *testing.T) {
 	if len(doc.Images) != 2 {
 		t.Fatalf("scanned %d images, want 2 (web + tiny, shared by both clusters): %+v", len(doc.Images), doc.Images)
 	}
-	var web *report.ImageResult
+	var web *result.Image
 	for i := range doc.Images {
 		if doc.Images[i].Target.Digest == webDigest {
-			web = &doc.Images[i]
+			web = doc.Images[i]
 		}
 	}
-	if web == nil || web.Status != report.StatusScanned {
+	if web == nil || web.Status != result.StatusScanned {
 		t.Fatalf("web image not scanned: %+v", doc.Images)
 	}
 	if len(web.Findings) == 0 || len(web.RunningIn) != 2 {
 		t.Errorf("web: %d findings, running in %v; want the sample's findings in both clusters", len(web.Findings), web.RunningIn)
 	}
 
-	wls := map[string]report.WorkloadResult{}
+	wls := map[string]*result.Workload{}
 	for _, w := range doc.Workloads {
 		wls[w.Cluster+"/"+w.Kind+"/"+w.Name] = w
 	}
@@ -166,7 +166,7 @@ func TestScanClusterTwoClustersReadOnlyRole(t *testing.T) {
 	}
 
 	// The funnel per cluster, and the unreachable context reported, not fatal.
-	got := map[string]report.ClusterResult{}
+	got := map[string]result.Cluster{}
 	for _, cr := range doc.Summary.Clusters {
 		got[cr.Name] = cr
 	}

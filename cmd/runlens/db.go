@@ -1,24 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime/debug"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -65,22 +62,19 @@ Each PATH is one of:
   runlens db import runlens-db.tar.zst`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, p := range args {
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && vulndb.IsBundle(p) {
-					if len(args) > 1 || len(epss) > 0 || len(kev) > 0 {
-						return &usageError{fmt.Sprintf("import: %s is a database bundle; import it on its own", p)}
-					}
-					return a.importBundle(cmd.Context(), &vulndb.Importer{Force: force}, p)
-				}
+			in, err := vulndb.ClassifyInputs(args)
+			var ie *vulndb.InputError
+			switch {
+			case errors.As(err, &ie):
+				return &usageError{"import: " + ie.Error()}
+			case err != nil:
+				return err
+			case in.Bundle != "" && len(epss)+len(kev) > 0:
+				return &usageError{fmt.Sprintf("import: %s is a database bundle; import it on its own", in.Bundle)}
+			case in.Bundle != "":
+				return a.importBundle(cmd.Context(), &vulndb.Importer{Force: force}, in.Bundle)
 			}
-			var sources []vulndb.Source
-			for _, p := range args {
-				s, err := classify(p)
-				if err != nil {
-					return err
-				}
-				sources = append(sources, s...)
-			}
+			sources := in.Sources
 			for _, p := range epss {
 				sources = append(sources, vulndb.EPSS(p))
 			}
@@ -234,16 +228,8 @@ func (a *app) importBundle(ctx context.Context, im *vulndb.Importer, path string
 	return nil
 }
 
-// importMemoryLimit is the soft heap limit of a database build unless
-// GOMEMLIMIT is set: the 600k-advisory build peaks near 1 GB of RSS when
-// the CPUs are contended and the GC lags behind the builder; the limit
-// makes the GC work harder instead (the scale target: peak RSS <= 1 GB).
-const importMemoryLimit = 640 << 20
-
 func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulndb.Source) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
-	}
+	defer vulndb.LimitImportMemory()()
 	a.progress.Printf("building vulnerability database in %s", a.dbDir)
 	start := time.Now()
 	md, err := im.Import(ctx, a.dbDir, sources...)
@@ -265,76 +251,6 @@ func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulnd
 		}
 	}
 	return nil
-}
-
-// classify turns one `db import` argument into sources.
-func classify(p string) ([]vulndb.Source, error) {
-	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
-		return []vulndb.Source{vulndb.OSVExport(p)}, nil
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-	if st.IsDir() {
-		return classifyDir(p)
-	}
-	lower := strings.ToLower(p)
-	switch {
-	case strings.HasSuffix(lower, ".csv"), strings.HasSuffix(lower, ".csv.gz"):
-		return []vulndb.Source{vulndb.EPSS(p)}, nil
-	case strings.HasSuffix(lower, ".zip"):
-		return []vulndb.Source{vulndb.OSVZip(p)}, nil
-	case strings.HasSuffix(lower, ".json"):
-		if isKEV(p) {
-			return []vulndb.Source{vulndb.KEV(p)}, nil
-		}
-		return nil, &usageError{fmt.Sprintf("import: %s is a JSON file but not the KEV catalog; put OSV records in a directory", p)}
-	}
-	return nil, &usageError{fmt.Sprintf("import: cannot tell what %s is (want a directory, .zip, .csv[.gz] or KEV .json)", p)}
-}
-
-// classifyDir treats a directory with osv/, epss/ or kev/ subdirectories as
-// a bundle of those parts, and any other directory as OSV records.
-func classifyDir(dir string) ([]vulndb.Source, error) {
-	var sources []vulndb.Source
-	if st, err := os.Stat(filepath.Join(dir, "osv")); err == nil && st.IsDir() {
-		sources = append(sources, vulndb.OSVDir(filepath.Join(dir, "osv")))
-	}
-	for _, part := range []string{"epss", "kev"} {
-		entries, err := os.ReadDir(filepath.Join(dir, part))
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			p := filepath.Join(dir, part, e.Name())
-			switch {
-			case part == "epss" && (strings.HasSuffix(e.Name(), ".csv") || strings.HasSuffix(e.Name(), ".csv.gz")):
-				sources = append(sources, vulndb.EPSS(p))
-			case part == "kev" && strings.HasSuffix(e.Name(), ".json") && isKEV(p):
-				sources = append(sources, vulndb.KEV(p))
-			}
-		}
-	}
-	if len(sources) == 0 {
-		sources = append(sources, vulndb.OSVDir(dir))
-	}
-	return sources, nil
-}
-
-// isKEV peeks at a JSON file for the KEV catalog's fields.
-func isKEV(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 4096)
-	n, _ := io.ReadFull(f, head)
-	return bytes.Contains(head[:n], []byte(`"catalogVersion"`))
 }
 
 func (a *app) dbStatusCommand() *cobra.Command {
@@ -439,7 +355,7 @@ func checkAge(md vulndb.Metadata, maxAge time.Duration) error {
 
 // openDB opens the database for a scan, enforcing --max-db-age and warning
 // loudly about a stale one.
-func (a *app) openDB(ctx context.Context, maxAge time.Duration) (*vulndb.DB, *report.Database, error) {
+func (a *app) openDB(ctx context.Context, maxAge time.Duration) (*vulndb.DB, *result.Database, error) {
 	db, err := vulndb.Open(ctx, a.dbDir)
 	if err != nil {
 		return nil, nil, err
@@ -453,7 +369,7 @@ func (a *app) openDB(ctx context.Context, maxAge time.Duration) (*vulndb.DB, *re
 	if age > staleAfter {
 		a.log.Warn("vulnerability database is stale: findings may be missing; run: runlens db update", "age", age.Round(time.Hour).String(), "built", md.BuiltAt.UTC().Format(time.RFC3339))
 	}
-	info := &report.Database{BuiltAt: md.BuiltAt, AgeSeconds: int64(age.Seconds()), Advisories: md.Advisories}
+	info := &result.Database{BuiltAt: md.BuiltAt, AgeSeconds: int64(age.Seconds()), Advisories: md.Advisories}
 	for _, s := range md.Sources {
 		info.Sources = append(info.Sources, s.Kind+" "+s.Location)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/vulndb"
 	"github.com/runlens/runlens/internal/vulndb/vulndbtest"
 )
@@ -357,7 +357,7 @@ func TestDamagedDatabaseIsNeverAQuietScan(t *testing.T) {
 			t.Errorf("db status output does not say the DB is damaged:\n%s", out)
 		}
 		doc := c.json("", exitError, "scan", "image", "--archive", sampleImage)
-		if img := doc.Images[0]; img.Status != report.StatusFailed || !strings.Contains(img.Error, "DLA-3008-1") {
+		if img := doc.Images[0]; img.Status != result.StatusFailed || !strings.Contains(img.Error, "DLA-3008-1") {
 			t.Errorf("scan with a damaged record: status %q error %q, want failed naming DLA-3008-1", img.Status, img.Error)
 		}
 	})

@@ -58,7 +58,7 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -run Golden -update to create it)", err)
+		t.Fatalf("%v (run go test ./cmd/runlens -run Golden -update to create it)", err)
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-want +got):\n%s", name, diff)

@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
@@ -118,7 +118,7 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--archive", p}, p
 			},
-			status: report.StatusFailed, reason: "named pipe",
+			status: result.StatusFailed, reason: "named pipe",
 		},
 		{
 			name: "--oci-layout names a fifo",
@@ -127,7 +127,7 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--oci-layout", p}, p
 			},
-			status: report.StatusFailed, reason: "not a directory",
+			status: result.StatusFailed, reason: "not a directory",
 		},
 		{
 			name: "index.json is a fifo",
@@ -137,7 +137,7 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--oci-layout", dir}, p
 			},
-			status: report.StatusFailed, reason: "index.json",
+			status: result.StatusFailed, reason: "index.json",
 		},
 		{
 			name: "the manifest blob is a fifo",
@@ -147,7 +147,7 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--oci-layout", dir}, p
 			},
-			status: report.StatusFailed, reason: "named pipe",
+			status: result.StatusFailed, reason: "named pipe",
 		},
 		{
 			name: "a layer blob is a fifo",
@@ -157,7 +157,7 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--oci-layout", dir}, p
 			},
-			status: report.StatusPartial, reason: "named pipe",
+			status: result.StatusPartial, reason: "named pipe",
 		},
 		{
 			name: "--rootfs with a fifo as its dpkg status",
@@ -170,14 +170,14 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 				mkfifo(t, p)
 				return []string{"--rootfs", dir}, p
 			},
-			status: report.StatusPartial, reason: "var/lib/dpkg/status",
+			status: result.StatusPartial, reason: "var/lib/dpkg/status",
 		},
 		{
 			name: "an image layer whose dpkg status is a fifo entry",
 			setup: func(t *testing.T) ([]string, string) {
 				return []string{"--archive", archiveOf(t, gzTar(t, files(stretch, fifoEntry("var/lib/dpkg/status"))))}, ""
 			},
-			status: report.StatusPartial, reason: "var/lib/dpkg/status",
+			status: result.StatusPartial, reason: "var/lib/dpkg/status",
 		},
 	}
 	for _, tc := range tests {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // builtLayer is a gzip-compressed layer and the digest of its tar.
@@ -167,9 +167,9 @@ const opensslStatus = "Package: openssl\nStatus: install ok installed\nArchitect
 const lodashJSON = `{"name":"lodash","version":"4.17.15"}`
 
 // jsonResult parses a JSON report holding exactly one image.
-func jsonResult(t testing.TB, out string) report.ImageResult {
+func jsonResult(t testing.TB, out string) *result.Image {
 	t.Helper()
-	var doc report.Document
+	var doc result.Document
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("stdout is not a JSON report: %v\n%s", err, out)
 	}
@@ -180,7 +180,7 @@ func jsonResult(t testing.TB, out string) report.ImageResult {
 }
 
 // hasFinding says whether r has a finding for the package named pkg.
-func hasFinding(r report.ImageResult, pkg string) bool {
+func hasFinding(r *result.Image, pkg string) bool {
 	for _, f := range r.Findings {
 		if f.Package.Name == pkg {
 			return true

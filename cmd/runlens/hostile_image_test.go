@@ -13,7 +13,7 @@ import (
 	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layerfs"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 )
 
@@ -51,7 +51,7 @@ func TestOversizedPackageDatabaseIsPartial(t *testing.T) {
 			t.Fatalf("%s scan: exit %d, want %d; stderr:\n%s", scanNo, code, exitError, stderr)
 		}
 		r := jsonResult(t, out)
-		if r.Status != report.StatusPartial || !strings.Contains(r.Error, "var/lib/dpkg/status") {
+		if r.Status != result.StatusPartial || !strings.Contains(r.Error, "var/lib/dpkg/status") {
 			t.Errorf("%s scan: status %q error %q; want partial naming var/lib/dpkg/status", scanNo, r.Status, r.Error)
 		}
 		if r.Cached {
@@ -76,14 +76,14 @@ func TestOversizedPackageDatabaseIsPartial(t *testing.T) {
 func TestUnkeptPackageDatabaseIsPartial(t *testing.T) {
 	archive := archiveOf(t, gzTar(t, files(stretch, file("var/lib/dpkg/status", opensslStatus+strings.Repeat("#", 4096)))))
 	r := scanArchive(t, archive, layerfs.Limits{MaxFileBytes: 1024})
-	if r.Status != report.StatusPartial || !strings.Contains(r.Error, "var/lib/dpkg/status") {
+	if r.Status != result.StatusPartial || !strings.Contains(r.Error, "var/lib/dpkg/status") {
 		t.Errorf("status %q error %q; want partial naming var/lib/dpkg/status", r.Status, r.Error)
 	}
 }
 
 // scanArchive scans an archive through scan.Scanner with limits no flag
 // sets, against the sample advisories.
-func scanArchive(t *testing.T, archive string, lim layerfs.Limits) *report.ImageResult {
+func scanArchive(t *testing.T, archive string, lim layerfs.Limits) *result.Image {
 	t.Helper()
 	c := newCLI(t)
 	a := newApp(strings.NewReader(""), io.Discard, io.Discard)
@@ -134,11 +134,11 @@ func TestRepeatedBombLayerStopsAtTheImageCap(t *testing.T) {
 	start := time.Now()
 	r := scanArchive(t, archive, lim)
 	took := time.Since(start)
-	if r.Status != report.StatusPartial || !strings.Contains(r.Error, "MaxImageBytes") {
+	if r.Status != result.StatusPartial || !strings.Contains(r.Error, "MaxImageBytes") {
 		t.Errorf("status %q error %q; want partial naming MaxImageBytes", r.Status, r.Error)
 	}
-	if !hasFinding(*r, "openssl") {
-		t.Errorf("the base layer read before the cap was not scanned: %v", pairs(*r))
+	if !hasFinding(r, "openssl") {
+		t.Errorf("the base layer read before the cap was not scanned: %v", pairs(r))
 	}
 
 	// The bytes the same read inflates before it stops.

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // writeRootfs creates entries (files, directories and symlinks, as in an
@@ -70,7 +70,7 @@ func TestPackageFilesBehindSymlinks(t *testing.T) {
 					t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 				}
 				r := jsonResult(t, out)
-				if r.Status != report.StatusScanned {
+				if r.Status != result.StatusScanned {
 					t.Errorf("status %q: %s", r.Status, r.Error)
 				}
 				if tc.pkg == "" {

@@ -15,17 +15,17 @@ import (
 	"time"
 
 	"github.com/runlens/runlens/internal/registry/registrytest"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // readReport parses a JSON report file.
-func readReport(t *testing.T, path string) report.Document {
+func readReport(t *testing.T, path string) result.Document {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no report written: %v", err)
 	}
-	var doc report.Document
+	var doc result.Document
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, b)
 	}
@@ -33,7 +33,7 @@ func readReport(t *testing.T, path string) report.Document {
 }
 
 // statuses maps each result's tags (or reference) to "status: error".
-func statuses(doc report.Document) map[string]string {
+func statuses(doc result.Document) map[string]string {
 	out := map[string]string{}
 	for _, r := range doc.Images {
 		k := strings.Join(r.Tags, ",")
@@ -344,11 +344,11 @@ func TestHostileRegistryAllowTokenRealm(t *testing.T) {
 		t.Errorf("exit %d; want %d and advice naming the flag:\n%s", code, exitError, out)
 	}
 	doc := c.json("pw-realm-123\n", exitOK, append([]string{"scan", "image", reg.Ref("app:1"), "--allow-token-realm", realm}, auth...)...)
-	if doc.Images[0].Status != report.StatusScanned {
+	if doc.Images[0].Status != result.StatusScanned {
 		t.Errorf("with --allow-token-realm: %s %s", doc.Images[0].Status, doc.Images[0].Error)
 	}
 	doc = c.json("pw-realm-123\n", exitOK, append([]string{"scan", "registry", reg.Host + "/app", "--allow-token-realm", realm}, auth...)...)
-	if doc.Images[0].Status != report.StatusScanned {
+	if doc.Images[0].Status != result.StatusScanned {
 		t.Errorf("scan registry with --allow-token-realm: %s %s", doc.Images[0].Status, doc.Images[0].Error)
 	}
 	for _, bad := range []string{"169.254.169.254", "metadata.google.internal", "http://" + realm} {

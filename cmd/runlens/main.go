@@ -2,9 +2,10 @@
 // runs: it scans container images from registries, archives, layouts and
 // root filesystems against an offline OSV database.
 //
-// Exit codes: 0 success; 1 findings matched --fail-on or --exit-code;
-// 2 a scan failed or was partial, or another error; 3 the database is older
-// than --max-db-age; 64 bad usage.
+// Exit codes: 0 success; 1 findings matched --fail-on or --exit-code (also
+// when the scan is incomplete: the policy wins, stderr says what else went
+// wrong); 2 a scan failed or was partial, or another error; 3 the database
+// is older than --max-db-age; 64 bad usage.
 package main
 
 import (
@@ -18,14 +19,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 )
 
 // Exit codes documented in --help and the README.
 const (
-	exitOK       = 0
-	exitFindings = 1
-	exitError    = 2
+	exitOK       = result.ExitOK
+	exitFindings = result.ExitFindings
+	exitError    = result.ExitIncomplete
 	exitStaleDB  = 3
 	exitUsage    = 64
 )
@@ -91,6 +93,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if ec.err != nil {
 			fmt.Fprintf(stderr, "runlens: %v\n", ec.err)
 		}
+		for _, l := range ec.lines {
+			fmt.Fprintf(stderr, "runlens: %s\n", l)
+		}
 		return ec.code
 	}
 	fmt.Fprintf(stderr, "runlens: %v\n", err)
@@ -102,12 +107,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // exitCodeError carries a specific exit code out of a command.
 type exitCodeError struct {
-	code int
-	err  error // printed when non-nil
+	code  int
+	err   error    // printed when non-nil
+	lines []string // printed after err, one line each
 }
 
 func (e *exitCodeError) Error() string {
 	if e.err == nil {
+		if len(e.lines) > 0 {
+			return strings.Join(e.lines, "; ")
+		}
 		return fmt.Sprintf("exit status %d", e.code)
 	}
 	return e.err.Error()

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/runlens/runlens/internal/registry/registrytest"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/testing/testimage"
 )
 
@@ -49,13 +49,13 @@ func (c *cli) run(stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func (c *cli) json(stdin string, wantCode int, args ...string) report.Document {
+func (c *cli) json(stdin string, wantCode int, args ...string) result.Document {
 	c.t.Helper()
 	code, out, stderr := c.run(stdin, append(args, "--format", "json")...)
 	if code != wantCode {
 		c.t.Fatalf("runlens %s: exit %d, want %d; stderr:\n%s", strings.Join(args, " "), code, wantCode, stderr)
 	}
-	var doc report.Document
+	var doc result.Document
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		c.t.Fatalf("stdout is not a JSON report: %v\n%s", err, out)
 	}
@@ -86,7 +86,7 @@ func expectedPairs(t *testing.T) []string {
 	return out
 }
 
-func pairs(r report.ImageResult) []string {
+func pairs(r *result.Image) []string {
 	var out []string
 	for _, f := range r.Findings {
 		for _, a := range f.Advisories {
@@ -104,7 +104,7 @@ func TestScanSampleArchiveFindsExactlyTheExpectedAdvisories(t *testing.T) {
 		t.Fatalf("got %d images, want 1", len(doc.Images))
 	}
 	img := doc.Images[0]
-	if img.Status != report.StatusScanned || img.Cached {
+	if img.Status != result.StatusScanned || img.Cached {
 		t.Fatalf("status %q cached %v: %s", img.Status, img.Cached, img.Error)
 	}
 	if diff := cmp.Diff(expectedPairs(t), pairs(img)); diff != "" {
@@ -231,7 +231,7 @@ func TestScanImageFromRegistryWithBasicAuth(t *testing.T) {
 
 	doc := c.json("s3cret-pw\n", 0, "scan", "image", reg.Host+"/shop/web:1.0", "--username", "scanner", "--password-stdin")
 	img := doc.Images[0]
-	if img.Status != report.StatusScanned || img.Target.Digest != digest {
+	if img.Status != result.StatusScanned || img.Target.Digest != digest {
 		t.Fatalf("status %q digest %q (want %s): %s", img.Status, img.Target.Digest, digest, img.Error)
 	}
 	if diff := cmp.Diff(expectedPairs(t), pairs(img)); diff != "" {
@@ -273,10 +273,10 @@ func TestScanRegistryScansEachDigestOnceAndReportsFailures(t *testing.T) {
 	c := newCLI(t)
 	doc := c.json("", exitError, "scan", "registry", reg.Host)
 
-	byDigest := map[string]report.ImageResult{}
+	byDigest := map[string]*result.Image{}
 	var failedRefs []string
 	for _, img := range doc.Images {
-		if img.Status == report.StatusFailed {
+		if img.Status == result.StatusFailed {
 			failedRefs = append(failedRefs, img.Target.Reference)
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // app holds the global options and the process's standard streams.
@@ -29,8 +30,6 @@ type app struct {
 
 	log      *slog.Logger
 	progress *progress.Line
-	// tableView picks the table sections of a cluster scan.
-	tableView string
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -161,7 +160,8 @@ func (a *app) setup() error {
 	return nil
 }
 
-// outputOptions are the flags every command that writes a report shares.
+// outputOptions are the flags every command that writes a report shares,
+// and, once check has run, what they mean.
 type outputOptions struct {
 	format        string
 	output        string
@@ -170,61 +170,48 @@ type outputOptions struct {
 	exitCode      int
 	failOn        string
 	listPackages  bool
+	// view picks the table sections of a cluster scan (--view).
+	view string
+
+	filters result.Filters
+	policy  result.Policy
+	writer  report.Format
 }
 
 func (o *outputOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "f", "table", "report format: table or json")
+	f.StringVarP(&o.format, "format", "f", report.Names()[0], "report format: "+orList(report.Names()))
 	f.StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
-	f.StringVarP(&o.severity, "severity", "s", "", "only report these severities, comma-separated (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
+	f.StringVarP(&o.severity, "severity", "s", "", "only report these severities, comma-separated ("+strings.Join(result.Severities, ",")+")")
 	f.BoolVar(&o.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version")
 	f.IntVar(&o.exitCode, "exit-code", 0, "exit with this code when any vulnerability is reported (after filters)")
-	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a vulnerability of this severity or higher is reported")
+	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a vulnerability of this severity or higher is reported, even if the scan is also incomplete")
 	f.BoolVar(&o.listPackages, "list-packages", false, "include every package found in the JSON output")
 }
 
-// filters validates the filter flags.
-func (o *outputOptions) filters() (report.Filters, error) {
-	sev, err := report.ParseSeverities(o.severity)
+// check validates the output flags and keeps the filters, the policy and
+// the format they ask for.
+func (o *outputOptions) check() error {
+	sev, err := result.ParseSeverities(o.severity)
 	if err != nil {
-		return report.Filters{}, &usageError{"--severity: " + err.Error()}
+		return &usageError{"--severity: " + err.Error()}
 	}
 	if o.failOn != "" {
-		fo, err := report.ParseSeverities(o.failOn)
+		fo, err := result.ParseSeverities(o.failOn)
 		if err != nil || len(fo) != 1 {
-			return report.Filters{}, &usageError{fmt.Sprintf("--fail-on: want one severity, got %q", o.failOn)}
+			return &usageError{fmt.Sprintf("--fail-on: want one severity, got %q", o.failOn)}
 		}
 		o.failOn = fo[0]
 	}
 	if c := o.exitCode; c != 0 && !validExitCode(c) {
-		return report.Filters{}, &usageError{fmt.Sprintf("--exit-code: %d is not allowed: use 1 or 4-63 or 65-125 (0 turns it off; 2, 3 and 64 are runlens's own codes, and shells reserve 126 and up)", c)}
+		return &usageError{fmt.Sprintf("--exit-code: %d is not allowed: use 1 or 4-63 or 65-125 (0 turns it off; 2, 3 and 64 are runlens's own codes, and shells reserve 126 and up)", c)}
 	}
-	return report.Filters{Severities: sev, IgnoreUnfixed: o.ignoreUnfixed}, nil
-}
-
-// handler opens the report destination and returns the chosen format's
-// handler with a function that closes the destination.
-func (a *app) handler(o *outputOptions) (report.Handler, func() error, error) {
-	w := a.stdout
-	closeFn := func() error { return nil }
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return nil, nil, fmt.Errorf("creating report file: %w", err)
-		}
-		w, closeFn = f, f.Close
+	if o.writer, err = report.Lookup(o.format); err != nil {
+		return &usageError{fmt.Sprintf("--format: unknown format %q (want %s)", o.format, orList(report.Names()))}
 	}
-	switch o.format {
-	case "json":
-		return report.NewJSON(w), closeFn, nil
-	case "table":
-		t := report.NewTable(w)
-		t.View = a.tableView
-		return t, closeFn, nil
-	default:
-		closeFn()
-		return nil, nil, &usageError{fmt.Sprintf("--format: unknown format %q (want table or json)", o.format)}
-	}
+	o.filters = result.Filters{Severities: sev, IgnoreUnfixed: o.ignoreUnfixed}
+	o.policy = result.Policy{FailOn: o.failOn, ExitCode: o.exitCode}
+	return nil
 }
 
 // validExitCode reports whether c may be chosen with --exit-code: it must
@@ -233,32 +220,70 @@ func validExitCode(c int) bool {
 	return c == exitFindings || (c > exitStaleDB && c < exitUsage) || (c > exitUsage && c <= 125)
 }
 
-// verdict turns results into the exit code the policy flags ask for.
-func verdict(o *outputOptions, results []*report.ImageResult) error {
-	var sum report.Summary
-	for _, r := range results {
-		sum.Add(r)
+// write narrows doc as the flags ask, writes it in the chosen format to
+// stdout or --output, and returns its verdict as the exit status. also are
+// reasons the run is incomplete that the document cannot show.
+func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error {
+	doc.Filter(o.filters)
+	w, closeOut := a.stdout, func() error { return nil }
+	if o.output != "" {
+		f, err := os.Create(o.output)
+		if err != nil {
+			return fmt.Errorf("creating report file: %w", err)
+		}
+		w, closeOut = f, f.Close
 	}
-	if sum.Failed > 0 || sum.Partial > 0 {
-		return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d images failed to scan completely; their results are incomplete", sum.Failed+sum.Partial, sum.Images)}
+	err := o.writer.Write(w, doc, report.Options{View: o.view})
+	if cerr := closeOut(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing report: %w", cerr)
 	}
-	if o.failOn != "" && report.AtLeast(results, o.failOn) {
-		return &exitCodeError{code: exitFindings}
+	if err != nil {
+		return err
 	}
-	if o.exitCode != 0 && sum.Findings > 0 {
-		return &exitCodeError{code: o.exitCode}
+	for _, r := range doc.Images {
+		if r.Status != result.StatusScanned {
+			a.log.Error("scan incomplete", "image", r.Target.Reference, "status", r.Status, "reason", r.Error)
+		}
 	}
-	return nil
+	return verdict(o, doc.Verdict(o.policy, also...))
 }
 
-// header builds the report header for a command.
-func header(command string, f report.Filters, db *report.Database) report.Header {
-	return report.Header{
-		SchemaVersion: report.SchemaVersion,
-		Scanner:       report.Scanner{Name: "runlens", Version: version},
-		CreatedAt:     time.Now().UTC(),
-		Command:       command,
-		Database:      db,
-		Filters:       f,
+// verdict turns a result's verdict into the exit status and the lines
+// stderr gets: why the policy matched when the report went to a file or
+// the scan is also incomplete, then every reason it is incomplete.
+func verdict(o *outputOptions, v result.Verdict) error {
+	if v.Code == exitOK {
+		return nil
 	}
+	var lines []string
+	if v.Matched != "" && (o.output != "" || len(v.Incomplete) > 0) {
+		line := fmt.Sprintf("--exit-code %d: %s", o.exitCode, v.Matched)
+		if v.FailOn {
+			line = fmt.Sprintf("--fail-on %s: %s", o.failOn, v.Matched)
+		}
+		if o.output != "" {
+			line += " (report written to " + o.output + ")"
+		}
+		lines = append(lines, line)
+	}
+	for _, r := range v.Incomplete {
+		if v.Matched != "" {
+			r = "the scan is also incomplete: " + r
+		}
+		lines = append(lines, r)
+	}
+	return &exitCodeError{code: v.Code, lines: lines}
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// header starts the result document of a command.
+func header(command string, db *result.Database) result.Header {
+	return result.NewHeader(command, version, db)
 }

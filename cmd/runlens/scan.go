@@ -14,12 +14,36 @@ import (
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layercache"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 )
 
 // defaultTimeout bounds a whole scan command.
 const defaultTimeout = 30 * time.Minute
+
+// scanContext bounds a scan command by timeout, with a *scan.TimeoutError
+// cause so unfinished results say why they stopped.
+func scanContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, timeout, &scan.TimeoutError{Timeout: timeout})
+}
+
+// interrupted is why the run is incomplete when ctx ended (deadline or
+// signal), for the verdict; nil while ctx is live.
+func interrupted(ctx context.Context) error {
+	if why := scan.Interrupted(ctx); why != nil {
+		return fmt.Errorf("%w; the report lists what finished, the rest as failed", why)
+	}
+	return nil
+}
+
+// interruptedOr is the reason an unfinished result gives: the
+// interruption when ctx ended, else err.
+func interruptedOr(ctx context.Context, err error) error {
+	if why := scan.Interrupted(ctx); why != nil {
+		return why
+	}
+	return err
+}
 
 // scanOptions are the flags of the scan subcommands.
 type scanOptions struct {
@@ -122,8 +146,7 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) e
 	if sources != 1 {
 		return &usageError{"name exactly one image: a REFERENCE, --archive, --oci-layout or --rootfs (see runlens scan image --help)"}
 	}
-	filters, err := o.out.filters()
-	if err != nil {
+	if err := o.out.check(); err != nil {
 		return err
 	}
 	if err := o.checkRegistryAccess(); err != nil {
@@ -138,77 +161,21 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) e
 	}
 	defer closeDB()
 
+	// A source that cannot be opened, or a scan cut off, is a failed result
+	// that says what was being scanned and why it stopped.
+	var res *result.Image
 	img, err := a.openImage(ctx, o, args)
-	var res *report.ImageResult
 	if err != nil {
-		if why := scan.Interrupted(ctx); why != nil {
-			err = why
-		}
-		res = &report.ImageResult{Target: image.Descriptor{Reference: imageName(o, args)}, Status: report.StatusFailed, Error: err.Error()}
+		res = result.Incomplete(image.Descriptor{Reference: imageName(o, args)}, result.StatusFailed, interruptedOr(ctx, err))
 	} else {
 		defer img.Close()
 		res, err = scanner.Scan(ctx, img)
 		a.progress.Clear()
 		if err != nil {
-			// Cancelled: the report still says what was being scanned, and why
-			// it stopped.
-			if why := scan.Interrupted(ctx); why != nil {
-				err = why
-			}
-			res = &report.ImageResult{Target: img.Descriptor(), Status: report.StatusFailed, Error: err.Error()}
+			res = result.Incomplete(img.Descriptor(), result.StatusFailed, interruptedOr(ctx, err))
 		}
 	}
-	return interruptedVerdict(ctx, a.emit(&o.out, "scan image", filters, dbInfo, []*report.ImageResult{res}))
-}
-
-// emit writes results through the chosen handler and applies the exit policy.
-func (a *app) emit(o *outputOptions, command string, filters report.Filters, db *report.Database, results []*report.ImageResult) error {
-	return a.emitHeader(o, header(command, filters, db), filters, results)
-}
-
-// emitHeader is emit with a prepared header (used when replaying).
-func (a *app) emitHeader(o *outputOptions, hd report.Header, filters report.Filters, results []*report.ImageResult) error {
-	for _, r := range results {
-		filters.Apply(r)
-	}
-	return a.write(o, hd, results, nil, report.Summarize(results))
-}
-
-// write sends a run's results through the chosen handler, logs incomplete
-// scans, and returns the exit policy's verdict.
-func (a *app) write(o *outputOptions, hd report.Header, images []*report.ImageResult, workloads []*report.WorkloadResult, sum report.Summary) error {
-	h, closeOut, err := a.handler(o)
-	if err != nil {
-		return err
-	}
-	err = func() error {
-		if err := h.Start(hd); err != nil {
-			return err
-		}
-		for _, r := range images {
-			if err := h.Image(r); err != nil {
-				return err
-			}
-		}
-		for _, w := range workloads {
-			if err := h.Workload(w); err != nil {
-				return err
-			}
-		}
-		return h.End(sum)
-	}()
-	if cerr := closeOut(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing report: %w", cerr)
-	}
-	if err != nil {
-		return err
-	}
-	for _, r := range images {
-		if r.Status != report.StatusScanned {
-			a.log.Error("scan incomplete", "image", r.Target.Reference, "status", r.Status, "reason", r.Error)
-		}
-	}
-	return verdict(o, images)
+	return a.write(&o.out, result.New(header("scan image", dbInfo), []*result.Image{res}, nil, nil), interrupted(ctx))
 }
 
 func imageName(o *scanOptions, args []string) string {
@@ -268,7 +235,7 @@ func (a *app) openImage(ctx context.Context, o *scanOptions, args []string) (ima
 }
 
 // scanner opens the database and cache a scan needs.
-func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *report.Database, func(), error) {
+func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *result.Database, func(), error) {
 	db, info, err := a.openDB(ctx, o.maxDBAge)
 	if err != nil {
 		return nil, nil, nil, err

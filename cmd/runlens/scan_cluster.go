@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
@@ -12,9 +11,7 @@ import (
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
-	"github.com/runlens/runlens/internal/k8s/discover"
-	"github.com/runlens/runlens/internal/match"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/workload"
 )
@@ -107,8 +104,7 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	default:
 		return &usageError{fmt.Sprintf("--view: want workloads or images, got %q", view)}
 	}
-	filters, err := o.out.filters()
-	if err != nil {
+	if err := o.out.check(); err != nil {
 		return err
 	}
 	copts, err := co.options()
@@ -140,10 +136,8 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 		if res == nil {
 			// Interrupted before any image was known: say so in the report
 			// rather than write one that looks clean.
-			res = &clusterscan.Result{Images: []*report.ImageResult{{
-				Target: image.Descriptor{Reference: "cluster discovery"}, Status: report.StatusFailed,
-				Error: "discovering workloads: " + why.Error(), Findings: []match.Finding{},
-			}}}
+			res = &clusterscan.Result{Images: []*result.Image{result.Incomplete(image.Descriptor{Reference: "cluster discovery"},
+				result.StatusFailed, fmt.Errorf("discovering workloads: %w", why))}}
 		}
 	}
 	for _, c := range res.Clusters {
@@ -151,8 +145,8 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 			a.log.Warn("cluster scan incomplete", "cluster", c.Name, "kind", p.Kind, "reason", p.Reason)
 		}
 	}
-	a.tableView = view
-	return interruptedVerdict(ctx, a.emitCluster(&o.out, filters, dbInfo, res))
+	o.out.view = view
+	return a.write(&o.out, result.New(header("scan cluster", dbInfo), res.Images, res.Workloads, res.Clusters), interrupted(ctx))
 }
 
 // loadClusters loads the kubeconfig contexts named by flag; a context the
@@ -165,33 +159,4 @@ func loadClusters(flag, kubeconfig string, names []string, all bool) ([]k8s.Clus
 		return nil, &usageError{flag + ": " + uc.Error()}
 	}
 	return clients, err
-}
-
-// emitCluster writes a cluster scan: images, workloads and the funnel.
-func (a *app) emitCluster(o *outputOptions, filters report.Filters, db *report.Database, res *clusterscan.Result) error {
-	for _, r := range res.Images {
-		filters.Apply(r)
-	}
-	res.Recount()
-	sum := report.Summarize(res.Images)
-	sum.Clusters = res.Clusters
-	err := a.write(o, header("scan cluster", filters, db), res.Images, res.Workloads, sum)
-	var failed []string
-	for _, c := range res.Clusters {
-		for _, p := range c.Problems {
-			if p.Kind == discover.ProblemConnect || p.Kind == discover.ProblemPods {
-				failed = append(failed, c.Name)
-				break
-			}
-		}
-	}
-	if len(failed) > 0 {
-		// An unreachable cluster is never reported as clean, even when the
-		// others pass the policy.
-		var ec *exitCodeError
-		if err == nil || (errors.As(err, &ec) && ec.code != exitError) {
-			return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d clusters could not be scanned: %s", len(failed), len(res.Clusters), strings.Join(failed, ", "))}
-		}
-	}
-	return err
 }

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 )
 
@@ -64,8 +63,7 @@ written: what finished, and everything else as FAILED with the reason.`,
 }
 
 func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string, rf *registryFlags) error {
-	filters, err := o.out.filters()
-	if err != nil {
+	if err := o.out.check(); err != nil {
 		return err
 	}
 	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {
@@ -109,9 +107,9 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 	}
 	defer closeDB()
 
-	var results []*report.ImageResult
+	var results []*result.Image
 	req := scan.RegistryRequest{Target: target, Options: opts, Concurrency: o.concurrency, Log: a.log}
-	stats, err := scanner.ScanRegistry(ctx, req, func(r *report.ImageResult) { results = append(results, r) })
+	stats, err := scanner.ScanRegistry(ctx, req, func(r *result.Image) { results = append(results, r) })
 	a.progress.Clear()
 	if errors.Is(err, scan.ErrInvalidTarget) {
 		return &usageError{err.Error()}
@@ -128,34 +126,8 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 			a.log.Error("the report has no running or stale marks", "err", runningErr)
 		}
 	}
-	err = interruptedVerdict(ctx, a.emit(&o.out, "scan registry", filters, dbInfo, results))
-	var ec *exitCodeError
-	if runningErr != nil && (err == nil || errors.As(err, &ec) && ec.code != exitError) {
-		// The report is written, but without the marks it was asked for.
-		return &exitCodeError{code: exitError, err: runningErr}
-	}
-	return err
-}
-
-// scanContext bounds a scan command by timeout, with a *scan.TimeoutError
-// cause so unfinished results say why they stopped.
-func scanContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, timeout, &scan.TimeoutError{Timeout: timeout})
-}
-
-// interruptedVerdict turns the verdict of a report written after ctx ended
-// (deadline or signal) into exit 2 with the reason; a report that could not
-// be written keeps its own error.
-func interruptedVerdict(ctx context.Context, err error) error {
-	why := scan.Interrupted(ctx)
-	if why == nil {
-		return err
-	}
-	var ec *exitCodeError
-	if err != nil && !errors.As(err, &ec) {
-		return err
-	}
-	return &exitCodeError{code: exitError, err: fmt.Errorf("%w; the report lists what finished, the rest as failed", why)}
+	// Without the marks it was asked for, the report is still written.
+	return a.write(&o.out, result.New(header("scan registry", dbInfo), results, nil, nil), interrupted(ctx), runningErr)
 }
 
 func splitList(s string) []string {
@@ -168,47 +140,18 @@ func splitList(s string) []string {
 	return out
 }
 
-// markRunning discovers what runs in the clusters (discovery only: no
-// exposure or RBAC pass) and marks each registry digest as running (with
+// markRunning marks each registry digest as running in the clusters (with
 // its workloads) or stale.
-func (a *app) markRunning(ctx context.Context, clusters []k8s.ClusterClient, results []*report.ImageResult) error {
-	discs, err := clusterscan.Discover(ctx, clusterscan.Options{Clients: clusters, Progress: a.progress})
+func (a *app) markRunning(ctx context.Context, clusters []k8s.ClusterClient, results []*result.Image) error {
+	problems, err := clusterscan.MarkRunning(ctx, clusterscan.Options{Clients: clusters, Progress: a.progress}, results)
 	a.progress.Clear()
+	for _, p := range problems {
+		a.log.Warn("--running-in: cluster view incomplete; digests may be marked stale wrongly", "cluster", p.Cluster, "kind", p.Kind, "reason", p.Reason)
+	}
 	if err != nil {
 		return fmt.Errorf("--running-in: %w", err)
 	}
-	where := map[string][]string{}
-	for _, d := range discs {
-		for _, p := range d.Problems {
-			a.log.Warn("--running-in: cluster view incomplete; digests may be marked stale wrongly", "cluster", p.Cluster, "kind", p.Kind, "reason", p.Reason)
-		}
-		for i := range d.Workloads {
-			w := &d.Workloads[i]
-			for _, c := range w.Containers {
-				if c.Digest != "" {
-					where[c.Digest] = appendOnce(where[c.Digest], report.WorkloadRef(w))
-				}
-			}
-		}
-	}
-	for _, r := range results {
-		if r.Target.Digest == "" {
-			continue
-		}
-		running := len(where[r.Target.Digest]) > 0
-		r.Running = &running
-		r.RunningIn = where[r.Target.Digest]
-	}
 	return nil
-}
-
-func appendOnce(list []string, s string) []string {
-	for _, v := range list {
-		if v == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
 
 // registerRegistryAccess adds the flags that shape registry traffic, shared

@@ -15,10 +15,9 @@ import (
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/k8s/discover"
-	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/workload"
 )
@@ -49,11 +48,11 @@ type Options struct {
 	Progress *progress.Line
 }
 
-// Result is a whole cluster scan, ready for a report.Handler.
+// Result is a whole cluster scan, the parts of a result.Document.
 type Result struct {
-	Images    []*report.ImageResult
-	Workloads []*report.WorkloadResult
-	Clusters  []report.ClusterResult
+	Images    []*result.Image
+	Workloads []*result.Workload
+	Clusters  []result.Cluster
 	// ScanRequests is the number of unique digests handed to the scanner.
 	ScanRequests int
 }
@@ -127,7 +126,7 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 	}
 	var mu sync.Mutex
 	done := 0
-	byDigest := map[string]*report.ImageResult{}
+	byDigest := map[string]*result.Image{}
 	err = fanout.EachContext(ctx, workers, len(targets), func(i int) {
 		t := targets[i]
 		ropts := opts.Registry
@@ -138,7 +137,7 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 		if err != nil || r == nil {
 			return // cancelled
 		}
-		if r.Status == report.StatusFailed {
+		if r.Status == result.StatusFailed {
 			t.notPulled(ctx, keychains)
 		}
 		r.RunningIn = t.runningIn
@@ -158,8 +157,8 @@ func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
 		// rest failed with the reason, so the report can still be written.
 		for _, t := range targets {
 			if byDigest[t.digest] == nil {
-				r := &report.ImageResult{Target: image.Descriptor{Reference: t.ref, Digest: t.digest}, Status: report.StatusFailed,
-					Error: why.Error(), Findings: []match.Finding{}, RunningIn: t.runningIn}
+				r := result.Incomplete(image.Descriptor{Reference: t.ref, Digest: t.digest}, result.StatusFailed, why)
+				r.RunningIn = t.runningIn
 				byDigest[t.digest] = r
 				res.Images = append(res.Images, r)
 			}

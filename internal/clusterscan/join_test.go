@@ -7,7 +7,7 @@ import (
 
 	"github.com/runlens/runlens/internal/k8s/discover"
 	"github.com/runlens/runlens/internal/match"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/workload"
 )
 
@@ -57,9 +57,9 @@ func TestJoinFansResultsOutAndCountsTheFunnel(t *testing.T) {
 		disc("eu", workload.Workload{Namespace: "shop", Kind: "Deployment", Name: "web",
 			Containers: []workload.Container{ctr("web", dWeb), ctr("sidecar", dWeb), ctr("old", dGone), ctr("pending", "")}}),
 	}
-	byDigest := map[string]*report.ImageResult{
-		dWeb:  {Status: report.StatusScanned, Findings: []match.Finding{{ID: "CVE-1", Severity: "CRITICAL"}, {ID: "CVE-2", Severity: "LOW"}}},
-		dGone: {Status: report.StatusFailed, Error: "manifest unknown"},
+	byDigest := map[string]*result.Image{
+		dWeb:  {Status: result.StatusScanned, Findings: []match.Finding{{ID: "CVE-1", Severity: "CRITICAL"}, {ID: "CVE-2", Severity: "LOW"}}},
+		dGone: {Status: result.StatusFailed, Error: "manifest unknown"},
 	}
 	wls, clusters := join(discs, byDigest)
 	if len(wls) != 1 {
@@ -77,16 +77,28 @@ func TestJoinFansResultsOutAndCountsTheFunnel(t *testing.T) {
 		t.Errorf("cluster funnel = %+v; want 1 scanned, 1 failed, 2 findings", c)
 	}
 
-	// Filtering findings, then Recount, narrows workloads and clusters alike.
-	res := &Result{Images: []*report.ImageResult{byDigest[dWeb], byDigest[dGone]}, Workloads: wls, Clusters: clusters}
+	if c.Status != result.StatusScanned {
+		t.Errorf("cluster status = %q, want scanned", c.Status)
+	}
+
+	// Filtering the document narrows workloads and clusters alike.
 	byDigest[dWeb].Target.Digest = dWeb
 	byDigest[dGone].Target.Digest = dGone
-	report.Filters{Severities: []string{"CRITICAL"}}.Apply(byDigest[dWeb])
-	res.Recount()
-	if diff := cmp.Diff(map[string]int{"CRITICAL": 1}, res.Workloads[0].FindingsBySeverity); diff != "" {
+	doc := result.New(result.Header{}, []*result.Image{byDigest[dWeb], byDigest[dGone]}, wls, clusters)
+	doc.Filter(result.Filters{Severities: []string{"CRITICAL"}})
+	if diff := cmp.Diff(map[string]int{"CRITICAL": 1}, doc.Workloads[0].FindingsBySeverity); diff != "" {
 		t.Errorf("after filter (-want +got):\n%s", diff)
 	}
-	if res.Clusters[0].Findings != 1 {
-		t.Errorf("cluster findings after filter = %d, want 1", res.Clusters[0].Findings)
+	if doc.Summary.Clusters[0].Findings != 1 {
+		t.Errorf("cluster findings after filter = %d, want 1", doc.Summary.Clusters[0].Findings)
+	}
+}
+
+func TestJoinMarksAnUnreachableClusterFailed(t *testing.T) {
+	d := disc("gone")
+	d.Problems = []workload.Problem{{Cluster: "gone", Kind: discover.ProblemConnect, Reason: "cluster unreachable"}}
+	_, clusters := join([]*discover.Discovery{d, disc("eu")}, nil)
+	if clusters[0].Status != result.StatusFailed || clusters[1].Status != result.StatusScanned {
+		t.Errorf("statuses %q, %q; want failed, scanned", clusters[0].Status, clusters[1].Status)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/k8s/k8stest"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/testing/testimage"
@@ -89,7 +89,7 @@ func TestListsEachKindOnce(t *testing.T) {
 	for _, r := range res.Images {
 		status[r.Target.Digest] = r.Status
 	}
-	if status[d.DigestStr()] != report.StatusScanned || status[missingDigest] != report.StatusFailed {
+	if status[d.DigestStr()] != result.StatusScanned || status[missingDigest] != result.StatusFailed {
 		t.Fatalf("image statuses %v; want the app scanned (pulled without its secret) and the ghost failed", status)
 	}
 	var problems []workload.Problem

@@ -13,7 +13,7 @@ import (
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/testing/testimage"
@@ -77,18 +77,18 @@ func TestRunFailedImageAndUnreachableCluster(t *testing.T) {
 	if res.ScanRequests != 2 {
 		t.Errorf("%d scans requested, want 2 (one per unique digest)", res.ScanRequests)
 	}
-	status := map[string]*report.ImageResult{}
+	status := map[string]*result.Image{}
 	for _, r := range res.Images {
 		status[r.Target.Digest] = r
 	}
-	if r := status[d.DigestStr()]; r == nil || r.Status != report.StatusScanned {
+	if r := status[d.DigestStr()]; r == nil || r.Status != result.StatusScanned {
 		t.Errorf("app image: %+v", r)
 	}
 	ghost := status[missingDigest]
-	if ghost == nil || ghost.Status != report.StatusFailed || ghost.Error == "" || ghost.Findings == nil {
+	if ghost == nil || ghost.Status != result.StatusFailed || ghost.Error == "" || ghost.Findings == nil {
 		t.Fatalf("missing image must be failed with a reason and an empty finding list: %+v", ghost)
 	}
-	clusters := map[string]report.ClusterResult{}
+	clusters := map[string]result.Cluster{}
 	for _, cr := range res.Clusters {
 		clusters[cr.Name] = cr
 	}
@@ -125,7 +125,7 @@ func TestRunFailedImageAndUnreachableCluster(t *testing.T) {
 				t.Error("second run rescanned a cached digest")
 			}
 		case missingDigest:
-			if r.Cached || r.Status != report.StatusFailed {
+			if r.Cached || r.Status != result.StatusFailed {
 				t.Errorf("second run: missing image %+v", r)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/runlens/runlens/internal/k8s/discover"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // target is one unique digest and where it runs.
@@ -52,7 +52,7 @@ func collectTargets(discs []*discover.Discovery) []*target {
 	for _, d := range discs {
 		for i := range d.Workloads {
 			w := &d.Workloads[i]
-			ref := report.WorkloadRef(w)
+			ref := result.WorkloadRef(w)
 			for _, c := range w.Containers {
 				if c.Digest == "" || c.Repository == "" {
 					continue

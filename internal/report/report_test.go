@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,23 +13,24 @@ import (
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func sampleResults() (Header, []*ImageResult) {
-	h := Header{
-		SchemaVersion: SchemaVersion,
-		Scanner:       Scanner{Name: "runlens", Version: "test"},
+func sampleResults() (result.Header, []*result.Image) {
+	h := result.Header{
+		SchemaVersion: result.SchemaVersion,
+		Scanner:       result.Scanner{Name: "runlens", Version: "test"},
 		CreatedAt:     time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
 		Command:       "scan registry",
-		Database:      &Database{BuiltAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), AgeSeconds: 172800, Advisories: 4331},
+		Database:      &result.Database{BuiltAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), AgeSeconds: 172800, Advisories: 4331},
 	}
-	ok := &ImageResult{
-		Target:       image.Descriptor{Reference: "localhost:5000/shop/web:1.0", Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111"},
+	ok := &result.Image{
+		Target:       image.Descriptor{Reference: "localhost:5000/shop/web:1.0", Digest: webDigest},
 		Tags:         []string{"localhost:5000/shop/web:1.0", "localhost:5000/shop/web:latest"},
-		Status:       StatusScanned,
+		Status:       result.StatusScanned,
 		Distro:       &inventory.Distro{ID: "debian", VersionID: "9", PrettyName: "Debian GNU/Linux 9 (stretch)"},
 		PackageCount: 42,
 		Findings: []match.Finding{
@@ -41,44 +43,42 @@ func sampleResults() (Header, []*ImageResult) {
 				Package: match.PackageRef{Name: "libssl1.1", Version: "1.1.0l-1~deb9u5", Ecosystem: "Debian:9", Type: "deb", SourceName: "openssl"}},
 		},
 	}
-	failed := &ImageResult{
-		Target: image.Descriptor{Reference: "localhost:5000/shop/api:2.0"},
-		Status: StatusFailed,
-		Error:  "registry throttled the request (429) 5 times",
-	}
-	return h, []*ImageResult{failed, ok}
+	failed := result.Incomplete(image.Descriptor{Reference: "localhost:5000/shop/api:2.0"}, result.StatusFailed,
+		errors.New("registry throttled the request (429) 5 times"))
+	return h, []*result.Image{failed, ok}
 }
 
-func run(t *testing.T, h Handler) {
-	t.Helper()
-	hd, results := sampleResults()
-	if err := h.Start(hd); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range results {
-		if err := h.Image(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wl := &WorkloadResult{
+const webDigest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+// sampleDocument is a registry scan's images with one workload of a
+// cluster running the scanned digest.
+func sampleDocument() *result.Document {
+	hd, images := sampleResults()
+	wl := &result.Workload{
 		Workload: workload.Workload{
 			Cluster: "prod-eu", Namespace: "shop", Kind: "Deployment", Name: "web", Pods: 3,
-			Containers: []workload.Container{{Name: "web", Type: "container", Image: "localhost:5000/shop/web:1.0", Owner: "internal"}},
+			Containers: []workload.Container{{Name: "web", Type: "container", Image: "localhost:5000/shop/web:1.0", Digest: webDigest, Owner: "internal"}},
 			Exposure:   &workload.Exposure{Level: workload.ExposureInternet, Paths: []string{"Ingress shop/web (shop.example.com/) → Service shop/web:80 → pod port 8080"}},
 			Sensitivity: &workload.Sensitivity{Privileged: true, SensitiveHostPaths: []string{"/"},
 				RBAC: &workload.RBACPower{ClusterAdmin: true}},
 		},
-		FindingsBySeverity: map[string]int{"CRITICAL": 1},
 	}
-	if err := h.Workload(wl); err != nil {
-		t.Fatal(err)
-	}
-	sum := Summarize(results)
-	sum.Clusters = []ClusterResult{{Name: "prod-eu", Funnel: workload.Funnel{Pods: 3, Containers: 3, Digests: 1}, Workloads: 1, Scanned: 1, Findings: 2,
+	clusters := []result.Cluster{{Name: "prod-eu", Funnel: workload.Funnel{Pods: 3, Containers: 3, Digests: 1}, Workloads: 1,
 		Problems: []workload.Problem{{Cluster: "prod-eu", Kind: "secrets", Reason: "forbidden: pull secrets not readable"}}}}
-	if err := h.End(sum); err != nil {
+	return result.New(hd, images, []*result.Workload{wl}, clusters)
+}
+
+func write(t *testing.T, format string, doc *result.Document) []byte {
+	t.Helper()
+	f, err := Lookup(format)
+	if err != nil {
 		t.Fatal(err)
 	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf, doc, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -99,53 +99,28 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestTableGolden(t *testing.T) {
-	var buf bytes.Buffer
-	run(t, NewTable(&buf))
-	golden(t, "table.golden", buf.Bytes())
+	golden(t, "table.golden", write(t, "table", sampleDocument()))
 }
 
-func TestJSONGoldenAndReplay(t *testing.T) {
-	var buf bytes.Buffer
-	run(t, NewJSON(&buf))
-	golden(t, "result.golden.json", buf.Bytes())
+func TestJSONGoldenAndRead(t *testing.T) {
+	out := write(t, "json", sampleDocument())
+	golden(t, "result.golden.json", out)
 
-	// A saved result replays into the same document.
-	var again bytes.Buffer
-	if err := Replay(bytes.NewReader(buf.Bytes()), NewJSON(&again)); err != nil {
+	// A saved result reads back into the same document.
+	doc, err := result.Read(bytes.NewReader(out))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(buf.String(), again.String()); diff != "" {
-		t.Errorf("replay changed the document (-first +replayed):\n%s", diff)
-	}
-	if err := Replay(bytes.NewReader([]byte(`{"images":[]}`)), NewJSON(&again)); err == nil {
-		t.Error("replaying a document without schema_version must fail")
+	if diff := cmp.Diff(string(out), string(write(t, "json", doc))); diff != "" {
+		t.Errorf("reading changed the document (-first +read):\n%s", diff)
 	}
 }
 
-func TestFiltersAndFailOn(t *testing.T) {
-	_, results := sampleResults()
-	r := results[1]
-	Filters{IgnoreUnfixed: true}.Apply(r)
-	if len(r.Findings) != 1 || r.Findings[0].ID != "CVE-2021-44228" {
-		t.Fatalf("ignore-unfixed kept %v", r.Findings)
+func TestFormatList(t *testing.T) {
+	if diff := cmp.Diff([]string{"table", "json"}, Names()); diff != "" {
+		t.Errorf("formats (-want +got):\n%s", diff)
 	}
-	if !AtLeast(results, "HIGH") || AtLeast([]*ImageResult{{Findings: []match.Finding{{Severity: "LOW"}}}}, "HIGH") {
-		t.Error("AtLeast disagrees with severity order")
-	}
-	sev, err := ParseSeverities("high, critical,moderate")
-	if err != nil || !cmp.Equal(sev, []string{"HIGH", "CRITICAL", "MEDIUM"}) {
-		t.Errorf("ParseSeverities = %v, %v", sev, err)
-	}
-	if _, err := ParseSeverities("urgent"); err == nil {
-		t.Error("unknown severity accepted")
-	}
-}
-
-func TestSummaryCountsFailuresApart(t *testing.T) {
-	_, results := sampleResults()
-	s := Summarize(results)
-	want := Summary{Tags: 2, Images: 2, Scanned: 1, Failed: 1, Findings: 2, BySeverity: map[string]int{"CRITICAL": 1, "UNKNOWN": 1}}
-	if diff := cmp.Diff(want, s); diff != "" {
-		t.Errorf("summary (-want +got):\n%s", diff)
+	if _, err := Lookup("xml"); err == nil {
+		t.Error("Lookup of an unknown format succeeded")
 	}
 }

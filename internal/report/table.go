@@ -3,63 +3,32 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
 )
 
-// Table writes a human-readable report: one section per image with its
-// findings, then the totals. Images are sorted like the JSON output.
-type Table struct {
-	w      io.Writer
-	header Header
-	images []ImageResult
-	wls    []WorkloadResult
-	// View picks the sections of a cluster scan: "workloads", "images", or
-	// "" for both.
-	View string
-	// Now is used to show the database age; tests pin it.
-	Now func() time.Time
-}
-
-// NewTable returns a table handler writing to w.
-func NewTable(w io.Writer) *Table { return &Table{w: w, Now: time.Now} }
-
-// Start implements Handler.
-func (t *Table) Start(h Header) error { t.header = h; return nil }
-
-// Image implements Handler.
-func (t *Table) Image(r *ImageResult) error {
-	t.images = append(t.images, *r)
-	return nil
-}
-
-// Workload implements Handler.
-func (t *Table) Workload(w *WorkloadResult) error {
-	t.wls = append(t.wls, *w)
-	return nil
-}
-
-// End implements Handler.
-func (t *Table) End(s Summary) error {
-	SortImages(t.images)
-	SortWorkloads(t.wls)
-	ew := &errWriter{w: t.w}
-	if t.View != "workloads" {
-		for i := range t.images {
-			t.writeImage(ew, &t.images[i])
+// writeTable writes a human-readable report: one section per image with
+// its findings, the workloads of a cluster scan, then the totals.
+func writeTable(w io.Writer, doc *result.Document, opts Options) error {
+	ew := &errWriter{w: w}
+	if opts.View != "workloads" {
+		for _, img := range doc.Images {
+			writeImage(ew, img)
 		}
 	}
-	if t.View != "images" && len(t.wls) > 0 {
-		writeWorkloads(ew, t.wls)
+	if opts.View != "images" && len(doc.Workloads) > 0 {
+		writeWorkloads(ew, doc.Workloads)
 	}
-	t.writeSummary(ew, s)
+	writeSummary(ew, doc.Summary, doc.Database)
 	return ew.err
 }
 
-func (t *Table) writeImage(w *errWriter, r *ImageResult) {
+func writeImage(w *errWriter, r *result.Image) {
 	title := r.Target.Reference
 	if r.Target.Digest != "" && !strings.Contains(title, r.Target.Digest) {
 		title += " (" + shortDigest(r.Target.Digest) + ")"
@@ -77,10 +46,10 @@ func (t *Table) writeImage(w *errWriter, r *ImageResult) {
 		w.printf("  os: %s\n", distroName(r))
 	}
 	switch r.Status {
-	case StatusFailed:
+	case result.StatusFailed:
 		w.printf("  SCAN FAILED: %s\n\n", r.Error)
 		return
-	case StatusPartial:
+	case result.StatusPartial:
 		w.printf("  PARTIAL SCAN (results incomplete): %s\n", r.Error)
 	}
 	w.printf("  %d packages, %d vulnerabilities", r.PackageCount, len(r.Findings))
@@ -111,16 +80,10 @@ func (t *Table) writeImage(w *errWriter, r *ImageResult) {
 	w.printf("\n")
 }
 
-func (t *Table) writeSummary(w *errWriter, s Summary) {
-	var parts []string
-	for _, sev := range Severities {
-		if n := s.BySeverity[sev]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %d", sev, n))
-		}
-	}
+func writeSummary(w *errWriter, s result.Summary, db *result.Database) {
 	sev := ""
-	if len(parts) > 0 {
-		sev = " (" + strings.Join(parts, ", ") + ")"
+	if s.Findings > 0 {
+		sev = " (" + severityCounts(s.BySeverity) + ")"
 	}
 	w.printf("Total: %d vulnerabilities%s in %d images", s.Findings, sev, s.Images)
 	if s.Tags > 0 {
@@ -141,10 +104,33 @@ func (t *Table) writeSummary(w *errWriter, s Summary) {
 			w.printf("  problem: %s: %s\n", p.Kind, p.Reason)
 		}
 	}
-	if db := t.header.Database; db != nil {
+	if db != nil {
 		age := time.Duration(db.AgeSeconds) * time.Second
 		w.printf("Database: built %s (%s old), %d advisories\n", db.BuiltAt.UTC().Format(time.RFC3339), humanAge(age), db.Advisories)
 	}
+}
+
+// severityCounts lists the severities that have findings, most severe
+// first, as "CRITICAL: 1, UNKNOWN: 3"; words outside result.Severities
+// (from a hand-edited result) follow in sorted order. "0" when none.
+func severityCounts(by map[string]int) string {
+	var parts []string
+	for _, sev := range result.Severities {
+		if n := by[sev]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", sev, n))
+		}
+	}
+	var other []string
+	for sev, n := range by {
+		if n > 0 && !slices.Contains(result.Severities, sev) {
+			other = append(other, fmt.Sprintf("%s: %d", sev, n))
+		}
+	}
+	slices.Sort(other)
+	if parts = append(parts, other...); len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // exploit summarises threat data: "KEV" when CISA lists the CVE as
@@ -163,7 +149,7 @@ func exploit(f match.Finding) string {
 	return strings.Join(parts, " ")
 }
 
-func distroName(r *ImageResult) string {
+func distroName(r *result.Image) string {
 	if r.Distro.PrettyName != "" {
 		return r.Distro.PrettyName
 	}

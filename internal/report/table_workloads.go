@@ -5,17 +5,17 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/workload"
 )
 
 // writeWorkloads prints one row per workload: where it runs, how exposed and
 // how privileged it is, who fixes its images, and its findings by severity.
-func writeWorkloads(w *errWriter, wls []WorkloadResult) {
+func writeWorkloads(w *errWriter, wls []*result.Workload) {
 	w.printf("WORKLOADS\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CLUSTER\tNAMESPACE\tWORKLOAD\tPODS\tEXPOSURE\tSENSITIVITY\tOWNER\tC/H/M/L")
-	for i := range wls {
-		wl := &wls[i]
+	for _, wl := range wls {
 		counts := fmt.Sprintf("%d/%d/%d/%d", wl.FindingsBySeverity["CRITICAL"], wl.FindingsBySeverity["HIGH"], wl.FindingsBySeverity["MEDIUM"], wl.FindingsBySeverity["LOW"])
 		if len(wl.Unscanned) > 0 {
 			counts += fmt.Sprintf(" (+%d unscanned)", len(wl.Unscanned))
@@ -26,8 +26,7 @@ func writeWorkloads(w *errWriter, wls []WorkloadResult) {
 	if err := tw.Flush(); err != nil {
 		w.err = err
 	}
-	for i := range wls {
-		wl := &wls[i]
+	for _, wl := range wls {
 		if wl.Exposure == nil || len(wl.Exposure.Paths) == 0 {
 			continue
 		}

@@ -34,8 +34,10 @@ type Verdict struct {
 	// Code is the exit status.
 	Code int
 	// Matched says why the policy matched ("2 findings at or above
-	// CRITICAL"); empty when it did not.
+	// CRITICAL"); empty when it did not. FailOn is set when Policy.FailOn
+	// matched, rather than Policy.ExitCode.
 	Matched string
+	FailOn  bool
 	// Incomplete lists why the result is not complete, one reason each.
 	Incomplete []string
 }
@@ -65,7 +67,7 @@ func (d *Document) Verdict(p Policy, also ...error) Verdict {
 	}
 	if p.FailOn != "" {
 		if n := d.countAtLeast(p.FailOn); n > 0 {
-			v.Code, v.Matched = ExitFindings, fmt.Sprintf("%d findings at or above %s", n, p.FailOn)
+			v.Code, v.Matched, v.FailOn = ExitFindings, fmt.Sprintf("%d findings at or above %s", n, p.FailOn), true
 			return v
 		}
 	}

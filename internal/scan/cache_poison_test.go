@@ -17,7 +17,7 @@ import (
 	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 )
 
@@ -95,9 +95,9 @@ func TestForgedArchiveCannotPoisonTheInventoryCache(t *testing.T) {
 		}
 	}
 
-	check := func(name string, res *report.ImageResult) {
+	check := func(name string, res *result.Image) {
 		t.Helper()
-		if res.Cached || res.Status != report.StatusScanned || len(res.Findings) == 0 || res.PackageCount != 2 {
+		if res.Cached || res.Status != result.StatusScanned || len(res.Findings) == 0 || res.PackageCount != 2 {
 			t.Errorf("%s after the forged archive: cached=%v status=%s packages=%d findings=%d; want a fresh scan with the victim's findings",
 				name, res.Cached, res.Status, res.PackageCount, len(res.Findings))
 		}

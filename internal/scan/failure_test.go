@@ -11,7 +11,7 @@ import (
 	"github.com/runlens/runlens/internal/extract"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/osv"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
@@ -44,7 +44,7 @@ func TestCorruptLayerIsPartialAndNeverCached(t *testing.T) {
 	ref := f.reg.Ref("app/broken:1")
 	for i := range 2 {
 		res := f.scan(t, s, ref)
-		if res.Status != report.StatusPartial || res.Error == "" {
+		if res.Status != result.StatusPartial || res.Error == "" {
 			t.Fatalf("scan %d: status %q error %q; want partial with a reason", i, res.Status, res.Error)
 		}
 		if res.Cached {
@@ -74,7 +74,7 @@ func TestScanDigestFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != report.StatusFailed || !strings.Contains(res.Error, "registry said no") || res.Findings == nil || len(res.Findings) != 0 {
+	if res.Status != result.StatusFailed || !strings.Contains(res.Error, "registry said no") || res.Findings == nil || len(res.Findings) != 0 {
 		t.Errorf("open failure: %+v", res)
 	}
 
@@ -89,7 +89,7 @@ func TestScanDigestFailures(t *testing.T) {
 	// A source whose lookups fail makes the scan failed, not clean.
 	broken := &scan.Scanner{Advisories: failingSource{}, TempDir: t.TempDir()}
 	res = f.scan(t, broken, f.refA)
-	if res.Status != report.StatusFailed || !strings.Contains(res.Error, "matching advisories") || len(res.Findings) != 0 {
+	if res.Status != result.StatusFailed || !strings.Contains(res.Error, "matching advisories") || len(res.Findings) != 0 {
 		t.Errorf("lookup failure: status %q error %q findings %d", res.Status, res.Error, len(res.Findings))
 	}
 }

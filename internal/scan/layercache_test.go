@@ -18,7 +18,7 @@ import (
 	"github.com/runlens/runlens/internal/layercache"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
@@ -123,7 +123,7 @@ func newFixture(t testing.TB, fillerSize int) *fixture {
 	return &fixture{reg: reg, refA: reg.Ref("app/a:1"), refB: reg.Ref("app/b:1"), baseBlob: da, db: db}
 }
 
-func (f *fixture) scan(t testing.TB, s *scan.Scanner, ref string) *report.ImageResult {
+func (f *fixture) scan(t testing.TB, s *scan.Scanner, ref string) *result.Image {
 	t.Helper()
 	ctx := context.Background()
 	img, err := image.OpenRegistry(ctx, ref, image.RegistryOptions{Options: registry.Options{Insecure: true}})
@@ -149,7 +149,7 @@ func (f *fixture) baseFetches(from int) int {
 	return n
 }
 
-var ignoreTiming = cmpopts.IgnoreFields(report.ImageResult{}, "DurationMS")
+var ignoreTiming = cmpopts.IgnoreFields(result.Image{}, "DurationMS")
 
 func TestLayerCacheSecondImageSkipsSharedBase(t *testing.T) {
 	f := newFixture(t, 1<<20)

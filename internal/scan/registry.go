@@ -15,7 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/fanout"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // ErrInvalidTarget is matched by the error ScanRegistry returns for a
@@ -58,7 +58,7 @@ type target struct {
 	platform    string
 	indexDigest string
 	tags        []string
-	result      *report.ImageResult // nil until scanned
+	result      *result.Image // nil until scanned
 }
 
 // ScanRegistry lists the repositories and tags, resolves each tag to its
@@ -75,7 +75,7 @@ type target struct {
 // finished is emitted as usual, everything else as failed with the reason
 // from Interrupted, and that reason is returned. The only other error is
 // an unusable target (ErrInvalidTarget), before anything is contacted.
-func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit func(*report.ImageResult)) (RegistryStats, error) {
+func (s *Scanner) ScanRegistry(ctx context.Context, req RegistryRequest, emit func(*result.Image)) (RegistryStats, error) {
 	tgt, opts := req.Options.WithReferenceCredentials(req.Target)
 	req.Options = opts
 	tgt = strings.TrimSuffix(tgt, "/")
@@ -145,7 +145,7 @@ type registryScan struct {
 
 	mu        sync.Mutex
 	stats     RegistryStats
-	problems  []*report.ImageResult // listing and resolving failures
+	problems  []*result.Image // listing and resolving failures
 	byDigest  map[string]*target
 	targets   []*target
 	tagBudget int
@@ -164,10 +164,9 @@ func (rs *registryScan) incomplete(ref string, some bool, what string, err error
 	if ierr := Interrupted(rs.ctx); ierr != nil {
 		err = ierr
 	}
-	r := failed(ref, fmt.Errorf("%s: %w", what, err))
+	r := result.Incomplete(image.Descriptor{Reference: ref}, result.StatusFailed, fmt.Errorf("%s: %w", what, err))
 	if some {
-		r.Status = report.StatusPartial
-		r.Error = fmt.Sprintf("%s stopped early; only what was listed before was scanned: %v", what, err)
+		r = result.Incomplete(image.Descriptor{Reference: ref}, result.StatusPartial, fmt.Errorf("%s stopped early; only what was listed before was scanned: %w", what, err))
 	}
 	rs.mu.Lock()
 	rs.problems = append(rs.problems, r)
@@ -241,7 +240,7 @@ func (rs *registryScan) resolve(ref string) {
 		rs.resolved++
 		rs.s.Progress.Printf("resolving tags: %d/%d", rs.resolved, rs.stats.Tags)
 		if err != nil {
-			r := failed(ref, fmt.Errorf("resolving tag: %w", err))
+			r := result.Incomplete(image.Descriptor{Reference: ref}, result.StatusFailed, fmt.Errorf("resolving tag: %w", err))
 			r.Tags = []string{ref}
 			rs.problems = append(rs.problems, r)
 			return nil
@@ -266,14 +265,13 @@ func (rs *registryScan) scan(t *target) {
 		return
 	}
 	ro := image.RegistryOptions{Options: rs.req.Options, Platform: t.platform}
-	var r *report.ImageResult
+	var r *result.Image
 	img, err := image.OpenRegistry(rs.ctx, t.ref, ro)
 	if err != nil {
 		if rs.ctx.Err() != nil {
 			return
 		}
-		r = failed(t.ref, err)
-		r.Target.Digest = t.digest
+		r = result.Incomplete(image.Descriptor{Reference: t.ref, Digest: t.digest}, result.StatusFailed, err)
 	} else {
 		defer img.Close()
 		if r, err = rs.s.Scan(rs.ctx, img); err != nil {
@@ -293,14 +291,13 @@ func (rs *registryScan) scan(t *target) {
 // finish assembles every result: each digest (scanned, or failed with the
 // interruption reason), each listing or resolving problem, and a partial
 // result for the registry when the tag cap cut the listing short.
-func (rs *registryScan) finish(tgt string) []*report.ImageResult {
+func (rs *registryScan) finish(tgt string) []*result.Image {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	out := append([]*report.ImageResult(nil), rs.problems...)
+	out := append([]*result.Image(nil), rs.problems...)
 	if rs.cutRepos > 0 || rs.skipRepos > 0 {
-		r := failed(tgt, fmt.Errorf("tag listing stopped at the cap of %d tags: %d repositories listed in part, %d not listed; their other tags were not scanned",
+		r := result.Incomplete(image.Descriptor{Reference: tgt}, result.StatusPartial, fmt.Errorf("tag listing stopped at the cap of %d tags: %d repositories listed in part, %d not listed; their other tags were not scanned",
 			positive(rs.req.Options.MaxTags, registry.DefaultMaxTags), rs.cutRepos, rs.skipRepos))
-		r.Status = report.StatusPartial
 		out = append(out, r)
 	}
 	why := Interrupted(rs.ctx)
@@ -311,8 +308,7 @@ func (rs *registryScan) finish(tgt string) []*report.ImageResult {
 		sort.Strings(t.tags)
 		r := t.result
 		if r == nil {
-			r = failed(t.ref, why)
-			r.Target.Digest = t.digest
+			r = result.Incomplete(image.Descriptor{Reference: t.ref, Digest: t.digest}, result.StatusFailed, why)
 		}
 		r.Tags = t.tags
 		if r.Target.Platform == "" {
@@ -332,14 +328,6 @@ func (rs *registryScan) finish(tgt string) []*report.ImageResult {
 		return x.Digest < y.Digest
 	})
 	return out
-}
-
-func failed(ref string, err error) *report.ImageResult {
-	return &report.ImageResult{
-		Target: image.Descriptor{Reference: ref},
-		Status: report.StatusFailed,
-		Error:  err.Error(),
-	}
 }
 
 func positive(v, def int) int {

@@ -17,7 +17,7 @@ import (
 	"github.com/runlens/runlens/internal/osv"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/registry/registrytest"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/testimage"
 )
@@ -40,11 +40,11 @@ func regOptions(t *testing.T) registry.Options {
 }
 
 // scanRegistry runs a registry scan and returns its results by reference.
-func scanRegistry(ctx context.Context, t *testing.T, req scan.RegistryRequest) (map[string]*report.ImageResult, []string, error) {
+func scanRegistry(ctx context.Context, t *testing.T, req scan.RegistryRequest) (map[string]*result.Image, []string, error) {
 	t.Helper()
-	got := map[string]*report.ImageResult{}
+	got := map[string]*result.Image{}
 	var order []string
-	_, err := regScanner(t).ScanRegistry(ctx, req, func(r *report.ImageResult) {
+	_, err := regScanner(t).ScanRegistry(ctx, req, func(r *result.Image) {
 		got[r.Target.Reference] = r
 		order = append(order, r.Target.Reference)
 	})
@@ -141,7 +141,7 @@ func TestScanRegistryCatalogProblemsAreResults(t *testing.T) {
 		f := newFakeRegistry(t, &fakeRegistry{repos: func(int, string) ([]string, bool) { return nil, false }})
 		got, order, err := scanRegistry(ctx, t, scan.RegistryRequest{Target: f.host, Options: regOptions(t)})
 		r := got[f.host]
-		if err != nil || len(order) != 1 || r == nil || r.Status != report.StatusFailed || !strings.Contains(r.Error, "no catalog for you") {
+		if err != nil || len(order) != 1 || r == nil || r.Status != result.StatusFailed || !strings.Contains(r.Error, "no catalog for you") {
 			t.Fatalf("err %v, results %v, registry result %+v; want one failed result saying why", err, order, r)
 		}
 	})
@@ -155,7 +155,7 @@ func TestScanRegistryCatalogProblemsAreResults(t *testing.T) {
 		o.MaxRepositories = 31
 		got, order, err := scanRegistry(ctx, t, scan.RegistryRequest{Target: f.host, Options: o})
 		r := got[f.host]
-		if err != nil || len(order) != 1 || r == nil || r.Status != report.StatusPartial || !strings.Contains(r.Error, "31 repositories") {
+		if err != nil || len(order) != 1 || r == nil || r.Status != result.StatusPartial || !strings.Contains(r.Error, "31 repositories") {
 			t.Fatalf("err %v, results %v, registry result %+v; want one partial result naming the cap", err, order, r)
 		}
 		if p := pages.Load(); p != 16 {
@@ -168,14 +168,14 @@ func TestScanRegistryCatalogProblemsAreResults(t *testing.T) {
 		o.MaxTags = 5
 		got, _, err := scanRegistry(ctx, t, scan.RegistryRequest{Target: f.host, Options: o, ListConcurrency: 1})
 		r := got[f.host]
-		if err != nil || r == nil || r.Status != report.StatusPartial || !strings.Contains(r.Error, "cap of 5 tags: 1 repositories listed in part, 2 not listed") {
+		if err != nil || r == nil || r.Status != result.StatusPartial || !strings.Contains(r.Error, "cap of 5 tags: 1 repositories listed in part, 2 not listed") {
 			t.Fatalf("err %v, registry result %+v; want a partial result naming the tag cap", err, r)
 		}
 		var tags int
 		for ref, r := range got {
 			if ref != f.host {
 				tags++
-				if r.Status != report.StatusFailed || !strings.Contains(r.Error, "resolving tag") {
+				if r.Status != result.StatusFailed || !strings.Contains(r.Error, "resolving tag") {
 					t.Errorf("%s: %s %s; the fake tags do not resolve", ref, r.Status, r.Error)
 				}
 			}
@@ -200,12 +200,12 @@ func TestScanRegistryCatalogProblemsAreResults(t *testing.T) {
 		o.PageSize = 2
 		got, order, err := scanRegistry(ctx, t, scan.RegistryRequest{Target: reg.Host, Options: o})
 		r := got[reg.Host]
-		if err != nil || r == nil || r.Status != report.StatusPartial || !strings.Contains(r.Error, "403") {
+		if err != nil || r == nil || r.Status != result.StatusPartial || !strings.Contains(r.Error, "403") {
 			t.Fatalf("err %v, registry result %+v; want a partial result", err, r)
 		}
 		var scanned []string
 		for _, r := range got {
-			if r.Status == report.StatusScanned {
+			if r.Status == result.StatusScanned {
 				scanned = append(scanned, strings.Join(r.Tags, ","))
 			}
 		}

@@ -1,6 +1,6 @@
 // Package scan runs one image through the pipeline: identify it, reuse or
 // build its inventory (flatten layers, extract packages), match it against
-// the advisory store, and return a report.ImageResult. It never reports a
+// the advisory store, and return a result.Image. It never reports a
 // failed or partial scan as clean.
 package scan
 
@@ -17,7 +17,7 @@ import (
 	"github.com/runlens/runlens/internal/layerfs"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/progress"
-	"github.com/runlens/runlens/internal/report"
+	"github.com/runlens/runlens/internal/result"
 )
 
 // Scanner holds what every image scan shares.
@@ -64,10 +64,10 @@ func Identity(d image.Descriptor) (cache.Identity, bool) {
 // Scan scans one opened image. Errors about the image itself are recorded in
 // the result (status failed or partial); the returned error is only for
 // cancellation.
-func (s *Scanner) Scan(ctx context.Context, img image.Image) (*report.ImageResult, error) {
+func (s *Scanner) Scan(ctx context.Context, img image.Image) (*result.Image, error) {
 	start := time.Now()
 	desc := img.Descriptor()
-	res := &report.ImageResult{Target: desc, Status: report.StatusScanned, Findings: []match.Finding{}}
+	res := &result.Image{Target: desc, Status: result.StatusScanned, Findings: []match.Finding{}}
 	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
 
 	inv, cached, err := s.inventory(ctx, img, res)
@@ -75,7 +75,7 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*report.ImageResul
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Status = report.StatusFailed
+		res.Status = result.StatusFailed
 		res.Error = err.Error()
 		return res, nil
 	}
@@ -84,7 +84,7 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*report.ImageResul
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Status = report.StatusFailed
+		res.Status = result.StatusFailed
 		res.Error = err.Error()
 	}
 	return res, nil
@@ -92,7 +92,7 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*report.ImageResul
 
 // inventory returns the image's packages from the cache or by extraction.
 // A partial extraction is returned with res marked partial and not cached.
-func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.ImageResult) (*inventory.Inventory, bool, error) {
+func (s *Scanner) inventory(ctx context.Context, img image.Image, res *result.Image) (*inventory.Inventory, bool, error) {
 	id, cacheable := Identity(res.Target)
 	cacheable = cacheable && s.Cache != nil
 	if cacheable {
@@ -126,7 +126,7 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.Im
 	if ferr != nil {
 		// The view is usable but incomplete (a layer too large, a corrupt
 		// layer): scan what was read and say the result is partial.
-		res.Status = report.StatusPartial
+		res.Status = result.StatusPartial
 		res.Error = ferr.Error()
 	}
 	res.LayerIssues = root.Issues()
@@ -140,16 +140,16 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *report.Im
 		if res.Error != "" {
 			why = res.Error + "; " + why
 		}
-		res.Status, res.Error = report.StatusPartial, why
+		res.Status, res.Error = result.StatusPartial, why
 	}
-	if cacheable && res.Status == report.StatusScanned {
+	if cacheable && res.Status == result.StatusScanned {
 		// A failed cache write only costs the next scan time.
 		_ = s.Cache.Put(ctx, &cache.Entry{Identity: id, Version: extract.Version, Inventory: inv, LayerIssues: res.LayerIssues})
 	}
 	return inv, false, nil
 }
 
-func (s *Scanner) match(ctx context.Context, inv *inventory.Inventory, res *report.ImageResult) error {
+func (s *Scanner) match(ctx context.Context, inv *inventory.Inventory, res *result.Image) error {
 	res.Distro = inv.Distro
 	res.PackageCount = len(inv.Packages)
 	res.FileErrors = inv.Errors
@@ -175,7 +175,7 @@ func (s *Scanner) match(ctx context.Context, inv *inventory.Inventory, res *repo
 // ScanDigest scans an image whose manifest digest is already known (a
 // cluster reports the digest each container runs). A cached inventory
 // answers without contacting the registry; otherwise open is called.
-func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(context.Context) (image.Image, error)) (*report.ImageResult, error) {
+func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(context.Context) (image.Image, error)) (*result.Image, error) {
 	start := time.Now()
 	desc := image.Descriptor{Reference: ref, Digest: digest}
 	if s.Cache != nil {
@@ -183,12 +183,12 @@ func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(
 		// answers a lookup by manifest digest.
 		want := cache.Identity{Kind: cache.KindManifest, Digest: digest}
 		if e, ok, err := s.Cache.Get(ctx, want, extract.Version); err == nil && ok {
-			res := &report.ImageResult{Target: desc, Status: report.StatusScanned, Cached: true, Findings: []match.Finding{}, LayerIssues: e.LayerIssues}
+			res := &result.Image{Target: desc, Status: result.StatusScanned, Cached: true, Findings: []match.Finding{}, LayerIssues: e.LayerIssues}
 			if err := s.match(ctx, e.Inventory, res); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				res.Status = report.StatusFailed
+				res.Status = result.StatusFailed
 				res.Error = err.Error()
 			}
 			res.DurationMS = time.Since(start).Milliseconds()
@@ -200,7 +200,7 @@ func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return &report.ImageResult{Target: desc, Status: report.StatusFailed, Error: err.Error(), Findings: []match.Finding{}}, nil
+		return result.Incomplete(desc, result.StatusFailed, err), nil
 	}
 	defer img.Close()
 	return s.Scan(ctx, img)
