@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,27 @@ func TestFormatList(t *testing.T) {
 	}
 	if _, err := Lookup("xml"); err == nil {
 		t.Error("Lookup of an unknown format succeeded")
+	}
+}
+
+// The workload table shows every severity that has findings: a workload
+// with HIGH, MEDIUM and UNKNOWN findings shows all three.
+func TestWorkloadFindingsShowEverySeverity(t *testing.T) {
+	images := []*result.Image{{Target: image.Descriptor{Reference: "r/api", Digest: webDigest}, Status: result.StatusScanned, Findings: []match.Finding{
+		{ID: "CVE-1", Severity: "HIGH"}, {ID: "CVE-2", Severity: "HIGH"}, {ID: "CVE-3", Severity: "MEDIUM"},
+		{ID: "CVE-4", Severity: "UNKNOWN"}, {ID: "CVE-5", Severity: "UNKNOWN"}, {ID: "CVE-6", Severity: "UNKNOWN"},
+	}}}
+	wls := []*result.Workload{
+		{Workload: workload.Workload{Cluster: "c1", Namespace: "shop", Kind: "Deployment", Name: "api", Containers: []workload.Container{{Name: "api", Digest: webDigest}}}},
+		{Workload: workload.Workload{Cluster: "c1", Namespace: "shop", Kind: "Deployment", Name: "idle"}},
+	}
+	out := string(write(t, "table", result.New(result.Header{}, images, wls, nil)))
+	for _, want := range []string{
+		"Deployment/api   0     unknown   unknown      -      HIGH: 2, MEDIUM: 1, UNKNOWN: 3\n",
+		"Deployment/idle  0     unknown   unknown      -      0\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("workload table lacks %q:\n%s", want, out)
+		}
 	}
 }

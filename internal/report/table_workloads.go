@@ -10,13 +10,14 @@ import (
 )
 
 // writeWorkloads prints one row per workload: where it runs, how exposed and
-// how privileged it is, who fixes its images, and its findings by severity.
+// how privileged it is, who fixes its images, and its findings: every
+// severity that has any, UNKNOWN included.
 func writeWorkloads(w *errWriter, wls []*result.Workload) {
 	w.printf("WORKLOADS\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  CLUSTER\tNAMESPACE\tWORKLOAD\tPODS\tEXPOSURE\tSENSITIVITY\tOWNER\tC/H/M/L")
+	fmt.Fprintln(tw, "  CLUSTER\tNAMESPACE\tWORKLOAD\tPODS\tEXPOSURE\tSENSITIVITY\tOWNER\tFINDINGS")
 	for _, wl := range wls {
-		counts := fmt.Sprintf("%d/%d/%d/%d", wl.FindingsBySeverity["CRITICAL"], wl.FindingsBySeverity["HIGH"], wl.FindingsBySeverity["MEDIUM"], wl.FindingsBySeverity["LOW"])
+		counts := severityCounts(wl.FindingsBySeverity)
 		if len(wl.Unscanned) > 0 {
 			counts += fmt.Sprintf(" (+%d unscanned)", len(wl.Unscanned))
 		}
