@@ -28,9 +28,11 @@ type Descriptor struct {
 	// RepoTags are "repo:tag" names the source carried.
 	RepoTags []string `json:"repo_tags,omitempty"`
 	// Platform is "os/arch[/variant]".
-	Platform string      `json:"platform,omitempty"`
-	Created  time.Time   `json:"created,omitempty"`
-	Layers   []LayerInfo `json:"layers,omitempty"`
+	Platform string `json:"platform,omitempty"`
+	// Created is when the image was built, from its config; left out of
+	// JSON when unknown (a directory, a registry entry that is no image).
+	Created time.Time   `json:"created,omitzero"`
+	Layers  []LayerInfo `json:"layers,omitempty"`
 }
 
 // LayerInfo describes one layer, base first.

@@ -127,6 +127,17 @@ func TestFailedAndPartialResultsHaveAnEmptyFindingsArray(t *testing.T) {
 
 // The policy decides the code when it matched, even when the scan is also
 // incomplete; otherwise an incomplete result exits 2.
+// An image without a creation time has no "created" in its JSON.
+func TestUnknownCreatedIsLeftOut(t *testing.T) {
+	b, err := json.Marshal(Incomplete(image.Descriptor{Reference: "localhost:5000/shop/api:1"}, StatusFailed, errors.New("why")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("created")) || bytes.Contains(b, []byte("0001-01-01")) {
+		t.Errorf("zero creation time written: %s", b)
+	}
+}
+
 func TestVerdictPrecedence(t *testing.T) {
 	failOn := Policy{FailOn: "CRITICAL"}
 	for _, tc := range []struct {
