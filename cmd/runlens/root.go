@@ -54,8 +54,11 @@ The report goes to stdout (or --output); progress and logs go to stderr.
 
 Exit codes:
   0   success, nothing matched the failure policy
-  1   vulnerabilities matched --fail-on / --exit-code
-  2   a scan failed or was partial, or another error
+  1   vulnerabilities matched --fail-on (or --exit-code N: exit N), also
+      when a scan failed or was partial: the policy wins, and stderr says
+      the scan was incomplete too
+  2   a scan failed or was partial (and the policy did not match), or
+      another error
   3   the database is older than --max-db-age
   64  bad usage`
 

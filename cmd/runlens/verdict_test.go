@@ -66,3 +66,12 @@ func TestFailOnSaysSoWhenTheReportGoesToAFile(t *testing.T) {
 		t.Errorf("report on stdout: exit %d, stderr %q; want %d and nothing", code, stderr, exitFindings)
 	}
 }
+
+// --help states the exit codes and which wins.
+func TestHelpStatesTheExitCodePrecedence(t *testing.T) {
+	c := newCLI(t)
+	_, out, _ := c.run("", "--help")
+	if !strings.Contains(out, "also\n      when a scan failed or was partial: the policy wins") {
+		t.Errorf("--help does not state that the policy wins over an incomplete scan:\n%s", out)
+	}
+}
