@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runlens/runlens/internal/image"
@@ -43,7 +45,9 @@ func New(h Header, images []*Image, workloads []*Workload, clusters []Cluster) *
 
 // Read decodes a document written as JSON (by `--format json`), ordered
 // and normalised as New does. The counts are kept as written until Filter
-// or Recount derives them again.
+// or Recount derives them again. A document of an older schema is read
+// into this one (fields it lacks stay empty) and says SchemaVersion from
+// then on; one of a newer major version is refused.
 func Read(r io.Reader) (*Document, error) {
 	var d Document
 	if err := json.NewDecoder(io.LimitReader(r, maxDocumentBytes)).Decode(&d); err != nil {
@@ -52,8 +56,19 @@ func Read(r io.Reader) (*Document, error) {
 	if d.SchemaVersion == "" {
 		return nil, errors.New("reading saved result: no schema_version: not a runlens JSON result")
 	}
+	if major(d.SchemaVersion) > major(SchemaVersion) {
+		return nil, fmt.Errorf("reading saved result: schema %s is newer than this runlens reads (%s)", d.SchemaVersion, SchemaVersion)
+	}
+	d.SchemaVersion = SchemaVersion
 	d.normalise()
 	return &d, nil
+}
+
+// major is the MAJOR of a "MAJOR.MINOR" version, 0 when it has none.
+func major(version string) int {
+	m, _, _ := strings.Cut(version, ".")
+	n, _ := strconv.Atoi(m)
+	return n
 }
 
 // normalise drops nil entries, orders images and workloads, and makes

@@ -189,6 +189,12 @@ func TestReadRejectsWhatIsNotAResult(t *testing.T) {
 	if d.Images[0].Target.Reference != "a" || d.Images[1].Findings == nil {
 		t.Errorf("read document not normalised: %+v %+v", d.Images[0], d.Images[1])
 	}
+	if d.SchemaVersion != SchemaVersion {
+		t.Errorf("a 1.0 document read as schema %s, want %s", d.SchemaVersion, SchemaVersion)
+	}
+	if _, err := Read(strings.NewReader(`{"schema_version":"99.0","images":[]}`)); err == nil {
+		t.Error("a document of a newer major version was read")
+	}
 }
 
 func TestParseSeverities(t *testing.T) {
