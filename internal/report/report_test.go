@@ -117,9 +117,27 @@ func TestJSONGoldenAndRead(t *testing.T) {
 	}
 }
 
-func TestFormatList(t *testing.T) {
-	if diff := cmp.Diff([]string{"table", "json"}, Names()); diff != "" {
-		t.Errorf("formats (-want +got):\n%s", diff)
+// Every listed format can be looked up by its name and writes a document
+// (empty, and the sample); the table is the default.
+func TestEveryFormatWrites(t *testing.T) {
+	names := Names()
+	if len(names) == 0 || names[0] != "table" {
+		t.Fatalf("formats %v; want the table first (the default)", names)
+	}
+	seen := map[string]bool{}
+	for _, name := range names {
+		if seen[name] {
+			t.Errorf("format %q listed twice", name)
+		}
+		seen[name] = true
+		if f, err := Lookup(name); err != nil || f.Name != name {
+			t.Errorf("Lookup(%q) = %q, %v", name, f.Name, err)
+		}
+		for _, doc := range []*result.Document{result.New(result.Header{}, nil, nil, nil), sampleDocument()} {
+			if out := write(t, name, doc); len(out) == 0 {
+				t.Errorf("%s wrote nothing", name)
+			}
+		}
 	}
 	if _, err := Lookup("xml"); err == nil {
 		t.Error("Lookup of an unknown format succeeded")
