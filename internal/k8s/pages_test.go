@@ -75,8 +75,8 @@ func TestListPagesRestartsFromTheBeginning(t *testing.T) {
 	}
 }
 
-// TestListPagesRestartsAreBounded: a token that keeps expiring ends the
-// list after MaxListRestarts restarts with an error matching
+// TestListPagesRestartsAreBounded (rule K1): a token that keeps expiring
+// ends the list after MaxListRestarts restarts with an error matching
 // ErrListExpired, which Describe and ListProblem word as a Problem.
 func TestListPagesRestartsAreBounded(t *testing.T) {
 	l := &pagedList{items: []string{"a", "b", "c"}, expire: func(_ int, opts metav1.ListOptions) bool { return opts.Continue != "" }}
