@@ -164,10 +164,11 @@ func (rs *registryScan) incomplete(ref string, some bool, what string, err error
 	if ierr := Interrupted(rs.ctx); ierr != nil {
 		err = ierr
 	}
-	r := result.Incomplete(image.Descriptor{Reference: ref}, result.StatusFailed, fmt.Errorf("%s: %w", what, err))
+	status, reason := result.StatusFailed, fmt.Errorf("%s: %w", what, err)
 	if some {
-		r = result.Incomplete(image.Descriptor{Reference: ref}, result.StatusPartial, fmt.Errorf("%s stopped early; only what was listed before was scanned: %w", what, err))
+		status, reason = result.StatusPartial, fmt.Errorf("%s stopped early; only what was listed before was scanned: %w", what, err)
 	}
+	r := result.Incomplete(image.Descriptor{Reference: ref}, status, reason)
 	rs.mu.Lock()
 	rs.problems = append(rs.problems, r)
 	rs.mu.Unlock()
