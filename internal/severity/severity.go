@@ -74,6 +74,11 @@ type Result struct {
 	// (Ubuntu priority or Debian urgency), kept even when the rating came
 	// from CVSS: distributions rank some CVEs lower for their build.
 	DistroPriority string
+	// DistroSource is FromUbuntu or FromDebian when DistroPriority is set.
+	DistroSource Source
+	// DatabaseWord is database_specific.severity as given (GitHub's
+	// LOW, MODERATE, HIGH, CRITICAL), kept whatever Rating came from.
+	DatabaseWord string
 	// Errors lists severity entries that could not be read, so a bad
 	// vector is visible rather than silently ignored.
 	Errors []string
@@ -159,6 +164,17 @@ func FromRecord(v *osv.Vulnerability, affected *osv.Affected) Result {
 		distroWord, distroSrc = firstString(FromDebian, stringField(v.DatabaseSpecific, "urgency"))
 	}
 	res.DistroPriority = distroWord
+	if distroWord != "" {
+		res.DistroSource = distroSrc
+	}
+	var dbWord string
+	if affected != nil {
+		dbWord = stringField(affected.DatabaseSpecific, "severity")
+	}
+	if dbWord == "" {
+		dbWord = stringField(v.DatabaseSpecific, "severity")
+	}
+	res.DatabaseWord = dbWord
 
 	switch {
 	case best != nil:
@@ -171,13 +187,6 @@ func FromRecord(v *osv.Vulnerability, affected *osv.Affected) Result {
 			res.Rating, res.Source, res.Word = r, distroSrc, distroWord
 			return res
 		}
-	}
-	var dbWord string
-	if affected != nil {
-		dbWord = stringField(affected.DatabaseSpecific, "severity")
-	}
-	if dbWord == "" {
-		dbWord = stringField(v.DatabaseSpecific, "severity")
 	}
 	if r, ok := ParseWord(dbWord); ok {
 		res.Rating, res.Source, res.Word = r, FromDatabase, dbWord

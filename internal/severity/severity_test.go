@@ -130,15 +130,15 @@ func TestFromRecordReal(t *testing.T) {
 		file string
 		want Result
 	}{
-		{"GHSA-jfh8-c2jp-5v3q.json", Result{Rating: Critical, Source: FromCVSS, CVSS: log4shell}},
+		{"GHSA-jfh8-c2jp-5v3q.json", Result{Rating: Critical, Source: FromCVSS, CVSS: log4shell, DatabaseWord: "CRITICAL"}},
 		// Empty severity array: GitHub's word is used, as given.
-		{"GHSA-8hc4-vh64-cxmj.json", Result{Rating: High, Source: FromDatabase, Word: "HIGH"}},
-		{"GHSA-pxg6-pf52-xh8x.json", Result{Rating: Low, Source: FromDatabase, Word: "LOW"}},
+		{"GHSA-8hc4-vh64-cxmj.json", Result{Rating: High, Source: FromDatabase, Word: "HIGH", DatabaseWord: "HIGH"}},
+		{"GHSA-pxg6-pf52-xh8x.json", Result{Rating: Low, Source: FromDatabase, Word: "LOW", DatabaseWord: "LOW"}},
 		// v3.1 and v4.0 vectors: v3.1 is preferred (GitHub rates it MODERATE).
 		{"GHSA-qw6h-vgh9-j6wx.json", Result{Rating: Medium, Source: FromCVSS,
-			CVSS: &CVSS{"3.1", "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:L", 5.0}}},
+			CVSS: &CVSS{"3.1", "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:L", 5.0}, DatabaseWord: "MODERATE"}},
 		// Ubuntu CVE record: CVSS wins, the Ubuntu priority is kept as given.
-		{"UBUNTU-CVE-2021-44228.json", Result{Rating: Critical, Source: FromCVSS, DistroPriority: "high", CVSS: log4shell}},
+		{"UBUNTU-CVE-2021-44228.json", Result{Rating: Critical, Source: FromCVSS, DistroPriority: "high", DistroSource: FromUbuntu, CVSS: log4shell}},
 		// USN and Go records carry no severity at all.
 		{"USN-5192-1.json", Result{}},
 		{"GO-2022-1059.json", Result{}},
@@ -196,15 +196,15 @@ func TestFromRecordDistroWords(t *testing.T) {
 		want Result
 	}{
 		{"ubuntu severity type", osv.Vulnerability{Severity: []osv.Severity{{Type: "Ubuntu", Score: "negligible"}}}, nil,
-			Result{Rating: Low, Source: FromUbuntu, Word: "negligible", DistroPriority: "negligible"}},
+			Result{Rating: Low, Source: FromUbuntu, Word: "negligible", DistroPriority: "negligible", DistroSource: FromUbuntu}},
 		{"ubuntu priority", osv.Vulnerability{}, &osv.Affected{EcosystemSpecific: map[string]any{"ubuntu_priority": "critical"}},
-			Result{Rating: Critical, Source: FromUbuntu, Word: "critical", DistroPriority: "critical"}},
+			Result{Rating: Critical, Source: FromUbuntu, Word: "critical", DistroPriority: "critical", DistroSource: FromUbuntu}},
 		{"debian urgency beats github word", osv.Vulnerability{DatabaseSpecific: map[string]any{"severity": "HIGH"}},
 			&osv.Affected{EcosystemSpecific: map[string]any{"urgency": "unimportant"}},
-			Result{Rating: Low, Source: FromDebian, Word: "unimportant", DistroPriority: "unimportant"}},
+			Result{Rating: Low, Source: FromDebian, Word: "unimportant", DistroPriority: "unimportant", DistroSource: FromDebian, DatabaseWord: "HIGH"}},
 		{"debian unassigned falls to github word", osv.Vulnerability{DatabaseSpecific: map[string]any{"severity": "MODERATE"}},
 			&osv.Affected{EcosystemSpecific: map[string]any{"urgency": "not yet assigned"}},
-			Result{Rating: Medium, Source: FromDatabase, Word: "MODERATE", DistroPriority: "not yet assigned"}},
+			Result{Rating: Medium, Source: FromDatabase, Word: "MODERATE", DistroPriority: "not yet assigned", DistroSource: FromDebian, DatabaseWord: "MODERATE"}},
 		{"affected vector beats record vector", osv.Vulnerability{Severity: []osv.Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}}},
 			&osv.Affected{Severity: []osv.Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"}}},
 			Result{Rating: Low, Source: FromCVSS, CVSS: &CVSS{"3.1", "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N", 3.1}}},

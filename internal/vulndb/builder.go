@@ -37,6 +37,11 @@ type decoded struct {
 	pkgs      []string // pkgKey values
 	bin       []byte   // binary codec form
 	comp      []byte   // zstd frame, when the encoder existed already
+	// CVE metrics records (metrics_build.go): the decoded record, a
+	// document that is no CVE record, or a malformed one (fails the import).
+	metric *metricRec
+	skip   string
+	fatal  error
 }
 
 // recInfo is what the builder keeps in memory per stored advisory; at
@@ -70,6 +75,7 @@ type builder struct {
 	recs   map[string]*recInfo
 	intern map[string]string
 	threat map[string]*threatRow
+	mx     metricsState
 
 	mu   sync.Mutex // guards meta: readers report bad records concurrently
 	meta Metadata
@@ -109,6 +115,9 @@ func (b *builder) badFromReader(src int, name, reason string) {
 
 // decode runs in a worker: it validates, parses and encodes one record.
 func (b *builder) decode(r rawRecord) decoded {
+	if r.kind == recMetrics {
+		return b.decodeMetrics(r)
+	}
 	d := decoded{src: r.src, name: r.name}
 	if !nestingWithin(r.data, maxJSONNest) {
 		d.bad = fmt.Sprintf("JSON nested deeper than %d levels", maxJSONNest)
@@ -202,6 +211,9 @@ func nestingWithin(b []byte, max int) bool {
 
 // collect runs in one goroutine and writes records in arrival order.
 func (b *builder) collect(ctx context.Context, d decoded) error {
+	if d.metric != nil || d.skip != "" || d.fatal != nil {
+		return b.collectMetric(d)
+	}
 	if d.bad != "" {
 		b.badFromReader(d.src, d.name, d.bad)
 		return nil

@@ -69,25 +69,33 @@ func classify(p string) ([]Source, error) {
 	case strings.HasSuffix(lower, ".csv"), strings.HasSuffix(lower, ".csv.gz"):
 		return []Source{EPSS(p)}, nil
 	case strings.HasSuffix(lower, ".zip"):
+		if s, ok := MetricsFile(p); ok {
+			return []Source{s}, nil
+		}
 		return []Source{OSVZip(p)}, nil
-	case strings.HasSuffix(lower, ".json"):
+	case strings.HasSuffix(lower, ".json"), strings.HasSuffix(lower, ".json.gz"):
+		if s, ok := MetricsFile(p); ok {
+			return []Source{s}, nil
+		}
 		if isKEV(p) {
 			return []Source{KEV(p)}, nil
 		}
-		return nil, &InputError{Path: p, msg: p + " is a JSON file but not the KEV catalog; put OSV records in a directory"}
+		return nil, &InputError{Path: p, msg: p + " is a JSON file but not the KEV catalog, NVD or CVE 5 JSON; put OSV records in a directory"}
 	}
-	return nil, &InputError{Path: p, msg: "cannot tell what " + p + " is (want a directory, .zip, .csv[.gz] or KEV .json)"}
+	return nil, &InputError{Path: p, msg: "cannot tell what " + p + " is (want a directory, .zip, .csv[.gz], KEV, NVD or CVE 5 .json)"}
 }
 
-// ClassifyDir treats a directory with osv/, epss/ or kev/ subdirectories
-// as a set of those parts (the OSV records under osv/, EPSS CSVs under
-// epss/, the KEV catalog under kev/), and any other directory as OSV
-// records.
+// ClassifyDir treats a directory with osv/, epss/, kev/, nvd/ or cve/
+// subdirectories as a set of those parts (the OSV records under osv/, EPSS
+// CSVs under epss/, the KEV catalog under kev/, NVD JSON under nvd/, CVE 5
+// records under cve/), a directory of NVD or CVE 5 records (MetricsDir) as
+// that, and any other directory as OSV records.
 func ClassifyDir(dir string) []Source {
 	var sources []Source
 	if st, err := os.Stat(filepath.Join(dir, "osv")); err == nil && st.IsDir() {
 		sources = append(sources, OSVDir(filepath.Join(dir, "osv")))
 	}
+	sources = append(sources, metricsParts(dir)...)
 	for _, part := range []string{"epss", "kev"} {
 		entries, err := os.ReadDir(filepath.Join(dir, part))
 		if err != nil {
@@ -107,6 +115,9 @@ func ClassifyDir(dir string) []Source {
 		}
 	}
 	if len(sources) == 0 {
+		if s, ok := MetricsDir(dir); ok {
+			return []Source{s}
+		}
 		sources = append(sources, OSVDir(dir))
 	}
 	return sources

@@ -75,6 +75,10 @@ func (b *builder) finish(ctx context.Context) (Metadata, error) {
 		return Metadata{}, err
 	}
 
+	if err := b.writeMetrics(ctx); err != nil {
+		return Metadata{}, err
+	}
+
 	mj, err := json.Marshal(m)
 	if err != nil {
 		return Metadata{}, err

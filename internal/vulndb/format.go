@@ -20,6 +20,8 @@ import (
 //	weak     table: id                     -> []u32 indexes into weak (upstream/related)
 //	threat   table: CVE id                 -> EPSS/KEV row
 //	meta     JSON Metadata
+//	strings  table: CVSS vector or scorer  -> score ×10 (vectors), see metrics_codec.go
+//	metrics  table: CVE id                 -> NVD and CVE 5 metric parts
 //
 // Every section carries a CRC-32C. Open checks those of every section but
 // records, unless the verified marker vouches for this unchanged file
@@ -45,6 +47,8 @@ const (
 	secWeak
 	secThreat
 	secMeta
+	secStrings
+	secMetrics
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

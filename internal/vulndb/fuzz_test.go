@@ -14,7 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fuzzDB is a small real database (npm and Debian advisories, EPSS, KEV)
+// fuzzDB is a small real database (npm and Debian advisories, EPSS, KEV,
+// one NVD and one CVE 5 record)
 // and every answer it gives, built once per fuzz process.
 var fuzzDB struct {
 	once    sync.Once
@@ -34,7 +35,8 @@ func loadFuzzDB(tb testing.TB) ([]byte, *header, map[string]any) {
 		}
 		defer os.RemoveAll(dir)
 		_, err = fixedImporter().Import(context.Background(), dir,
-			OSVDir(filepath.Join(osvDir, "npm")), OSVDir(filepath.Join(osvDir, "debian")), EPSS(epssFile), KEV(kevFile))
+			OSVDir(filepath.Join(osvDir, "npm")), OSVDir(filepath.Join(osvDir, "debian")), EPSS(epssFile), KEV(kevFile),
+			NVD(filepath.Join(nvdDir, "CVE-2022-1292.json")), CVE5(filepath.Join(cve5Dir, "2021", "44xxx")))
 		if err != nil {
 			fuzzDB.err = err
 			return
@@ -79,6 +81,9 @@ func questions(db *DB) map[string]bool {
 	for i := range db.threat.n {
 		qs["threat\x00"+db.threat.key(i)] = true
 	}
+	for i := range db.metrics.n {
+		qs["metrics\x00"+db.metrics.key(i)] = true
+	}
 	return qs
 }
 
@@ -100,6 +105,9 @@ func answer(db *DB, q string) (any, error) {
 		return db.Aliases(arg), nil
 	case "related":
 		return db.Related(arg), nil
+	case "metrics":
+		m, ok := db.Metrics(ctx, arg)
+		return []any{m, ok}, nil
 	default:
 		th, ok := db.Threat(ctx, arg)
 		return []any{th, ok}, nil

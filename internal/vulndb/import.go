@@ -269,6 +269,10 @@ func (im *Importer) readSources(ctx context.Context, dir string, b *builder, sou
 				err = b.readEPSS(gctx, s, i)
 			case KindKEV:
 				err = b.readKEV(gctx, s)
+			case KindNVD, KindCVE5, KindNVDAPI:
+				b.metricsSource(i, s)
+				mr := &metricsReader{im: im, dir: dir, src: i, emit: emit, b: b}
+				err = mr.readSource(gctx, s)
 			default:
 				err = fmt.Errorf("unknown source kind %q", s.Kind)
 			}

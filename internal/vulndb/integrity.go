@@ -27,6 +27,8 @@ var sectionNames = map[uint32]string{
 	secWeak:    "upstream/related index",
 	secThreat:  "EPSS/KEV table",
 	secMeta:    "metadata",
+	secStrings: "CVSS strings",
+	secMetrics: "CVE metrics",
 }
 
 func sectionName(kind uint32) string {

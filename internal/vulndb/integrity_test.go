@@ -103,7 +103,7 @@ func TestOpenChecksEverySection(t *testing.T) {
 	for _, k := range []struct {
 		kind uint32
 		key  string
-	}{{secPkgs, pkgKey("npm", "axios")}, {secIDs, "GHSA-8hc4-vh64-cxmj"}, {secThreat, "CVE-2021-44228"}, {secAliases, "CVE-2021-44228"}} {
+	}{{secPkgs, pkgKey("npm", "axios")}, {secIDs, "GHSA-8hc4-vh64-cxmj"}, {secThreat, "CVE-2021-44228"}, {secAliases, "CVE-2021-44228"}, {secMetrics, "CVE-2022-1292"}} {
 		sp := vulndbtest.KeySpan(t, path, int(k.kind), k.key)
 		for j := range sp.Len {
 			flips = append(flips, flip{fmt.Sprintf("%s key %q byte %d", sectionName(k.kind), k.key, j), sp.Off + j, k.kind})

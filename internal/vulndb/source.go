@@ -39,6 +39,8 @@ type Source struct {
 	// Ecosystems limits a KindOSVExport source; empty means every ecosystem
 	// listed in <base>/ecosystems.txt.
 	Ecosystems []string
+	// NVDOptions configures a KindNVDAPI source (see NVDAPI).
+	NVDOptions *NVDAPIOptions
 }
 
 // OSVDir reads every *.json (and *.zip) under dir, recursively.
@@ -94,12 +96,22 @@ func redact(loc string) string {
 	return u.String()
 }
 
-// rawRecord is one OSV JSON document on its way to the decoder workers.
+// rawRecord is one OSV JSON document (or, with kind recMetrics, one NVD or
+// CVE 5 record) on its way to the decoder workers.
 type rawRecord struct {
 	src  int
 	name string
 	data []byte
+	kind byte
+	// carried is a CVE metrics part copied from the previous database.
+	carried *metricRec
 }
+
+// Kinds of rawRecord.
+const (
+	recOSV     byte = iota // an OSV advisory
+	recMetrics             // an NVD or CVE 5 record, or a carried part
+)
 
 // reader walks one OSV source and hands its records to emit; bad ones go
 // to bad. Fatal errors (unreadable source, zip bomb) stop the import.

@@ -61,6 +61,8 @@ type Metadata struct {
 	Duplicates int       `json:"duplicates"`
 	EPSS       *EPSSInfo `json:"epss,omitempty"`
 	KEV        *KEVInfo  `json:"kev,omitempty"`
+	// Metrics describes the CVE metrics (NVD, CVE 5) when any were imported.
+	Metrics *MetricsInfo `json:"metrics,omitempty"`
 }
 
 // Age is how old the database is at now.
@@ -114,6 +116,8 @@ type DB struct {
 	aliases table
 	weak    table
 	threat  table
+	strs    table // CVSS vectors and scorer names (metrics_codec.go)
+	metrics table // CVE id -> metric parts
 	dec     *zstd.Decoder
 	cache   []atomic.Pointer[cacheEntry]
 	bufs    sync.Pool
@@ -247,6 +251,25 @@ func openMapped(path string, data []byte, unmap func() error) (*DB, error) {
 		if *t.dst, err = parseTable(b); err != nil {
 			return nil, corrupt("section %d (%s): %v", t.kind, sectionName(t.kind), err)
 		}
+	}
+	// The CVE metrics sections are absent from files built before them.
+	for _, t := range []struct {
+		kind uint32
+		dst  *table
+	}{{secStrings, &db.strs}, {secMetrics, &db.metrics}} {
+		if _, ok := h.find(t.kind); !ok {
+			continue
+		}
+		b, err := get(t.kind, false)
+		if err != nil {
+			return nil, err
+		}
+		if *t.dst, err = parseTable(b); err != nil {
+			return nil, corrupt("section %d (%s): %v", t.kind, sectionName(t.kind), err)
+		}
+	}
+	if mi := db.meta.Metrics; (mi != nil && mi.CVEs != db.metrics.n) || (mi == nil && db.metrics.n != 0) {
+		return nil, corrupt("CVE metrics index holds %d CVEs, metadata says otherwise", db.metrics.n)
 	}
 	if db.ids.n != db.meta.Advisories {
 		return nil, corrupt("index holds %d advisories, metadata says %d", db.ids.n, db.meta.Advisories)

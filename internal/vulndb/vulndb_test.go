@@ -21,16 +21,19 @@ const (
 	osvDir   = "testdata/osv"
 	epssFile = "testdata/epss/epss_sample.csv"
 	kevFile  = "testdata/kev/known_exploited_vulnerabilities.json.gz"
+	nvdDir   = "testdata/nvd"
+	cve5Dir  = "testdata/cve"
 )
 
 var builtAt = time.Date(2026, 9, 30, 8, 0, 0, 0, time.UTC)
 
 func fixedImporter() *Importer { return &Importer{Now: func() time.Time { return builtAt }} }
 
-// importTestdata builds a DB from every real record, EPSS and KEV.
+// importTestdata builds a DB from every real record, EPSS, KEV and the
+// NVD and CVE 5 records.
 func importTestdata(t testing.TB, dir string) Metadata {
 	t.Helper()
-	m, err := fixedImporter().Import(context.Background(), dir, OSVDir(osvDir), EPSS(epssFile), KEV(kevFile))
+	m, err := fixedImporter().Import(context.Background(), dir, OSVDir(osvDir), EPSS(epssFile), KEV(kevFile), NVD(nvdDir), CVE5(cve5Dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +274,8 @@ func TestMetadata(t *testing.T) {
 		{Kind: "osv-dir", Location: osvDir, FetchedAt: builtAt, Records: m.Advisories},
 		{Kind: "epss", Location: epssFile, FetchedAt: builtAt, Records: 510},
 		{Kind: "kev", Location: kevFile, FetchedAt: builtAt, Records: m.KEV.Count},
+		{Kind: "nvd", Location: nvdDir, FetchedAt: builtAt, Records: 108},
+		{Kind: "cve5", Location: cve5Dir, FetchedAt: builtAt, Records: 49},
 	}
 	if diff := cmp.Diff(wantSrc, m.Sources); diff != "" {
 		t.Errorf("Sources (-want +got):\n%s", diff)

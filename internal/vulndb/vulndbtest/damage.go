@@ -20,6 +20,8 @@ const (
 	SectionWeak
 	SectionThreat
 	SectionMeta
+	SectionStrings
+	SectionMetrics
 )
 
 // Span is a byte range of a database file.
