@@ -55,7 +55,10 @@ Each PATH is one of:
   a directory of OSV JSON records (searched recursively)
   an OSV export zip (the all.zip of one ecosystem)
   an EPSS CSV (.csv or .csv.gz) or the CISA KEV JSON catalog
-  a directory laid out as osv/, epss/ and kev/ subdirectories`,
+  NVD CVE API 2.0 JSON (records, API pages, yearly feeds; .json[.gz]),
+  or CVE JSON 5 records (files, a YYYY/NNxxx/ tree, zips): CVSS, CWE and
+  CISA's SSVC decisions per CVE, recognised by content
+  a directory laid out as osv/, epss/, kev/, nvd/ and cve/ subdirectories`,
 		Example: `  runlens db import ./osv-records
   runlens db import Go.zip npm.zip epss_scores.csv.gz known_exploited_vulnerabilities.json
   runlens db import testdata/sample/advisories
@@ -98,6 +101,9 @@ func (a *app) dbUpdateCommand() *cobra.Command {
 		kevURL     string
 		force      bool
 		headerFile string
+		nvd, cve5  bool
+		nvdURL     string
+		cve5URL    string
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -116,7 +122,14 @@ Credentials go only to the host of --source and to the hosts of --epss-url
 and --kev-url when you set those flags; never to the public EPSS and KEV
 feeds, and never to a host a redirect points at. Requests answered with
 429 or 5xx are retried a few times, honouring Retry-After; a download that
-fails keeps the current database.`,
+fails keeps the current database.
+
+CVE metrics (CVSS of NVD, the CNA and CISA ADP, CWE, CISA's SSVC
+decisions), optional: --nvd fetches from the NVD CVE API 2.0 — every CVE
+the first time, then only those modified since the last sync — paced to
+NVD's limits (5 requests per 30 s; 50 with an API key in
+RUNLENS_NVD_API_KEY, sent only to the NVD API); --cve5 downloads the CVE
+List V5 bulk export. --nvd-url and --cve5-url point them at a mirror.`,
 		Example: `  runlens db update
   runlens db update --ecosystems Go,npm,Debian:12
   runlens db update --source https://mirror.example/osv --epss-url "" --kev-url ""`,
@@ -136,6 +149,18 @@ fails keeps the current database.`,
 					mirrors = append(mirrors, kevURL)
 				}
 			}
+			if nvd || cmd.Flags().Changed("nvd-url") {
+				sources = append(sources, vulndb.NVDAPI(nvdURL, vulndb.NVDAPIOptions{APIKey: os.Getenv(vulndb.EnvNVDAPIKey)}))
+				if cmd.Flags().Changed("nvd-url") {
+					mirrors = append(mirrors, nvdURL)
+				}
+			}
+			if cve5 || cmd.Flags().Changed("cve5-url") {
+				sources = append(sources, vulndb.CVE5(cve5URL))
+				if cmd.Flags().Changed("cve5-url") {
+					mirrors = append(mirrors, cve5URL)
+				}
+			}
 			client, err := mirrorClient(headerFile, os.Getenv, mirrors)
 			if err != nil {
 				return err
@@ -149,6 +174,10 @@ fails keeps the current database.`,
 	f.StringVar(&epssURL, "epss-url", defaultEPSSURL, "EPSS CSV URL (empty to skip)")
 	f.StringVar(&kevURL, "kev-url", defaultKEVURL, "CISA KEV JSON URL (empty to skip)")
 	f.BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	f.BoolVar(&nvd, "nvd", false, "also fetch CVE metrics from the NVD CVE API 2.0")
+	f.StringVar(&nvdURL, "nvd-url", vulndb.DefaultNVDAPI, "NVD CVE API 2.0 endpoint (implies --nvd)")
+	f.BoolVar(&cve5, "cve5", false, "also download the CVE List V5 bulk export")
+	f.StringVar(&cve5URL, "cve5-url", vulndb.DefaultCVE5Releases, "CVE List V5 export: a zip URL, or a GitHub releases API URL naming it (implies --cve5)")
 	f.StringVar(&headerFile, "header-file", "", "file of `Name: value` HTTP headers for the mirror (e.g. authorization)")
 	return cmd
 }
@@ -245,6 +274,9 @@ func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulnd
 		if md.KEV != nil {
 			fmt.Fprintf(a.stderr, ", %d KEV entries", md.KEV.Count)
 		}
+		if md.Metrics != nil {
+			fmt.Fprintf(a.stderr, ", metrics for %d CVEs", md.Metrics.CVEs)
+		}
 		fmt.Fprintln(a.stderr)
 		if md.Bad > 0 {
 			fmt.Fprintf(a.stderr, "warning: %d records were unreadable and skipped (see runlens db status)\n", md.Bad)
@@ -325,6 +357,11 @@ func writeStatus(w io.Writer, path string, md vulndb.Metadata, in *vulndb.Integr
 	}
 	if md.KEV != nil {
 		fmt.Fprintf(w, "KEV:        %d entries, catalog %s\n", md.KEV.Count, md.KEV.CatalogVersion)
+	}
+	label := "Metrics:"
+	for _, l := range md.Metrics.StatusLines(time.Now()) {
+		fmt.Fprintf(w, "%-12s%s\n", label, l)
+		label = ""
 	}
 	for _, s := range md.Sources {
 		fmt.Fprintf(w, "Source:     %s %s\n", s.Kind, s.Location)

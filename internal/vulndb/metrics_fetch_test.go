@@ -118,6 +118,11 @@ func TestNVDAPISource(t *testing.T) {
 	if !src.Incremental || src.NVDRecords != 1 || src.Carried != len(first) || !src.SyncedThrough.Equal(later) {
 		t.Errorf("incremental source %+v (want %d carried)", src, len(first))
 	}
+	lines := m.Metrics.StatusLines(later.Add(time.Hour))
+	if len(lines) != 2 || !strings.Contains(lines[1], "1 NVD records, "+strconv.Itoa(len(first))+" carried from the previous database; newest modified 2026-10-08") ||
+		!strings.Contains(lines[1], "synced through 2026-10-01T08:00:00Z (1h0m0s ago, incremental)") {
+		t.Errorf("status lines %q", lines)
+	}
 	second := allMetrics(t, openDB(t, dir))
 	if len(second) != len(first) {
 		t.Errorf("%d CVEs after the incremental update, %d before", len(second), len(first))
