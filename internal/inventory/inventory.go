@@ -3,6 +3,12 @@
 // package (extract, match, report, store) can share it.
 package inventory
 
+// VersionUnknown is the Version of a package whose version cannot be read:
+// a Go or Rust program found without module information (types go-binary,
+// rust-binary). Such a package is listed so that it can be accounted for,
+// and is never compared against advisory version ranges.
+const VersionUnknown = "unknown"
+
 // Package is one installed software package found in an image.
 type Package struct {
 	// Name is the package name as its ecosystem spells it (binary package
@@ -18,7 +24,9 @@ type Package struct {
 	PURL string `json:"purl,omitempty"`
 	// Type says what kind of record the package came from: deb, apk, rpm,
 	// go-module, go-stdlib, npm, python, java-archive, gem, rust-crate,
-	// composer, nuget.
+	// composer, nuget; go-binary and rust-binary for a program found
+	// without module information (named by its file, VersionUnknown, no
+	// ecosystem, a pkg:generic PURL).
 	Type string `json:"type"`
 	// SourceName and SourceVersion name the OS source package (dpkg
 	// "Source:", apk origin, rpm source RPM). Distribution advisories are
@@ -35,6 +43,21 @@ type Package struct {
 	// apk R: lines, rpm file lists). The runtime agent maps loaded files back
 	// to packages through these.
 	Files []string `json:"files,omitempty"`
+	// Toolchain is the compiler that built a go-binary or rust-binary
+	// package, when the file says ("go1.22.5", "rustc 1.75.0").
+	Toolchain string `json:"toolchain,omitempty"`
+	// Owner is the OS package whose file list holds a go-binary or
+	// rust-binary package's file, if one does.
+	Owner *Owner `json:"owner,omitempty"`
+}
+
+// Owner names the OS package that owns a file.
+type Owner struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Type is the owner's Package.Type: deb, apk or rpm.
+	Type string `json:"type"`
+	PURL string `json:"purl,omitempty"`
 }
 
 // Distro describes the operating system from /etc/os-release.
