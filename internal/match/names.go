@@ -95,6 +95,11 @@ func (e errSkip) Error() string { return e.reason }
 // plan returns the lookups for one package, or an errSkip saying why there
 // are none.
 func plan(p *inventory.Package) ([]query, error) {
+	if p.Version == inventory.VersionUnknown {
+		// A program found without module information: any range that
+		// starts at 0 would "affect" it, so it is never compared.
+		return nil, errSkip{"version unknown"}
+	}
 	eco := normalizeEcosystem(strings.TrimSpace(p.Ecosystem))
 	if eco == "" {
 		return nil, errSkip{"no ecosystem"}
