@@ -122,7 +122,7 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 			p.Layer = root.LayerOf(loc)
 		}
 	}
-	inv.Errors = append(inv.Errors, addOwnership(ctx, root, inv.Packages)...)
+	inv.Errors = append(inv.Errors, addOwnership(ctx, root, inv.Packages, opts)...)
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, fmt.Errorf("extract: %w", cerr)
 	}

@@ -199,11 +199,13 @@ func TestExtractAlpine(t *testing.T) {
 }
 
 // TestExtractRPM proves the rpm reader works without cgo (this package is
-// tested with CGO_ENABLED=0 in CI as well) on a real Berkeley DB rpmdb.
+// tested with CGO_ENABLED=0 in CI as well) on a real Berkeley DB rpmdb,
+// file list included.
 func TestExtractRPM(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, "testdata/rootfs/rpm", dir)
 	writeFile(t, dir, "etc/os-release", []byte("NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\n"), 0o644)
+	writeFile(t, dir, "usr/bin/hello.sh", []byte("#!/bin/sh\necho hello\n"), 0o644)
 	inv, err := Extract(context.Background(), newDirRoot(t, dir), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +217,9 @@ func TestExtractRPM(t *testing.T) {
 	for _, p := range inv.Packages {
 		if p.Type != "rpm" || p.Ecosystem != "Rocky Linux:9" || p.SourceName == "" {
 			t.Errorf("rpm package %+v", p)
+		}
+		if diff := cmp.Diff([]string{"/usr/bin/hello.sh"}, p.Files); p.Name == "hello" && diff != "" {
+			t.Errorf("hello's files (-want +got):\n%s", diff)
 		}
 	}
 }

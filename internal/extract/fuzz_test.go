@@ -10,7 +10,7 @@ func FuzzParseAPKFiles(f *testing.F) {
 	f.Add([]byte("P:musl\nV:1\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:b\nR:orphan\n"))
 	f.Add([]byte("F:../../etc\nR:../shadow\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, _ := parseAPKFiles(bytes.NewReader(data), func(string) bool { return true })
+		m, _, _ := parseAPKFiles(bytes.NewReader(data), func(string) bool { return true })
 		for _, files := range m {
 			for _, p := range files {
 				if !strings.HasPrefix(p, "/") || strings.Contains(p, "/../") {

@@ -24,7 +24,7 @@ import (
 
 // schemaVersion is bumped whenever this package changes what it emits for the
 // same input (mapping, ownership, caps), so cached inventories are rebuilt.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // kind selects which guard and size cap apply to an extractor's input.
 type kind int
