@@ -56,7 +56,8 @@ func TestFailOnSaysSoWhenTheReportGoesToAFile(t *testing.T) {
 	if code != exitFindings || stdout != "" {
 		t.Fatalf("exit %d, stdout %q; want %d and nothing", code, stdout, exitFindings)
 	}
-	if want := "runlens: --fail-on HIGH: 8 findings at or above HIGH (report written to " + out + ")\n"; stderr != want {
+	// 13: the sample's 4 CRITICAL and 9 HIGH findings (testdata/sample/EXPECTED.md).
+	if want := "runlens: --fail-on HIGH: 13 findings at or above HIGH (report written to " + out + ")\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 	if _, err := os.Stat(out); err != nil {

@@ -15,10 +15,23 @@ type Finding struct {
 	// Package is the affected package (index into the inventory is not
 	// stable across scans, so the fields are copied).
 	Package PackageRef `json:"package"`
-	// Severity is CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN.
+	// Severity is CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN, chosen by
+	// severity.Choose from the advisories' data and, when the Source knows
+	// them (MetricsSource), the CVE's NVD, CNA and CISA ADP scores; UNKNOWN
+	// only when none of them rates it.
 	Severity string `json:"severity"`
-	// CVSS is the highest-scoring CVSS vector of the group, if any.
+	// SeveritySource says where Severity came from: "debian", "ubuntu"
+	// (the distribution's priority), "ghsa", "osv" (a matched advisory's
+	// own CVSS or word), "nvd", "cna", "cisa-adp" (the CVE's metrics).
+	// Empty with UNKNOWN.
+	SeveritySource string `json:"severity_source,omitempty"`
+	// CVSS is the vector the finding is rated by (or, when a distribution
+	// word rated it, the vector that comes next in the same precedence),
+	// with its source.
 	CVSS *CVSS `json:"cvss,omitempty"`
+	// CWEs are the weaknesses NVD and the CNA name for the finding's CVEs
+	// (set by the scan).
+	CWEs []string `json:"cwes,omitempty"`
 	// FixedVersions are the versions that fix it in the package's
 	// ecosystem, if known; empty means no fix is available.
 	FixedVersions []string  `json:"fixed_versions,omitempty"`
@@ -31,6 +44,11 @@ type Finding struct {
 	// database has it (set by the scan, not by Match).
 	EPSS *EPSS `json:"epss,omitempty"`
 	KEV  *KEV  `json:"kev,omitempty"`
+	// ExploitReferences are the advisories' references that show a public
+	// exploit: of type EVIDENCE, or Exploit-DB and Packet Storm pages.
+	ExploitReferences []string `json:"exploit_references,omitempty"`
+	// SSVC are the SSVC decision points of the finding (set by the scan).
+	SSVC *SSVC `json:"ssvc,omitempty"`
 }
 
 // EPSS is FIRST's exploit prediction for one CVE.
@@ -69,4 +87,31 @@ type CVSS struct {
 	Version string  `json:"version"` // "2.0", "3.0", "3.1", "4.0"
 	Vector  string  `json:"vector"`
 	Score   float64 `json:"score"`
+	// Source is where the vector came from, as Finding.SeveritySource.
+	Source string `json:"source,omitempty"`
+}
+
+// SSVC holds the inputs of CISA's SSVC decision for a finding: each
+// decision point CISA gave for one of its CVEs, else one runlens computed.
+type SSVC struct {
+	// Exploitation is "none", "poc" or "active".
+	Exploitation *SSVCPoint `json:"exploitation,omitempty"`
+	// Automatable is "yes" or "no"; absent when neither CISA nor a CVSS
+	// vector says.
+	Automatable *SSVCPoint `json:"automatable,omitempty"`
+	// TechnicalImpact is "partial" or "total"; absent like Automatable.
+	TechnicalImpact *SSVCPoint `json:"technical_impact,omitempty"`
+}
+
+// SSVCPoint is one SSVC decision point.
+type SSVCPoint struct {
+	Value string `json:"value"`
+	// Source is "cisa" (CISA's decision in its vulnrichment ADP
+	// container) or "computed" (see Basis).
+	Source string `json:"source"`
+	// CVE is the CVE CISA decided on; Date when it did (source cisa).
+	CVE  string    `json:"cve,omitempty"`
+	Date time.Time `json:"date,omitzero"`
+	// Basis says what a computed value was computed from.
+	Basis string `json:"basis,omitempty"`
 }

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strconv"
@@ -214,8 +215,9 @@ func idRank(id string) int {
 	return 1
 }
 
-// finding builds the Finding of one group for one package.
-func (g *group) finding(hits []hit, pkg PackageRef) Finding {
+// finding builds the Finding of one group for one package, rated from its
+// advisories and, when metrics is set, its CVEs' metrics.
+func (g *group) finding(ctx context.Context, hits []hit, pkg PackageRef, metrics MetricsSource) Finding {
 	all := append(append([]int(nil), g.members...), g.extra...)
 	var f Finding
 	var cves []string
@@ -242,24 +244,18 @@ func (g *group) finding(hits []hit, pkg PackageRef) Finding {
 	}
 	f.Package = pkg
 
-	best := severity.Unknown
 	var fixed []string
 	var fixEco string
 	for _, i := range all {
 		h := hits[i]
-		if h.sev.Rating > best {
-			best = h.sev.Rating
-		}
-		if c := h.sev.CVSS; c != nil && (f.CVSS == nil || c.Score > f.CVSS.Score) {
-			f.CVSS = &CVSS{Version: c.Version, Vector: c.Vector, Score: c.Score}
-		}
 		fixed = append(fixed, h.fixed...)
 		fixEco = h.eco
 		if h.vuln.Modified.After(f.Modified) {
 			f.Modified = h.vuln.Modified
 		}
 	}
-	f.Severity = findingSeverity(best)
+	class, cands := ratingOf(hits, all)
+	rate(ctx, &f, class, cands, cves, metrics)
 	f.FixedVersions = sortVersions(fixed, fixEco)
 
 	order := slices.Clone(all)
@@ -278,6 +274,9 @@ func (g *group) finding(hits []hit, pkg PackageRef) Finding {
 	}
 	f.Published = earliestPublished(hits, order)
 	f.References = references(hits, order)
+	for _, i := range order {
+		f.ExploitReferences = exploitReferences(f.ExploitReferences, hits[i].vuln)
+	}
 	return f
 }
 

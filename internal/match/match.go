@@ -65,6 +65,7 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 	res.Stats.Packages = len(inv.Packages)
 	m := &matcher{
 		src: src, res: &res,
+		metrics:  metricsOf(src),
 		lookups:  map[string][]*osv.Vulnerability{},
 		seen:     map[string]bool{},
 		packages: map[string][]Finding{},
@@ -90,6 +91,7 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 			// might sort or append to.
 			f.Advisories, f.Aliases = slices.Clone(f.Advisories), slices.Clone(f.Aliases)
 			f.FixedVersions, f.References = slices.Clone(f.FixedVersions), slices.Clone(f.References)
+			f.ExploitReferences = slices.Clone(f.ExploitReferences)
 			if f.CVSS != nil {
 				c := *f.CVSS
 				f.CVSS = &c
@@ -111,6 +113,7 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 // results are cached; a cached result differs only in its PackageRef.
 type matcher struct {
 	src      Source
+	metrics  MetricsSource // nil when src knows no CVE metrics
 	res      *Result
 	lookups  map[string][]*osv.Vulnerability // ecosystem + normalised name
 	seen     map[string]bool                 // record IDs counted in Stats
@@ -173,7 +176,7 @@ func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, erro
 	}
 	var fs []Finding
 	for _, g := range groupHits(hits) {
-		fs = append(fs, g.finding(hits, PackageRef{}))
+		fs = append(fs, g.finding(ctx, hits, PackageRef{}, m.metrics))
 	}
 	m.packages[pkgKey.String()] = fs
 	return fs, nil

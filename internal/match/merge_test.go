@@ -21,7 +21,9 @@ func mustTime(s string) time.Time {
 
 // TestMergeUbuntuReal: USN-5192-1 (upstream UBUNTU-CVE-2021-44228) and
 // UBUNTU-CVE-2021-44228 are one vulnerability; the real records become one
-// Finding keyed by the CVE, matched through the source package.
+// Finding keyed by the CVE, matched through the source package. Ubuntu
+// rates its package "high" (the CVSS vector says 10.0): for an OS package
+// the distribution's priority comes first, the vector is still shown.
 func TestMergeUbuntuReal(t *testing.T) {
 	_, res := matchOne(t, realSource(t), deb("Ubuntu:20.04:LTS", "liblog4j2-java", "2.11.2-1", "apache-log4j2", ""))
 	want := []Finding{{
@@ -31,12 +33,13 @@ func TestMergeUbuntuReal(t *testing.T) {
 			Name: "liblog4j2-java", Version: "2.11.2-1", Ecosystem: "Ubuntu:20.04:LTS", Type: "deb",
 			SourceName: "apache-log4j2", SourceVersion: "2.11.2-1",
 		},
-		Severity:      "CRITICAL",
-		CVSS:          &CVSS{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", Score: 10},
-		FixedVersions: []string{"2.15.0-0.20.04.1"},
-		Summary:       "apache-log4j2 vulnerability",
-		Published:     mustTime("2021-12-10T00:00:00Z"),
-		Modified:      mustTime("2025-07-16T04:43:21Z"),
+		Severity:       "HIGH",
+		SeveritySource: "ubuntu",
+		CVSS:           &CVSS{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", Score: 10, Source: "ubuntu"},
+		FixedVersions:  []string{"2.15.0-0.20.04.1"},
+		Summary:        "apache-log4j2 vulnerability",
+		Published:      mustTime("2021-12-10T00:00:00Z"),
+		Modified:       mustTime("2025-07-16T04:43:21Z"),
 		References: []string{
 			"https://ubuntu.com/security/notices/USN-5192-1",
 			"https://ubuntu.com/security/CVE-2021-44228",
@@ -134,13 +137,16 @@ func TestMergeRules(t *testing.T) {
 	pkg := PackageRef{Name: "pkg", Version: "1.2.0", Ecosystem: "npm", Type: "npm"}
 	want := []Finding{
 		{
-			ID:            "CVE-2024-0001",
-			Advisories:    []string{"DSA-9999-1", "GHSA-aaaa-aaaa-aaaa", "GO-2024-0001", "PYSEC-2024-1"},
-			Package:       pkg,
-			Severity:      "CRITICAL",
-			CVSS:          &CVSS{Version: "3.1", Vector: cvssCritical, Score: 9.8},
-			FixedVersions: []string{"1.5.0", "1.9.0", "1.10.0"},
-			Summary:       "summary of GHSA-aaaa-aaaa-aaaa",
+			ID:         "CVE-2024-0001",
+			Advisories: []string{"DSA-9999-1", "GHSA-aaaa-aaaa-aaaa", "GO-2024-0001", "PYSEC-2024-1"},
+			Package:    pkg,
+			// Both vectors are advisory CVSS: the higher score of the same
+			// version rates it, from the Go record ("osv").
+			Severity:       "CRITICAL",
+			SeveritySource: "osv",
+			CVSS:           &CVSS{Version: "3.1", Vector: cvssCritical, Score: 9.8, Source: "osv"},
+			FixedVersions:  []string{"1.5.0", "1.9.0", "1.10.0"},
+			Summary:        "summary of GHSA-aaaa-aaaa-aaaa",
 			References: []string{
 				"https://github.com/advisories/GHSA-aaaa-aaaa-aaaa",
 				"https://pkg.go.dev/vuln/GO-2024-0001",

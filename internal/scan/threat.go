@@ -13,8 +13,9 @@ type Threats interface {
 	Threat(ctx context.Context, cve string) (vulndb.Threat, bool)
 }
 
-// addThreats joins EPSS and KEV data onto findings through their CVE ids.
-// A finding with several CVEs takes the highest EPSS and any KEV listing.
+// addThreats joins EPSS and KEV data onto findings through their CVE ids,
+// then their CWEs and SSVC decision points (addSSVC). A finding with
+// several CVEs takes the highest EPSS and any KEV listing.
 func addThreats(ctx context.Context, th Threats, findings []match.Finding) {
 	for i := range findings {
 		f := &findings[i]
@@ -34,4 +35,6 @@ func addThreats(ctx context.Context, th Threats, findings []match.Finding) {
 			}
 		}
 	}
+	ms, _ := th.(Metrics)
+	addSSVC(ctx, ms, findings)
 }

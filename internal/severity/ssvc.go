@@ -38,7 +38,7 @@ func Exploitation(in ExploitationInputs) (value, basis string) {
 	case in.KEV:
 		return "active", "listed in CISA KEV"
 	case in.ExploitReference != "":
-		return "poc", "exploit reference " + in.ExploitReference
+		return "poc", "public exploit: " + in.ExploitReference
 	case in.HasEPSS && in.EPSS >= EPSSProofOfConcept:
 		return "poc", fmt.Sprintf("EPSS %.5f >= %.1f", in.EPSS, EPSSProofOfConcept)
 	}

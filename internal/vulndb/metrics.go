@@ -208,3 +208,15 @@ func bytesString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// SeverityCandidates is the CVSS of a CVE as severity candidates
+// (Metrics(ctx, cve).Candidates()): with it the store is a
+// match.MetricsSource, so Match rates findings with NVD's, the CNA's and
+// CISA ADP's scores.
+func (db *DB) SeverityCandidates(ctx context.Context, cve string) []severity.Candidate {
+	m, ok := db.Metrics(ctx, cve)
+	if !ok {
+		return nil
+	}
+	return m.Candidates()
+}
