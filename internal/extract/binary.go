@@ -30,36 +30,48 @@ var (
 // bounds its reads (internal/saferio), so hostile section sizes cannot make it
 // allocate more than the file holds.
 //
-// scalibr drops build-info errors silently; a file that is clearly a Go
-// program (it has a .go.buildinfo section) but whose build info cannot be
-// read is reported instead.
-func checkGoBinary(ra io.ReaderAt) (skip bool, err error) {
-	_, err = buildinfo.Read(ra)
+// It returns the build info when it is readable. Otherwise isGo says the
+// file is still recognisably a Go program (an ELF with Go's own sections),
+// which keeps an identity of its own (see binaryPackage). scalibr drops
+// build-info errors silently; a file that has a .go.buildinfo section whose
+// build info cannot be read is reported instead.
+func checkGoBinary(ra io.ReaderAt) (bi *buildinfo.BuildInfo, isGo bool, err error) {
+	bi, err = buildinfo.Read(ra)
 	if err == nil {
-		return false, nil
+		return bi, true, nil
 	}
-	switch err.Error() {
-	case "unrecognized file format":
-		return true, nil
-	case "not a Go executable":
-		if hasELFSection(ra, ".go.buildinfo") {
-			return true, fmt.Errorf("Go build info unreadable: %w", err)
-		}
-		return true, nil
+	if err.Error() == "unrecognized file format" {
+		return nil, false, nil
 	}
-	return true, fmt.Errorf("reading Go build info: %w", err)
+	secs := elfSections(ra, ".go.buildinfo", ".gopclntab", ".note.go.buildid")
+	isGo = len(secs) > 0
+	switch {
+	case secs[".go.buildinfo"]:
+		return nil, true, fmt.Errorf("Go build info unreadable: %w", err)
+	case err.Error() == "not a Go executable":
+		return nil, isGo, nil
+	}
+	return nil, isGo, fmt.Errorf("reading Go build info: %w", err)
 }
 
-func hasELFSection(ra io.ReaderAt, name string) bool {
+// elfSections returns which of names are sections of ra, an ELF file; none
+// for anything else.
+func elfSections(ra io.ReaderAt, names ...string) map[string]bool {
+	out := map[string]bool{}
 	var hdr [4]byte
 	if _, err := ra.ReadAt(hdr[:], 0); err != nil || !bytes.Equal(hdr[:], elfMagic) {
-		return false
+		return out
 	}
 	f, err := elf.NewFile(ra)
 	if err != nil {
-		return false
+		return out
 	}
-	return f.Section(name) != nil
+	for _, n := range names {
+		if f.Section(n) != nil {
+			out[n] = true
+		}
+	}
+	return out
 }
 
 // rustSection is the part of an executable format's section that matters.

@@ -45,6 +45,9 @@ func (r osRelease) distro() *inventory.Distro {
 
 // convert maps one scalibr package to runlens's model.
 func convert(p *extractor.Package, byName map[string]plugin, rel osRelease) inventory.Package {
+	if m, ok := p.Metadata.(*binaryMeta); ok {
+		return convertBinary(p, m)
+	}
 	var pl plugin
 	if len(p.Plugins) > 0 {
 		pl = byName[p.Plugins[0]]

@@ -123,6 +123,7 @@ func Extract(ctx context.Context, root layerfs.RootFS, opts Options) (*inventory
 		}
 	}
 	inv.Errors = append(inv.Errors, addOwnership(ctx, root, inv.Packages, opts)...)
+	setOwners(ctx, root, inv.Packages)
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, fmt.Errorf("extract: %w", cerr)
 	}
@@ -158,10 +159,16 @@ func locations(p *extractor.Package) []string {
 
 // dedupe merges packages that are the same (a gem found through two
 // gemspecs, one npm version in two node_modules) into one with all their
-// locations, and sorts the result.
+// locations, and sorts the result. Programs found without module
+// information are one package per file: two files of one name are not
+// known to be the same program, and each may have its own owner.
 func dedupe(pkgs []inventory.Package) []inventory.Package {
 	key := func(p *inventory.Package) string {
-		return p.Type + "\x00" + p.Ecosystem + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.SourceName + "\x00" + p.SourceVersion
+		k := p.Type + "\x00" + p.Ecosystem + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.SourceName + "\x00" + p.SourceVersion
+		if isBinaryType(p.Type) {
+			k += "\x00" + first(p.Locations)
+		}
+		return k
 	}
 	idx := make(map[string]int, len(pkgs))
 	out := pkgs[:0]

@@ -3,6 +3,7 @@ package extract
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/extractor/filesystem"
 	"github.com/google/osv-scalibr/inventory"
 )
@@ -20,6 +22,8 @@ var ErrTooLarge = errors.New("file exceeds size limit")
 // guard wraps one scalibr extractor with runlens's limits: size caps that
 // are reported instead of silently skipped, panic recovery, random access
 // for binaries, and cheap pre-checks so most executables are read only once.
+// The pre-checks also find the Go and Rust programs without module
+// information, which get a package of their own (identity.go).
 type guard struct {
 	filesystem.Extractor
 	kind kind
@@ -81,22 +85,49 @@ func (g *guard) Extract(ctx context.Context, in *filesystem.ScanInput) (inv inve
 		if err != nil {
 			return inventory.Inventory{}, err
 		}
-		if g.kind == kindGoBinary {
-			if skip, err := checkGoBinary(ra); skip || err != nil {
+		var bi *buildinfo.BuildInfo
+		switch g.kind {
+		case kindGoBinary:
+			var isGo bool
+			bi, isGo, err = checkGoBinary(ra)
+			if bi == nil {
+				if isGo {
+					return onlyPackage(binaryPackage(in.Path, goBinaryType, "")), err
+				}
 				return inventory.Inventory{}, err
 			}
-		}
-		if g.kind == kindRustBinary {
-			if skip, err := checkRustBinary(ra); skip || err != nil {
+		case kindRustBinary:
+			skip, err := checkRustBinary(ra)
+			if err != nil {
 				return inventory.Inventory{}, err
+			}
+			if skip {
+				if tc, ok := rustToolchain(ra); ok {
+					return onlyPackage(binaryPackage(in.Path, rustBinaryType, tc)), nil
+				}
+				return inventory.Inventory{}, nil
 			}
 		}
 		// The binary and archive extractors need Read, ReadAt and Seek.
 		if _, ok := in.Reader.(io.ReaderAt); !ok {
 			in.Reader = ra.(io.Reader)
 		}
+		if bi != nil && bi.Main.Path == "" {
+			// No main module: scalibr reports the toolchain (stdlib) at
+			// most, so the program itself needs a package.
+			inv, err := g.Extractor.Extract(ctx, in)
+			if err == nil {
+				inv.Packages = append(inv.Packages, binaryPackage(in.Path, goBinaryType, goToolchain(bi)))
+			}
+			return inv, err
+		}
 	}
 	return g.Extractor.Extract(ctx, in)
+}
+
+// onlyPackage is an inventory of one package.
+func onlyPackage(p *extractor.Package) inventory.Inventory {
+	return inventory.Inventory{Packages: []*extractor.Package{p}}
 }
 
 // readerAt returns r itself when it supports random access, which layerfs
