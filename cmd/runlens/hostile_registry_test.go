@@ -86,6 +86,9 @@ func endlessCatalogServer(t *testing.T) (host string, pages *atomic.Int64) {
 // 2. (The cap is lowered to keep the test short; the default of 100,000 is
 // covered in internal/registry and peaks at about 70 MiB here.)
 func TestHostileRegistryEndlessCatalogBoundedMemory(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector multiplies memory use; the plain run checks the bound")
+	}
 	host, pages := endlessCatalogServer(t)
 	c := newCLI(t)
 	out := filepath.Join(t.TempDir(), "out.json")
