@@ -92,7 +92,7 @@ func scanArchive(t *testing.T, archive string, lim layerfs.Limits) *result.Image
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, _, err := a.openDB(ctx, 0)
+	db, _, err := scan.OpenDB(ctx, a.dbDir, 0, a.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/usage"
+	"github.com/runlens/runlens/internal/vulndb"
 )
 
 // Exit codes documented in --help and the README.
@@ -53,30 +53,9 @@ func runProcess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	ctx, stop := signalContext(context.Background())
+	ctx, stop := scan.SignalContext(context.Background())
 	defer stop()
 	return run(ctx, args, stdin, stdout, stderr)
-}
-
-// signalContext returns a context cancelled with a *scan.SignalError cause
-// on the first SIGINT or SIGTERM. After that first signal the handler is
-// removed, so a second one ends the process at once.
-func signalContext(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-ch:
-			signal.Stop(ch)
-			cancel(&scan.SignalError{Signal: sig})
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(ch)
-		cancel(nil)
-	}
 }
 
 // run executes the command line and returns the process exit code.
@@ -99,8 +78,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ec.code
 	}
 	fmt.Fprintf(stderr, "runlens: %v\n", err)
-	if isUsageError(err) {
+	var stale *vulndb.StaleError
+	switch {
+	case isUsageError(err):
 		return exitUsage
+	case errors.As(err, &stale):
+		return exitStaleDB
 	}
 	return exitError
 }
@@ -131,7 +114,7 @@ func (e *usageError) Error() string { return e.msg }
 
 func isUsageError(err error) bool {
 	var u *usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) || usage.Is(err) {
 		return true
 	}
 	// cobra's own flag and argument errors.

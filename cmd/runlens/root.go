@@ -248,34 +248,11 @@ func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error
 			a.log.Error("scan incomplete", "image", r.Target.Reference, "status", r.Status, "reason", r.Error)
 		}
 	}
-	return verdict(o, doc.Verdict(o.policy, also...))
-}
-
-// verdict turns a result's verdict into the exit status and the lines
-// stderr gets: why the policy matched when the report went to a file or
-// the scan is also incomplete, then every reason it is incomplete.
-func verdict(o *outputOptions, v result.Verdict) error {
+	v := doc.Verdict(o.policy, also...)
 	if v.Code == exitOK {
 		return nil
 	}
-	var lines []string
-	if v.Matched != "" && (o.output != "" || len(v.Incomplete) > 0) {
-		line := fmt.Sprintf("--exit-code %d: %s", o.exitCode, v.Matched)
-		if v.FailOn {
-			line = fmt.Sprintf("--fail-on %s: %s", o.failOn, v.Matched)
-		}
-		if o.output != "" {
-			line += " (report written to " + o.output + ")"
-		}
-		lines = append(lines, line)
-	}
-	for _, r := range v.Incomplete {
-		if v.Matched != "" {
-			r = "the scan is also incomplete: " + r
-		}
-		lines = append(lines, r)
-	}
-	return &exitCodeError{code: v.Code, lines: lines}
+	return &exitCodeError{code: v.Code, lines: v.Lines(o.policy, o.output)}
 }
 
 // orList joins names as "a, b or c".

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/image"
-	"github.com/runlens/runlens/internal/layercache"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
@@ -21,57 +16,24 @@ import (
 // defaultTimeout bounds a whole scan command.
 const defaultTimeout = 30 * time.Minute
 
-// scanContext bounds a scan command by timeout, with a *scan.TimeoutError
-// cause so unfinished results say why they stopped.
-func scanContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, timeout, &scan.TimeoutError{Timeout: timeout})
-}
-
-// interrupted is why the run is incomplete when ctx ended (deadline or
-// signal), for the verdict; nil while ctx is live.
-func interrupted(ctx context.Context) error {
-	if why := scan.Interrupted(ctx); why != nil {
-		return fmt.Errorf("%w; the report lists what finished, the rest as failed", why)
-	}
-	return nil
-}
-
-// interruptedOr is the reason an unfinished result gives: the
-// interruption when ctx ended, else err.
-func interruptedOr(ctx context.Context, err error) error {
-	if why := scan.Interrupted(ctx); why != nil {
-		return why
-	}
-	return err
-}
-
 // scanOptions are the flags of the scan subcommands.
 type scanOptions struct {
-	out outputOptions
+	out     outputOptions
+	source  image.Source
+	access  registry.Access
+	scanner scan.Config
 
-	archive   string
-	ociLayout string
-	rootfs    string
-
-	platform      string
-	username      string
 	passwordStdin bool
-	insecure      bool
-
-	noCache     bool
-	maxDBAge    time.Duration
-	timeout     time.Duration
-	concurrency int
-
-	idleTimeout time.Duration
-	realmHosts  []string
+	timeout       time.Duration
+	concurrency   int
 }
 
-// registerSource adds the registry-access flags and the common ones.
+// registerSource adds the registry-credential and platform flags and the
+// common ones.
 func (o *scanOptions) registerSource(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
-	f.StringVar(&o.username, "username", "", "registry user name (with --password-stdin)")
+	f.StringVar(&o.source.Platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
+	f.StringVar(&o.access.Username, "username", "", "registry user name (with --password-stdin)")
 	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password or token from stdin")
 	o.registerCommon(cmd)
 }
@@ -79,11 +41,38 @@ func (o *scanOptions) registerSource(cmd *cobra.Command) {
 // registerCommon adds the flags every scan command shares.
 func (o *scanOptions) registerCommon(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP registries")
-	f.BoolVar(&o.noCache, "no-cache", false, "do not read or write the inventory cache")
-	f.DurationVar(&o.maxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h (0: any age)")
+	f.BoolVar(&o.access.Insecure, "insecure", false, "allow plain-HTTP registries")
+	f.BoolVar(&o.scanner.NoCache, "no-cache", false, "do not read or write the inventory cache")
+	f.DurationVar(&o.scanner.MaxDBAge, "max-db-age", 0, "fail (exit 3) when the database is older than this, e.g. 72h (0: any age)")
 	f.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (0: no timeout)")
-	o.registerRegistryAccess(cmd)
+	f.DurationVar(&o.access.IdleTimeout, "idle-timeout", registry.DefaultIdleTimeout, "fail a registry request that sends nothing for this long (0: never)")
+	f.StringSliceVar(&o.access.AllowedRealmHosts, "allow-token-realm", nil, "token service host[:port] on another host that may receive registry credentials (repeatable)")
+	o.out.register(cmd)
+}
+
+// registerConcurrency adds --concurrency, for the commands that scan many
+// images.
+func (o *scanOptions) registerConcurrency(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
+}
+
+// check validates the output and registry-access flags, and takes the
+// password from stdin when --password-stdin asks for it.
+func (o *scanOptions) check(stdin io.Reader) error {
+	if err := o.out.check(); err != nil {
+		return err
+	}
+	if o.passwordStdin {
+		o.access.Password = stdin
+	}
+	return o.access.Check()
+}
+
+// scanner opens the database and caches the flags ask for.
+func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *result.Database, func(), error) {
+	cfg := o.scanner
+	cfg.DBDir, cfg.CacheDir, cfg.IncludePackages, cfg.Progress, cfg.Log = a.dbDir, a.cacheDir, o.out.listPackages, a.progress, a.log
+	return scan.Open(ctx, cfg)
 }
 
 func (a *app) scanCommand() *cobra.Command {
@@ -121,139 +110,48 @@ before does not download them again. --no-cache turns both off.`,
   runlens scan image --rootfs ./rootfs --format json -o result.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runScanImage(cmd.Context(), o, args)
+			if len(args) == 1 {
+				o.source.Reference = args[0]
+			}
+			return a.runScanImage(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.archive, "archive", "", "scan a docker-save or OCI tarball")
-	f.StringVar(&o.ociLayout, "oci-layout", "", "scan an OCI layout directory")
-	f.StringVar(&o.rootfs, "rootfs", "", "scan a root filesystem directory")
+	f.StringVar(&o.source.Archive, "archive", "", "scan a docker-save or OCI tarball")
+	f.StringVar(&o.source.OCILayout, "oci-layout", "", "scan an OCI layout directory")
+	f.StringVar(&o.source.RootFS, "rootfs", "", "scan a root filesystem directory")
 	o.registerSource(cmd)
-	o.out.register(cmd)
 	return cmd
 }
 
-func (a *app) runScanImage(ctx context.Context, o *scanOptions, args []string) error {
-	sources := 0
-	for _, s := range []string{o.archive, o.ociLayout, o.rootfs} {
-		if s != "" {
-			sources++
-		}
-	}
-	if len(args) == 1 {
-		sources++
-	}
-	if sources != 1 {
-		return &usageError{"name exactly one image: a REFERENCE, --archive, --oci-layout or --rootfs (see runlens scan image --help)"}
-	}
-	if err := o.out.check(); err != nil {
+func (a *app) runScanImage(ctx context.Context, o *scanOptions) error {
+	if err := o.source.Check(); err != nil {
 		return err
 	}
-	if err := o.checkRegistryAccess(); err != nil {
+	if err := o.check(a.stdin); err != nil {
 		return err
 	}
-	ctx, cancel := scanContext(ctx, o.timeout)
+	ctx, cancel := scan.WithTimeout(ctx, o.timeout)
 	defer cancel()
-
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-
 	// A source that cannot be opened, or a scan cut off, is a failed result
 	// that says what was being scanned and why it stopped.
+	o.source.Registry = o.access
 	var res *result.Image
-	img, err := a.openImage(ctx, o, args)
+	img, err := image.Open(ctx, o.source)
 	if err != nil {
-		res = result.Incomplete(image.Descriptor{Reference: imageName(o, args)}, result.StatusFailed, interruptedOr(ctx, err))
+		res = result.Incomplete(image.Descriptor{Reference: o.source.Name()}, result.StatusFailed, scan.InterruptedOr(ctx, err))
 	} else {
 		defer img.Close()
 		res, err = scanner.Scan(ctx, img)
 		a.progress.Clear()
 		if err != nil {
-			res = result.Incomplete(img.Descriptor(), result.StatusFailed, interruptedOr(ctx, err))
+			res = result.Incomplete(img.Descriptor(), result.StatusFailed, scan.InterruptedOr(ctx, err))
 		}
 	}
-	return a.write(&o.out, result.New(header("scan image", dbInfo), []*result.Image{res}, nil, nil), interrupted(ctx))
-}
-
-func imageName(o *scanOptions, args []string) string {
-	switch {
-	case o.archive != "":
-		return o.archive
-	case o.ociLayout != "":
-		return o.ociLayout
-	case o.rootfs != "":
-		return o.rootfs
-	case len(args) == 1:
-		ref, _, _, _ := registry.StripCredentials(args[0])
-		return ref
-	}
-	return ""
-}
-
-// registryOptions builds registry access options, reading the password
-// from stdin when asked. The password is never logged.
-func (a *app) registryOptions(o *scanOptions) (image.RegistryOptions, error) {
-	ro := image.RegistryOptions{Platform: o.platform}
-	access, err := o.registryAccess()
-	if err != nil {
-		return ro, err
-	}
-	ro.Options = access
-	ro.Username = o.username
-	if o.passwordStdin {
-		if o.username == "" {
-			return ro, &usageError{"--password-stdin needs --username"}
-		}
-		b, err := io.ReadAll(io.LimitReader(a.stdin, 64<<10))
-		if err != nil {
-			return ro, fmt.Errorf("reading password from stdin: %w", err)
-		}
-		ro.Password = strings.TrimRight(string(b), "\r\n")
-	} else if o.username != "" {
-		return ro, &usageError{"--username needs --password-stdin (passwords are not taken as flags)"}
-	}
-	return ro, nil
-}
-
-func (a *app) openImage(ctx context.Context, o *scanOptions, args []string) (image.Image, error) {
-	switch {
-	case o.archive != "":
-		return image.OpenArchive(ctx, o.archive, image.LocalOptions{Platform: o.platform})
-	case o.ociLayout != "":
-		return image.OpenLayout(ctx, o.ociLayout, image.LocalOptions{Platform: o.platform})
-	case o.rootfs != "":
-		return image.OpenDir(ctx, o.rootfs)
-	}
-	ro, err := a.registryOptions(o)
-	if err != nil {
-		return nil, err
-	}
-	return image.OpenRegistry(ctx, args[0], ro)
-}
-
-// scanner opens the database and cache a scan needs.
-func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *result.Database, func(), error) {
-	db, info, err := a.openDB(ctx, o.maxDBAge)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	s := &scan.Scanner{Advisories: db, Threats: db, IncludePackages: o.out.listPackages, Progress: a.progress}
-	if !o.noCache {
-		c, err := cache.Open(a.cacheDir)
-		if err != nil {
-			a.log.Warn("inventory cache unavailable; scanning without it", "err", err)
-		} else {
-			s.Cache = c
-		}
-		lc, err := layercache.Open(filepath.Join(a.cacheDir, "layers"), layercache.Options{})
-		if err != nil {
-			a.log.Warn("layer cache unavailable; scanning without it", "err", err)
-		} else {
-			s.LayerCache = lc
-		}
-	}
-	return s, info, func() { db.Close() }, nil
+	return a.write(&o.out, result.New(header("scan image", dbInfo), []*result.Image{res}, nil, nil), scan.Unfinished(ctx))
 }

@@ -6,65 +6,37 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/runlens/runlens/internal/clusterscan"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
-	"github.com/runlens/runlens/internal/workload"
 )
 
 // clusterOptions are the flags that select clusters and describe them.
 type clusterOptions struct {
-	kubeconfig  string
-	contexts    []string
-	allContexts bool
-	namespaces  []string
-	selector    string
-	internal    []string
-	external    []string
-	critical    []string
+	clusterscan.Options
+	critical []string
+	view     string
 }
 
 func (c *clusterOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	f.StringSliceVar(&c.contexts, "context", nil, "kubeconfig contexts to scan, comma-separated (default the current context)")
-	f.BoolVar(&c.allContexts, "all-contexts", false, "scan every context in the kubeconfig")
-	f.StringSliceVarP(&c.namespaces, "namespace", "n", nil, "only these namespaces (default all)")
-	f.StringVarP(&c.selector, "selector", "l", "", "only pods matching this label selector")
-	f.StringSliceVar(&c.internal, "internal-registries", nil, `registries or repository prefixes whose images are "ours" (e.g. registry.example.com/team)`)
-	f.StringSliceVar(&c.external, "external-registries", nil, "more vendor registries or prefixes (e.g. a mirror of public images)")
+	f.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+	f.StringSliceVar(&c.Contexts, "context", nil, "kubeconfig contexts to scan, comma-separated (default the current context)")
+	f.BoolVar(&c.AllContexts, "all-contexts", false, "scan every context in the kubeconfig")
+	f.StringSliceVarP(&c.Namespaces, "namespace", "n", nil, "only these namespaces (default all)")
+	f.StringVarP(&c.LabelSelector, "selector", "l", "", "only pods matching this label selector")
+	f.StringSliceVar(&c.Owner.Internal, "internal-registries", nil, `registries or repository prefixes whose images are "ours" (e.g. registry.example.com/team)`)
+	f.StringSliceVar(&c.Owner.External, "external-registries", nil, "more vendor registries or prefixes (e.g. a mirror of public images)")
 	f.StringSliceVar(&c.critical, "critical-namespaces", nil, `label selectors marking critical namespaces (e.g. "env=prod")`)
-}
-
-func (c *clusterOptions) options() (clusterscan.Options, error) {
-	o := clusterscan.Options{
-		Kubeconfig: c.kubeconfig, Contexts: c.contexts, AllContexts: c.allContexts,
-		Namespaces: c.namespaces, LabelSelector: c.selector,
-		Owner: workload.OwnerOptions{Internal: c.internal, External: c.external},
-	}
-	if c.selector != "" {
-		if _, err := labels.Parse(c.selector); err != nil {
-			return o, &usageError{fmt.Sprintf("--selector: %v", err)}
-		}
-	}
-	for _, s := range c.critical {
-		sel, err := labels.Parse(s)
-		if err != nil {
-			return o, &usageError{fmt.Sprintf("--critical-namespaces %q: %v", s, err)}
-		}
-		o.CriticalNamespaces = append(o.CriticalNamespaces, sel)
-	}
-	return o, nil
+	f.StringVar(&c.view, "view", "", "table sections: workloads, images, or both (default)")
 }
 
 func (a *app) scanClusterCommand() *cobra.Command {
 	o := &scanOptions{}
 	co := &clusterOptions{}
-	var view string
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Scan what actually runs in one or many Kubernetes clusters (agentless)",
@@ -86,46 +58,43 @@ imagePullSecrets when the role may read them, then ~/.docker/config.json.`,
   runlens scan cluster --critical-namespaces env=prod --view workloads`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runScanCluster(cmd.Context(), o, co, view)
+			return a.runScanCluster(cmd.Context(), o, co)
 		},
 	}
 	co.register(cmd)
-	f := cmd.Flags()
-	f.StringVar(&view, "view", "", "table sections: workloads, images, or both (default)")
-	f.IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
+	o.registerConcurrency(cmd)
 	o.registerCommon(cmd)
-	o.out.register(cmd)
 	return cmd
 }
 
-func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOptions, view string) error {
-	switch view {
+func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOptions) error {
+	switch co.view {
 	case "", "workloads", "images":
 	default:
-		return &usageError{fmt.Sprintf("--view: want workloads or images, got %q", view)}
+		return &usageError{fmt.Sprintf("--view: want workloads or images, got %q", co.view)}
 	}
 	if err := o.out.check(); err != nil {
 		return err
 	}
-	copts, err := co.options()
-	if err != nil {
+	copts := co.Options
+	var err error
+	if copts.CriticalNamespaces, err = clusterscan.ParseSelectors(co.LabelSelector, co.critical); err != nil {
 		return err
 	}
-	if copts.Registry, err = o.registryAccess(); err != nil {
+	if copts.Registry, err = o.access.Shared(); err != nil {
 		return err
 	}
-	if copts.Clients, err = loadClusters("--context", co.kubeconfig, co.contexts, co.allContexts); err != nil {
+	if copts.Clients, err = loadClusters("--context", co.Kubeconfig, co.Contexts, co.AllContexts); err != nil {
 		return err
 	}
-	ctx, cancel := scanContext(ctx, o.timeout)
+	ctx, cancel := scan.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	copts.Concurrency = o.concurrency
-	copts.Progress = a.progress
+	copts.Concurrency, copts.Progress = o.concurrency, a.progress
 	res, err := clusterscan.Run(ctx, scanner, copts)
 	a.progress.Clear()
 	if err != nil {
@@ -145,8 +114,8 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 			a.log.Warn("cluster scan incomplete", "cluster", c.Name, "kind", p.Kind, "reason", p.Reason)
 		}
 	}
-	o.out.view = view
-	return a.write(&o.out, result.New(header("scan cluster", dbInfo), res.Images, res.Workloads, res.Clusters), interrupted(ctx))
+	o.out.view = co.view
+	return a.write(&o.out, result.New(header("scan cluster", dbInfo), res.Images, res.Workloads, res.Clusters), scan.Unfinished(ctx))
 }
 
 // loadClusters loads the kubeconfig contexts named by flag; a context the

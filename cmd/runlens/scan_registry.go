@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -50,15 +49,14 @@ written: what finished, and everything else as FAILED with the reason.`,
 			return a.runScanRegistry(cmd.Context(), o, args[0], rf)
 		},
 	}
+	o.registerConcurrency(cmd)
 	f := cmd.Flags()
-	f.IntVar(&o.concurrency, "concurrency", 4, "images scanned in parallel")
 	f.StringSliceVar(&rf.runningIn, "running-in", nil, "kubeconfig contexts: mark which digests run there and which are stale")
 	f.StringVar(&rf.kubeconfig, "kubeconfig", "", "kubeconfig file for --running-in")
 	f.IntVar(&rf.maxRepositories, "max-repositories", registry.DefaultMaxRepositories, "stop listing the catalog after this many repositories (the registry is then reported partial)")
 	f.IntVar(&rf.maxTags, "max-tags", registry.DefaultMaxTags, "stop listing tags after this many in all (the registry is then reported partial)")
 	o.registerSource(cmd)
 	f.Lookup("platform").Usage = `platforms to scan, os/arch[/variant], comma-separated, or "all" (default linux/<host arch>)`
-	o.out.register(cmd)
 	return cmd
 }
 
@@ -84,22 +82,17 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 			runningErr = fmt.Errorf("--running-in: %w", runningErr)
 		}
 	}
-	ctx, cancel := scanContext(ctx, o.timeout)
+	ctx, cancel := scan.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	ro, err := a.registryOptions(o)
+	if o.passwordStdin {
+		o.access.Password = a.stdin
+	}
+	opts, err := o.access.Options()
 	if err != nil {
 		return err
 	}
-	opts := ro.Options
-	opts.MaxRepositories = rf.maxRepositories
-	opts.MaxTags = rf.maxTags
-	switch o.platform {
-	case "all":
-	case "":
-		opts.Platforms = []string{registry.DefaultPlatform()}
-	default:
-		opts.Platforms = splitList(o.platform)
-	}
+	opts.MaxRepositories, opts.MaxTags = rf.maxRepositories, rf.maxTags
+	opts.Platforms = registry.ParsePlatforms(o.source.Platform)
 
 	scanner, dbInfo, closeDB, err := a.scanner(ctx, o)
 	if err != nil {
@@ -127,17 +120,7 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 		}
 	}
 	// Without the marks it was asked for, the report is still written.
-	return a.write(&o.out, result.New(header("scan registry", dbInfo), results, nil, nil), interrupted(ctx), runningErr)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return a.write(&o.out, result.New(header("scan registry", dbInfo), results, nil, nil), scan.Unfinished(ctx), runningErr)
 }
 
 // markRunning marks each registry digest as running in the clusters (with
@@ -150,45 +133,6 @@ func (a *app) markRunning(ctx context.Context, clusters []k8s.ClusterClient, res
 	}
 	if err != nil {
 		return fmt.Errorf("--running-in: %w", err)
-	}
-	return nil
-}
-
-// registerRegistryAccess adds the flags that shape registry traffic, shared
-// by every scan command.
-func (o *scanOptions) registerRegistryAccess(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.DurationVar(&o.idleTimeout, "idle-timeout", registry.DefaultIdleTimeout, "fail a registry request that sends nothing for this long (0: never)")
-	f.StringSliceVar(&o.realmHosts, "allow-token-realm", nil, "token service host[:port] on another host that may receive registry credentials (repeatable)")
-}
-
-// registryAccess returns the registry options every scan shares: plain
-// HTTP if allowed, the extra token realms, and one transport (bounded
-// retries, the idle timeout) for all requests of the run.
-func (o *scanOptions) registryAccess() (registry.Options, error) {
-	if err := o.checkRegistryAccess(); err != nil {
-		return registry.Options{}, err
-	}
-	idle := o.idleTimeout
-	if idle == 0 {
-		idle = -1 // RetryOptions: negative turns it off
-	}
-	return registry.Options{
-		Insecure:          o.insecure,
-		AllowedRealmHosts: o.realmHosts,
-		Transport:         registry.NewTransport(nil, registry.RetryOptions{IdleTimeout: idle}),
-	}, nil
-}
-
-// checkRegistryAccess validates the registry-access flags.
-func (o *scanOptions) checkRegistryAccess() error {
-	if o.idleTimeout < 0 {
-		return &usageError{fmt.Sprintf("--idle-timeout: %s is negative", o.idleTimeout)}
-	}
-	for _, h := range o.realmHosts {
-		if err := registry.CheckRealmHost(h); err != nil {
-			return &usageError{"--allow-token-realm: " + err.Error()}
-		}
 	}
 	return nil
 }
