@@ -31,3 +31,15 @@ func FuzzSplitSourceRPM(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRustMarkers(f *testing.F) {
+	f.Add([]byte("\x00/rustc/82e1608dfa6e0b5569232559e3d385fea5a93112/library/core/src/lib.rs\x00"))
+	f.Add([]byte("/usr/src/rustc-1.63.0/library/std\x00rustc version 1.75.0 (x)\x00/rustc-"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, find := range []func([]byte) (string, bool){rustStdPath, rustcComment} {
+			if v, ok := find(data); v != "" && (!ok || !strings.HasPrefix(v, "rustc ")) {
+				t.Fatalf("toolchain %q (rust %v) from %q", v, ok, data)
+			}
+		}
+	})
+}
