@@ -28,8 +28,8 @@ const (
 	exitOK       = result.ExitOK
 	exitFindings = result.ExitFindings
 	exitError    = result.ExitIncomplete
-	exitStaleDB  = 3
-	exitUsage    = 64
+	exitStaleDB  = result.ExitStaleDB
+	exitUsage    = result.ExitUsage
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -5,16 +5,17 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/usage"
+	"github.com/runlens/runlens/internal/vulndb"
 )
 
 // app holds the global options and the process's standard streams.
@@ -133,21 +134,11 @@ func checkDurations(cmd *cobra.Command) error {
 
 // setup resolves directories and builds the logger once flags are parsed.
 func (a *app) setup() error {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
 	if a.dbDir == "" {
-		a.dbDir = os.Getenv("RUNLENS_DB_DIR")
-	}
-	if a.dbDir == "" {
-		a.dbDir = filepath.Join(base, "runlens", "db")
+		a.dbDir = vulndb.DefaultDir()
 	}
 	if a.cacheDir == "" {
-		a.cacheDir = os.Getenv("RUNLENS_CACHE_DIR")
-	}
-	if a.cacheDir == "" {
-		a.cacheDir = filepath.Join(base, "runlens", "cache")
+		a.cacheDir = cache.DefaultDir()
 	}
 	level := slog.LevelWarn
 	switch {
@@ -183,7 +174,7 @@ type outputOptions struct {
 
 func (o *outputOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "f", report.Names()[0], "report format: "+orList(report.Names()))
+	f.StringVarP(&o.format, "format", "f", report.Names()[0], "report format: "+report.Choice())
 	f.StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
 	f.StringVarP(&o.severity, "severity", "s", "", "only report these severities, comma-separated ("+strings.Join(result.Severities, ",")+")")
 	f.BoolVar(&o.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version")
@@ -194,33 +185,15 @@ func (o *outputOptions) register(cmd *cobra.Command) {
 
 // check validates the output flags and keeps the filters, the policy and
 // the format they ask for.
-func (o *outputOptions) check() error {
-	sev, err := result.ParseSeverities(o.severity)
-	if err != nil {
-		return &usageError{"--severity: " + err.Error()}
+func (o *outputOptions) check() (err error) {
+	if o.filters, err = result.ParseFilters(o.severity, o.ignoreUnfixed); err != nil {
+		return usage.Errorf("%v", err)
 	}
-	if o.failOn != "" {
-		fo, err := result.ParseSeverities(o.failOn)
-		if err != nil || len(fo) != 1 {
-			return &usageError{fmt.Sprintf("--fail-on: want one severity, got %q", o.failOn)}
-		}
-		o.failOn = fo[0]
+	if o.policy, err = result.ParsePolicy(o.failOn, o.exitCode); err != nil {
+		return usage.Errorf("%v", err)
 	}
-	if c := o.exitCode; c != 0 && !validExitCode(c) {
-		return &usageError{fmt.Sprintf("--exit-code: %d is not allowed: use 1 or 4-63 or 65-125 (0 turns it off; 2, 3 and 64 are runlens's own codes, and shells reserve 126 and up)", c)}
-	}
-	if o.writer, err = report.Lookup(o.format); err != nil {
-		return &usageError{fmt.Sprintf("--format: unknown format %q (want %s)", o.format, orList(report.Names()))}
-	}
-	o.filters = result.Filters{Severities: sev, IgnoreUnfixed: o.ignoreUnfixed}
-	o.policy = result.Policy{FailOn: o.failOn, ExitCode: o.exitCode}
-	return nil
-}
-
-// validExitCode reports whether c may be chosen with --exit-code: it must
-// not be mistaken for one of runlens's own codes or a shell's.
-func validExitCode(c int) bool {
-	return c == exitFindings || (c > exitStaleDB && c < exitUsage) || (c > exitUsage && c <= 125)
+	o.writer, err = report.Choose(o.format)
+	return err
 }
 
 // write narrows doc as the flags ask, writes it in the chosen format to
@@ -228,19 +201,7 @@ func validExitCode(c int) bool {
 // reasons the run is incomplete that the document cannot show.
 func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error {
 	doc.Filter(o.filters)
-	w, closeOut := a.stdout, func() error { return nil }
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return fmt.Errorf("creating report file: %w", err)
-		}
-		w, closeOut = f, f.Close
-	}
-	err := o.writer.Write(w, doc, report.Options{View: o.view})
-	if cerr := closeOut(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing report: %w", cerr)
-	}
-	if err != nil {
+	if err := o.writer.WriteOut(a.stdout, o.output, doc, report.Options{View: o.view}); err != nil {
 		return err
 	}
 	for _, r := range doc.Images {
@@ -253,14 +214,6 @@ func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error
 		return nil
 	}
 	return &exitCodeError{code: v.Code, lines: v.Lines(o.policy, o.output)}
-}
-
-// orList joins names as "a, b or c".
-func orList(names []string) string {
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // header starts the result document of a command.
