@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,13 +47,34 @@ type MetricsSource struct {
 	Incremental bool `json:"incremental,omitempty"`
 }
 
-// metricsState is the builder's CVE metrics while importing.
+// metricsState is the builder's CVE metrics while importing. Each part is
+// kept encoded (metrics_codec.go) with builder-local string ids — about
+// 40 bytes a CVE instead of the few hundred its structs would take — and
+// re-encoded with the final strings table when the table is written.
 type metricsState struct {
-	rows map[string]*metricRow
-	strs map[string]string // interned vectors and scorer names
+	rows map[string]*builtRow
+	ids  map[string]uint64 // interned vectors and scorer names
+	strs []string          // by id
+	// score is a vector's base score by id; -1 for a scorer name.
+	score []float64
 	// bySrc maps a source index to its entry in meta.Metrics.Sources.
 	bySrc map[int]int
 }
+
+// builtRow is one CVE's parts: encoded (nil when the part is empty) and
+// the modification time that decides which copy of a part is kept.
+type builtRow struct {
+	nvd, cve5       []byte
+	nvdMod, cve5Mod int64
+	nvdSet, cve5Set bool
+	// flags: hasCVSS and hasSSVC of each part.
+	nvdFlags, cve5Flags byte
+}
+
+const (
+	rowCVSS byte = 1 << iota
+	rowSSVC
+)
 
 // metricsSource registers source src as a metrics input.
 func (b *builder) metricsSource(src int, s Source) {
@@ -111,33 +133,32 @@ func (b *builder) collectMetric(d decoded) error {
 	}
 	m := d.metric
 	if b.mx.rows == nil {
-		b.mx.rows = make(map[string]*metricRow)
-		b.mx.strs = make(map[string]string)
+		b.mx.rows = make(map[string]*builtRow)
+		b.mx.ids = make(map[string]uint64)
 	}
 	row := b.mx.rows[m.cve]
 	if row == nil {
-		row = &metricRow{}
-		b.mx.rows[b.internMetric(m.cve)] = row
+		row = &builtRow{}
+		b.mx.rows[strings.Clone(m.cve)] = row
 	}
-	slot := &row.nvd
+	enc, mod, set, flags := &row.nvd, &row.nvdMod, &row.nvdSet, &row.nvdFlags
 	if m.kind == partCVE5 {
-		slot = &row.cve5
+		enc, mod, set, flags = &row.cve5, &row.cve5Mod, &row.cve5Set, &row.cve5Flags
 	}
-	superseded := *slot != nil
-	if superseded && (*slot).modified > m.part.modified {
-		m.part = nil // an older copy: keep what is there
-	}
-	if m.part != nil {
-		for i := range m.part.cvss {
-			c := &m.part.cvss[i]
-			c.source, c.vector = b.internMetric(c.source), b.internMetric(c.vector)
+	superseded := *set
+	if !*set || m.part.modified >= *mod {
+		*enc, *mod, *set, *flags = nil, m.part.modified, true, 0
+		if !m.part.empty() {
+			*enc = b.encodeBuilt(m.part)
+			if len(m.part.cvss) > 0 {
+				*flags |= rowCVSS
+			}
+			if m.part.ssvc != nil {
+				*flags |= rowSSVC
+			}
 		}
-		for i, w := range m.part.cwes {
-			m.part.cwes[i] = b.internMetric(w)
-		}
-		*slot = m.part
 	}
-	mod := unixTime(max(m.partModified(), 0))
+	modified := unixTime(m.part.modified)
 	b.mu.Lock()
 	b.meta.Sources[d.src].Records++
 	b.mu.Unlock()
@@ -153,69 +174,64 @@ func (b *builder) collectMetric(d decoded) error {
 		if superseded {
 			s.Superseded++
 		}
-		if mod.After(s.NewestModified) {
-			s.NewestModified = mod
+		if modified.After(s.NewestModified) {
+			s.NewestModified = modified
 		}
 	})
 	return nil
 }
 
-func (m *metricRec) partModified() int64 {
-	if m.part == nil {
-		return 0
+// encodeBuilt encodes a part with builder-local string ids, recording each
+// vector's score.
+func (b *builder) encodeBuilt(p *metricPart) []byte {
+	for _, c := range p.cvss {
+		b.metricID(c.source, -1)
+		b.mx.score[b.metricID(c.vector, c.score)] = c.score
 	}
-	return m.part.modified
+	e := encoder{}
+	encodePart(&e, p, func(s string) uint64 { return b.metricID(s, -1) })
+	return slices.Clip(e.b)
 }
 
-func (b *builder) internMetric(s string) string {
-	if v, ok := b.mx.strs[s]; ok {
-		return v
+// metricID interns s, a vector with its score or a scorer name (-1).
+func (b *builder) metricID(s string, score float64) uint64 {
+	if id, ok := b.mx.ids[s]; ok {
+		return id
 	}
-	b.mx.strs[s] = s
-	return s
+	id := uint64(len(b.mx.strs))
+	s = strings.Clone(s)
+	b.mx.ids[s] = id
+	b.mx.strs = append(b.mx.strs, s)
+	b.mx.score = append(b.mx.score, score)
+	return id
 }
 
 // writeMetrics writes the strings table and the metrics table (see
-// metrics_codec.go) and fills the counts of meta.Metrics.
+// metrics_codec.go), re-encoding every part with the strings table's ids,
+// and fills the counts of meta.Metrics.
 func (b *builder) writeMetrics(ctx context.Context) error {
-	rows := b.mx.rows
-	b.mx.rows, b.mx.strs = nil, nil
-	cves := make([]string, 0, len(rows))
-	scores := map[string]float64{}
-	for c, r := range rows {
-		if r.nvd.empty() && r.cve5.empty() {
-			continue
-		}
-		cves = append(cves, c)
-		for _, p := range []*metricPart{r.nvd, r.cve5} {
-			if p.empty() {
-				continue
-			}
-			for _, e := range p.cvss {
-				scores[e.vector] = e.score
-				if _, ok := scores[e.source]; !ok {
-					scores[e.source] = -1 // a scorer name: no score
-				}
-			}
+	mx := b.mx
+	b.mx = metricsState{bySrc: mx.bySrc}
+	cves := make([]string, 0, len(mx.rows))
+	for c, r := range mx.rows {
+		if r.nvd != nil || r.cve5 != nil {
+			cves = append(cves, c)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	strs := make([]string, 0, len(scores))
-	for s := range scores {
-		strs = append(strs, s)
+	sorted := slices.Clone(mx.strs)
+	slices.Sort(sorted)
+	if len(sorted) > math.MaxUint32 {
+		return fmt.Errorf("too many distinct CVSS strings: %d", len(sorted))
 	}
-	slices.Sort(strs)
-	if len(strs) > math.MaxUint32 {
-		return fmt.Errorf("too many distinct CVSS strings: %d", len(strs))
+	final := make([]uint64, len(mx.strs)) // builder id -> table index
+	for i, s := range sorted {
+		final[mx.ids[s]] = uint64(i)
 	}
-	index := make(map[string]uint64, len(strs))
-	for i, s := range strs {
-		index[s] = uint64(i)
-	}
-	err := b.writeTable(secStrings, len(strs), func(i int) string { return strs[i] }, func(i int, dst []byte) []byte {
-		if sc := scores[strs[i]]; sc >= 0 {
+	err := b.writeTable(secStrings, len(sorted), func(i int) string { return sorted[i] }, func(i int, dst []byte) []byte {
+		if sc := mx.score[mx.ids[sorted[i]]]; sc >= 0 {
 			return append(dst, byte(math.Round(sc*10)))
 		}
 		return dst
@@ -224,32 +240,76 @@ func (b *builder) writeMetrics(ctx context.Context) error {
 		return err
 	}
 	slices.Sort(cves)
-	idx := func(s string) uint64 { return index[s] }
+	var failed error
 	err = b.writeTable(secMetrics, len(cves), func(i int) string { return cves[i] }, func(i int, dst []byte) []byte {
-		return encodeRow(dst, rows[cves[i]], idx)
+		r := mx.rows[cves[i]]
+		var mask byte
+		if r.nvd != nil {
+			mask |= partNVD
+		}
+		if r.cve5 != nil {
+			mask |= partCVE5
+		}
+		dst = append(dst, mask)
+		for _, part := range [][]byte{r.nvd, r.cve5} {
+			if part == nil {
+				continue
+			}
+			var ok bool
+			if dst, ok = reencodePart(dst, part, final); !ok && failed == nil {
+				failed = fmt.Errorf("CVE %s: its metrics do not re-encode", cves[i])
+			}
+		}
+		return dst
 	})
 	if err != nil {
 		return err
+	}
+	if failed != nil {
+		return failed
 	}
 	if b.meta.Metrics != nil {
 		mi := b.meta.Metrics
 		mi.CVEs = len(cves)
 		for _, c := range cves {
-			r := rows[c]
-			hasCVSS, hasSSVC := false, false
-			for _, p := range []*metricPart{r.nvd, r.cve5} {
-				if p != nil {
-					hasCVSS = hasCVSS || len(p.cvss) > 0
-					hasSSVC = hasSSVC || p.ssvc != nil
-				}
-			}
-			if hasCVSS {
+			r := mx.rows[c]
+			if (r.nvdFlags|r.cve5Flags)&rowCVSS != 0 {
 				mi.WithCVSS++
 			}
-			if hasSSVC {
+			if (r.nvdFlags|r.cve5Flags)&rowSSVC != 0 {
 				mi.WithSSVC++
 			}
 		}
 	}
 	return nil
+}
+
+// reencodePart rewrites an encoded part's string ids (builder ids to
+// strings-table indexes). The part was encoded by encodePart, so its
+// layout is known: only the two ids of each CVSS entry change.
+func reencodePart(dst []byte, part []byte, final []uint64) ([]byte, bool) {
+	d := decoder{s: bytesString(part)}
+	e := encoder{b: dst}
+	e.uvarint(d.uvarint()) // published
+	e.uvarint(d.uvarint()) // modified
+	flags := d.byte()
+	e.b = append(e.b, flags)
+	if flags&pflagSSVC != 0 {
+		e.b = append(e.b, d.byte())
+		e.uvarint(d.uvarint())
+	}
+	n := d.count()
+	e.uvarint(uint64(n))
+	for range n {
+		e.b = append(e.b, d.byte())
+		src, vec := d.uvarint(), d.uvarint()
+		if src >= uint64(len(final)) || vec >= uint64(len(final)) {
+			d.fail()
+			break
+		}
+		e.uvarint(final[src])
+		e.uvarint(final[vec])
+	}
+	e.b = append(e.b, part[d.i:]...) // the CWE codes, unchanged
+	return e.b, d.err == nil
 }

@@ -90,7 +90,7 @@ func (p *metricPart) empty() bool {
 	return p == nil || (len(p.cvss) == 0 && len(p.cwes) == 0 && p.ssvc == nil && !p.kev && !p.exploitRef)
 }
 
-// metricRow is what the builder holds per CVE while importing.
+// metricRow is one CVE's parts, decoded.
 type metricRow struct {
 	nvd, cve5 *metricPart
 }
@@ -201,26 +201,6 @@ func decodePart(d *decoder, str func(uint64) (string, float64, bool)) *metricPar
 		p.cwes = append(p.cwes, cweName(c))
 	}
 	return p
-}
-
-// encodeRow is the metrics-table value of one CVE.
-func encodeRow(dst []byte, r *metricRow, idx func(string) uint64) []byte {
-	e := encoder{b: dst}
-	var mask byte
-	if !r.nvd.empty() {
-		mask |= partNVD
-	}
-	if !r.cve5.empty() {
-		mask |= partCVE5
-	}
-	e.b = append(e.b, mask)
-	if mask&partNVD != 0 {
-		encodePart(&e, r.nvd, idx)
-	}
-	if mask&partCVE5 != 0 {
-		encodePart(&e, r.cve5, idx)
-	}
-	return e.b
 }
 
 // decodeRow reads a metrics-table value.

@@ -117,7 +117,7 @@ func (r *metricsReader) nvdPage(ctx context.Context, u, key string, w *rateWindo
 	defer body.Close()
 	name := redact(u)
 	in := &countReader{r: body, n: &r.total, max: r.im.limits().MaxTotalBytes, what: name}
-	env, n, err := splitJSON(in, r.im.limits().MaxRecordBytes, func(rec []byte) error {
+	env, n, err := splitJSON(in, r.im.limits().MaxRecordBytes, nil, func(rec []byte) error {
 		return r.emit(rawRecord{src: r.src, name: name, data: rec, kind: recMetrics})
 	})
 	if err != nil {

@@ -49,6 +49,10 @@ type metricsReader struct {
 	b    *builder
 	// total counts uncompressed bytes read, against Limits.MaxTotalBytes.
 	total int64
+	// br and buf are reused for every document: a CVE List export holds
+	// hundreds of thousands of small files.
+	br  *bufio.Reader
+	buf []byte
 }
 
 // readSource reads one metrics source: the NVD API, a CVE 5 export URL,
@@ -111,7 +115,12 @@ func (r *metricsReader) readStream(ctx context.Context, name string, rd io.Reade
 		return err
 	}
 	lim := r.im.limits()
-	br := bufio.NewReaderSize(rd, 64<<10)
+	if r.br == nil {
+		r.br, r.buf = bufio.NewReaderSize(rd, 64<<10), make([]byte, 256<<10)
+	}
+	br := r.br
+	br.Reset(rd)
+	defer br.Reset(nil)
 	var in io.Reader = br
 	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
@@ -122,7 +131,7 @@ func (r *metricsReader) readStream(ctx context.Context, name string, rd io.Reade
 		in = zr
 	}
 	in = &countReader{r: in, n: &r.total, max: lim.MaxTotalBytes, what: name}
-	_, _, err := splitJSON(in, lim.MaxRecordBytes, func(rec []byte) error {
+	_, _, err := splitJSON(in, lim.MaxRecordBytes, r.buf, func(rec []byte) error {
 		return r.emit(rawRecord{src: r.src, name: name, data: rec, kind: recMetrics})
 	})
 	if err != nil {

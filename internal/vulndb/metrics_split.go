@@ -23,9 +23,11 @@ const maxMetricsNest = 64
 // bytes and nest at most maxMetricsNest deep: a larger or deeper
 // document, a document cut short, or text after it is an error, so a
 // truncated feed can never pass for a short one.
-func splitJSON(r io.Reader, maxRecord int64, emit func([]byte) error) (envelope []byte, n int, err error) {
+func splitJSON(r io.Reader, maxRecord int64, buf []byte, emit func([]byte) error) (envelope []byte, n int, err error) {
 	s := splitter{max: maxRecord, emit: emit}
-	buf := make([]byte, 256<<10)
+	if len(buf) == 0 {
+		buf = make([]byte, 256<<10)
+	}
 	for {
 		k, rerr := r.Read(buf)
 		if k > 0 {
@@ -46,6 +48,13 @@ func splitJSON(r io.Reader, maxRecord int64, emit func([]byte) error) (envelope 
 	return s.env, s.n, nil
 }
 
+// Where the bytes being scanned go.
+const (
+	toEnv  = iota // the envelope, or the whole document
+	toElem        // the current element of the array
+	toNone        // between elements
+)
+
 type splitter struct {
 	max  int64
 	emit func([]byte) error
@@ -64,9 +73,40 @@ type splitter struct {
 	elem            []byte
 	// env is the whole document, or its envelope once the array began.
 	env []byte
+	// dst is where the bytes from seg on (in the chunk being fed) go.
+	dst, seg int
+}
+
+// flush appends the chunk's bytes from seg up to end to dst.
+func (s *splitter) flush(b []byte, end int) error {
+	p := b[s.seg:end]
+	s.seg = end
+	switch s.dst {
+	case toEnv:
+		s.env = append(s.env, p...)
+		if int64(len(s.env)) > s.max {
+			return fmt.Errorf("record larger than %d bytes", s.max)
+		}
+	case toElem:
+		s.elem = append(s.elem, p...)
+		if int64(len(s.elem)) > s.max {
+			return fmt.Errorf("record larger than %d bytes", s.max)
+		}
+	}
+	return nil
+}
+
+// route sends the bytes from position at on to dst.
+func (s *splitter) route(b []byte, at, dst int) error {
+	if err := s.flush(b, at); err != nil {
+		return err
+	}
+	s.dst = dst
+	return nil
 }
 
 func (s *splitter) feed(b []byte) error {
+	s.seg = 0
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if s.done {
@@ -75,25 +115,14 @@ func (s *splitter) feed(b []byte) error {
 			}
 			continue
 		}
-		if s.inStr && !s.esc && !s.inKey && c != '"' && c != '\\' {
-			// Fast path: the rest of a string's plain run in one append.
-			j := i + 1
-			for j < len(b) && b[j] != '"' && b[j] != '\\' {
-				j++
-			}
-			if err := s.capture(b[i:j]); err != nil {
-				return err
-			}
-			i = j - 1
-			continue
-		}
-		inElem := s.array && s.depth >= 3
-		if inElem || !(s.array && s.depth == 2 && c != ']') {
-			if err := s.capture(b[i : i+1]); err != nil {
-				return err
-			}
-		}
 		if s.inStr {
+			if !s.esc && !s.inKey && c != '"' && c != '\\' {
+				// The rest of a plain run of the string at once.
+				for i+1 < len(b) && b[i+1] != '"' && b[i+1] != '\\' {
+					i++
+				}
+				continue
+			}
 			switch {
 			case s.esc:
 				s.esc = false
@@ -128,6 +157,9 @@ func (s *splitter) feed(b []byte) error {
 			if c == '[' && string(s.lastKey) == "vulnerabilities" && !s.hadArray {
 				s.array, s.hadArray = true, true
 				s.depth = 2
+				if err := s.route(b, i+1, toNone); err != nil { // the '[' stays in the envelope
+					return err
+				}
 				continue
 			}
 		}
@@ -154,14 +186,20 @@ func (s *splitter) feed(b []byte) error {
 				s.expectKey = true
 			}
 			if s.array && s.depth == 3 {
-				s.elem = append(s.elem[:0], c)
+				s.elem = s.elem[:0]
+				if err := s.route(b, i, toElem); err != nil {
+					return err
+				}
 			}
 		case '}', ']':
 			s.depth--
 			switch {
 			case s.depth < 0:
 				return errors.New("unbalanced JSON brackets")
-			case s.array && s.depth == 2 && inElem:
+			case s.array && s.depth == 2:
+				if err := s.route(b, i+1, toNone); err != nil {
+					return err
+				}
 				rec := make([]byte, len(s.elem))
 				copy(rec, s.elem)
 				s.n++
@@ -169,27 +207,16 @@ func (s *splitter) feed(b []byte) error {
 					return err
 				}
 			case s.array && s.depth == 1:
-				s.array = false // the rest of the envelope follows
+				s.array = false // the rest of the envelope follows, from this ']'
+				if err := s.route(b, i, toEnv); err != nil {
+					return err
+				}
 			case s.depth == 0:
 				s.done = true
 			}
 		}
 	}
-	return nil
-}
-
-// capture appends bytes to the element being read, or else to the
-// envelope (the whole document until an array begins), within the cap.
-func (s *splitter) capture(p []byte) error {
-	dst := &s.env
-	if s.array && s.depth >= 3 {
-		dst = &s.elem
-	}
-	*dst = append(*dst, p...)
-	if int64(len(*dst)) > s.max {
-		return fmt.Errorf("record larger than %d bytes", s.max)
-	}
-	return nil
+	return s.flush(b, len(b))
 }
 
 func (s *splitter) finish() error {

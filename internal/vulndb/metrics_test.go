@@ -325,7 +325,7 @@ func TestMetricsHostileInputsKeepDB(t *testing.T) {
 func TestSplitJSON(t *testing.T) {
 	collect := func(doc string) ([]string, string, error) {
 		var recs []string
-		env, _, err := splitJSON(strings.NewReader(doc), 1<<10, func(b []byte) error { recs = append(recs, string(b)); return nil })
+		env, _, err := splitJSON(strings.NewReader(doc), 1<<10, make([]byte, 7), func(b []byte) error { recs = append(recs, string(b)); return nil })
 		return recs, string(env), err
 	}
 	recs, env, err := collect(` {"totalResults": 2, "vulnerabilities" : [ {"cve":{"id":"a]}\"["}} , {"cve":{"x":[1,{"y":"}"}]}} ], "timestamp":"t"} `)

@@ -3,10 +3,12 @@
 // time and lookup latency. Run each step as its own process so peak RSS
 // belongs to that step alone:
 //
-//	vulndb-scale gen    -out /tmp/scale -n 600000 -epss 250000
-//	vulndb-scale import -out /tmp/scale -db /tmp/scaledb
-//	vulndb-scale lookup -out /tmp/scale -db /tmp/scaledb
-//	vulndb-scale open   -db /tmp/scaledb -runs 21
+//	vulndb-scale gen         -out /tmp/scale -n 600000 -epss 250000
+//	vulndb-scale gen-metrics -out /tmp/scale -nvd 200000 -cve5 100000
+//	vulndb-scale import      -out /tmp/scale -db /tmp/scaledb [-metrics]
+//	vulndb-scale lookup      -out /tmp/scale -db /tmp/scaledb
+//	vulndb-scale metrics     -out /tmp/scale -db /tmp/scaledb
+//	vulndb-scale open        -db /tmp/scaledb -runs 21
 //
 // Each prints one JSON object on stdout (for the bench/ scripts).
 package main
@@ -30,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: vulndb-scale gen|import|lookup|open [flags]")
+		fmt.Fprintln(os.Stderr, "usage: vulndb-scale gen|gen-metrics|import|lookup|metrics|open [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -42,6 +44,11 @@ func main() {
 	heapProf := fs.String("heapprofile", "", "write a heap profile at the peak of in-use heap (import step)")
 	runs := fs.Int("runs", 21, "opens per mode (open step)")
 	kev := fs.String("kev", "internal/vulndb/testdata/kev/known_exploited_vulnerabilities.json.gz", "KEV catalog")
+	nvd := fs.Int("nvd", 200000, "NVD records to generate (gen-metrics)")
+	cve5 := fs.Int("cve5", 100000, "CVE 5 records to generate (gen-metrics)")
+	nvdTemplates := fs.String("nvd-templates", "internal/vulndb/testdata/nvd", "real NVD records to replicate")
+	cve5Templates := fs.String("cve5-templates", "internal/vulndb/testdata/cve", "real CVE 5 records to replicate")
+	withMetrics := fs.Bool("metrics", false, "import the NVD feeds and CVE 5 zip of the set too (import step)")
 	fs.Parse(os.Args[2:])
 	ctx := context.Background()
 	var res any
@@ -49,13 +56,17 @@ func main() {
 	switch os.Args[1] {
 	case "gen":
 		res, err = gen(ctx, *out, *templates, *n, *epss)
+	case "gen-metrics":
+		res, err = genMetrics(ctx, *out, *nvdTemplates, *cve5Templates, *nvd, *cve5)
 	case "import":
 		if *heapProf != "" {
 			defer watchHeap(*heapProf)()
 		}
-		res, err = doImport(ctx, *out, *dbDir, *kev)
+		res, err = doImport(ctx, *out, *dbDir, *kev, *withMetrics)
 	case "lookup":
 		res, err = lookup(ctx, *out, *dbDir)
+	case "metrics":
+		res, err = metricsLookup(ctx, *out, *dbDir)
 	case "open":
 		res, err = openCost(ctx, *dbDir, *runs)
 	default:
@@ -77,10 +88,13 @@ func gen(ctx context.Context, out, templates string, n, epss int) (any, error) {
 	return map[string]any{"seconds": time.Since(start).Seconds(), "ecosystems": r.Ecosystems, "lookups": len(r.Lookups), "osv_bytes": dirSize(r.OSVDir)}, nil
 }
 
-func doImport(ctx context.Context, out, dbDir, kev string) (any, error) {
+func doImport(ctx context.Context, out, dbDir, kev string, withMetrics bool) (any, error) {
 	start := time.Now()
-	m, err := (&vulndb.Importer{Force: true}).Import(ctx, dbDir,
-		vulndb.OSVDir(filepath.Join(out, "osv")), vulndb.EPSS(filepath.Join(out, "epss.csv.gz")), vulndb.KEV(kev))
+	sources := []vulndb.Source{vulndb.OSVDir(filepath.Join(out, "osv")), vulndb.EPSS(filepath.Join(out, "epss.csv.gz")), vulndb.KEV(kev)}
+	if withMetrics {
+		sources = append(sources, vulndb.NVD(filepath.Join(out, "nvd")), vulndb.CVE5(filepath.Join(out, "cve5.zip")))
+	}
+	m, err := (&vulndb.Importer{Force: true}).Import(ctx, dbDir, sources...)
 	if err != nil {
 		return nil, err
 	}
