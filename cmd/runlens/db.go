@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/usage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -23,8 +19,6 @@ import (
 const (
 	defaultEPSSURL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 	defaultKEVURL  = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
-	// staleAfter is when a database is old enough to warn about on every scan.
-	staleAfter = 7 * 24 * time.Hour
 )
 
 func (a *app) dbCommand() *cobra.Command {
@@ -69,11 +63,11 @@ Each PATH is one of:
 			var ie *vulndb.InputError
 			switch {
 			case errors.As(err, &ie):
-				return &usageError{"import: " + ie.Error()}
+				return usage.Errorf("import: %v", ie)
 			case err != nil:
 				return err
 			case in.Bundle != "" && len(epss)+len(kev) > 0:
-				return &usageError{fmt.Sprintf("import: %s is a database bundle; import it on its own", in.Bundle)}
+				return usage.Errorf("import: %s is a database bundle; import it on its own", in.Bundle)
 			case in.Bundle != "":
 				return a.importBundle(cmd.Context(), &vulndb.Importer{Force: force}, in.Bundle)
 			}
@@ -161,7 +155,8 @@ List V5 bulk export. --nvd-url and --cve5-url point them at a mirror.`,
 					mirrors = append(mirrors, cve5URL)
 				}
 			}
-			client, err := mirrorClient(headerFile, os.Getenv, mirrors)
+			client, err := vulndb.MirrorClient(registry.NewTransport(nil, registry.RetryOptions{}),
+				vulndb.MirrorOptions{HeaderFile: headerFile, Getenv: os.Getenv, Mirrors: mirrors})
 			if err != nil {
 				return err
 			}
@@ -180,35 +175,6 @@ List V5 bulk export. --nvd-url and --cve5-url point them at a mirror.`,
 	f.StringVar(&cve5URL, "cve5-url", vulndb.DefaultCVE5Releases, "CVE List V5 export: a zip URL, or a GitHub releases API URL naming it (implies --cve5)")
 	f.StringVar(&headerFile, "header-file", "", "file of `Name: value` HTTP headers for the mirror (e.g. authorization)")
 	return cmd
-}
-
-// mirrorClient is the HTTP client of db update: bounded retries honouring
-// Retry-After (the registry transport), with the mirror credentials from
-// --header-file and the environment added only for the mirror origins.
-func mirrorClient(headerFile string, getenv func(string) string, mirrors []string) (*http.Client, error) {
-	header := http.Header{}
-	if headerFile != "" {
-		h, err := vulndb.ReadHeaderFile(headerFile)
-		if err != nil {
-			return nil, &usageError{err.Error()}
-		}
-		header = h
-	}
-	env, err := vulndb.AuthFromEnv(getenv)
-	if err != nil {
-		return nil, &usageError{err.Error()}
-	}
-	for k, vs := range env {
-		if header.Get(k) != "" {
-			return nil, &usageError{fmt.Sprintf("header %s is set both in --header-file and the environment", k)}
-		}
-		header[k] = vs
-	}
-	rt, err := vulndb.NewScopedHeaders(registry.NewTransport(nil, registry.RetryOptions{}), header, mirrors...)
-	if err != nil {
-		return nil, &usageError{err.Error()}
-	}
-	return &http.Client{Transport: rt}, nil
 }
 
 func (a *app) dbExportCommand() *cobra.Command {
@@ -267,20 +233,7 @@ func (a *app) importDB(ctx context.Context, im *vulndb.Importer, sources []vulnd
 		return fmt.Errorf("building database: %w", err)
 	}
 	if !a.quiet {
-		fmt.Fprintf(a.stderr, "database built in %s: %d advisories for %d packages in %d ecosystems", time.Since(start).Round(time.Millisecond), md.Advisories, md.Packages, len(md.Ecosystems))
-		if md.EPSS != nil {
-			fmt.Fprintf(a.stderr, ", %d EPSS scores", md.EPSS.Rows)
-		}
-		if md.KEV != nil {
-			fmt.Fprintf(a.stderr, ", %d KEV entries", md.KEV.Count)
-		}
-		if md.Metrics != nil {
-			fmt.Fprintf(a.stderr, ", metrics for %d CVEs", md.Metrics.CVEs)
-		}
-		fmt.Fprintln(a.stderr)
-		if md.Bad > 0 {
-			fmt.Fprintf(a.stderr, "warning: %d records were unreadable and skipped (see runlens db status)\n", md.Bad)
-		}
+		vulndb.WriteBuilt(a.stderr, md, time.Since(start))
 	}
 	return nil
 }
@@ -315,7 +268,7 @@ rebuild it with "runlens db update" or "runlens db import".`,
 						return err
 					}
 				} else {
-					writeStatus(a.stdout, db.Path(), md, in)
+					vulndb.WriteStatus(a.stdout, db.Path(), md, in, time.Now())
 				}
 			}
 			if err := in.Err(); err != nil {
@@ -324,91 +277,10 @@ rebuild it with "runlens db update" or "runlens db import".`,
 			if openErr != nil {
 				return openErr
 			}
-			return checkAge(md, maxAge)
+			return vulndb.CheckAge(md, maxAge, time.Now())
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")
 	cmd.Flags().DurationVar(&maxAge, "max-db-age", 0, "exit 3 when the database is older than this")
 	return cmd
-}
-
-func writeStatus(w io.Writer, path string, md vulndb.Metadata, in *vulndb.Integrity) {
-	age := md.Age(time.Now())
-	fmt.Fprintf(w, "Database:   %s\n", path)
-	fmt.Fprintf(w, "Built:      %s (%s ago)\n", md.BuiltAt.UTC().Format(time.RFC3339), age.Round(time.Minute))
-	fmt.Fprintf(w, "Advisories: %d (%d withdrawn) for %d packages\n", md.Advisories, md.Withdrawn, md.Packages)
-	if in.OK() {
-		fmt.Fprintf(w, "Integrity:  ok (checksums of all %d sections verified)\n", len(in.Sections))
-	} else {
-		fmt.Fprintln(w, "Integrity:  DAMAGED (see the error below)")
-	}
-	if md.Bad > 0 {
-		fmt.Fprintf(w, "Skipped:    %d unreadable input records at import", md.Bad)
-		if more := md.Bad - len(md.BadSamples); more > 0 {
-			fmt.Fprintf(w, " (the first %d below, %d more not listed)", len(md.BadSamples), more)
-		}
-		fmt.Fprintln(w)
-		for _, b := range md.BadSamples {
-			fmt.Fprintf(w, "            %s %s: %s\n", b.Source, b.Name, b.Reason)
-		}
-	}
-	if md.EPSS != nil {
-		fmt.Fprintf(w, "EPSS:       %d scores, model %s, scored %s\n", md.EPSS.Rows, md.EPSS.ModelVersion, md.EPSS.ScoreDate.Format("2006-01-02"))
-	}
-	if md.KEV != nil {
-		fmt.Fprintf(w, "KEV:        %d entries, catalog %s\n", md.KEV.Count, md.KEV.CatalogVersion)
-	}
-	label := "Metrics:"
-	for _, l := range md.Metrics.StatusLines(time.Now()) {
-		fmt.Fprintf(w, "%-12s%s\n", label, l)
-		label = ""
-	}
-	for _, s := range md.Sources {
-		fmt.Fprintf(w, "Source:     %s %s\n", s.Kind, s.Location)
-	}
-	names := make([]string, 0, len(md.Ecosystems))
-	for e := range md.Ecosystems {
-		names = append(names, e)
-	}
-	sort.Strings(names)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nECOSYSTEM\tADVISORIES")
-	for _, e := range names {
-		fmt.Fprintf(tw, "%s\t%d\n", e, md.Ecosystems[e])
-	}
-	tw.Flush()
-}
-
-// checkAge enforces --max-db-age with its own exit code.
-func checkAge(md vulndb.Metadata, maxAge time.Duration) error {
-	if maxAge <= 0 {
-		return nil
-	}
-	if age := md.Age(time.Now()); age > maxAge {
-		return &exitCodeError{code: exitStaleDB, err: fmt.Errorf("vulnerability database is %s old, older than --max-db-age %s; run: runlens db update", age.Round(time.Minute), maxAge)}
-	}
-	return nil
-}
-
-// openDB opens the database for a scan, enforcing --max-db-age and warning
-// loudly about a stale one.
-func (a *app) openDB(ctx context.Context, maxAge time.Duration) (*vulndb.DB, *result.Database, error) {
-	db, err := vulndb.Open(ctx, a.dbDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	md := db.Metadata()
-	if err := checkAge(md, maxAge); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	age := md.Age(time.Now())
-	if age > staleAfter {
-		a.log.Warn("vulnerability database is stale: findings may be missing; run: runlens db update", "age", age.Round(time.Hour).String(), "built", md.BuiltAt.UTC().Format(time.RFC3339))
-	}
-	info := &result.Database{BuiltAt: md.BuiltAt, AgeSeconds: int64(age.Seconds()), Advisories: md.Advisories}
-	for _, s := range md.Sources {
-		info.Sources = append(info.Sources, s.Kind+" "+s.Location)
-	}
-	return db, info, nil
 }

@@ -69,9 +69,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
-		if ec.err != nil {
-			fmt.Fprintf(stderr, "runlens: %v\n", ec.err)
-		}
 		for _, l := range ec.lines {
 			fmt.Fprintf(stderr, "runlens: %s\n", l)
 		}
@@ -80,41 +77,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "runlens: %v\n", err)
 	var stale *vulndb.StaleError
 	switch {
-	case isUsageError(err):
-		return exitUsage
 	case errors.As(err, &stale):
 		return exitStaleDB
+	case isUsageError(err):
+		return exitUsage
 	}
 	return exitError
 }
 
-// exitCodeError carries a specific exit code out of a command.
+// exitCodeError carries a verdict's exit code and stderr lines out of a
+// command.
 type exitCodeError struct {
 	code  int
-	err   error    // printed when non-nil
-	lines []string // printed after err, one line each
+	lines []string // printed one line each
 }
 
 func (e *exitCodeError) Error() string {
-	if e.err == nil {
-		if len(e.lines) > 0 {
-			return strings.Join(e.lines, "; ")
-		}
-		return fmt.Sprintf("exit status %d", e.code)
+	if len(e.lines) > 0 {
+		return strings.Join(e.lines, "; ")
 	}
-	return e.err.Error()
+	return fmt.Sprintf("exit status %d", e.code)
 }
 
-func (e *exitCodeError) Unwrap() error { return e.err }
-
-// usageError marks mistakes in the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
+// isUsageError reports whether err is a mistake in the command line.
 func isUsageError(err error) bool {
-	var u *usageError
-	if errors.As(err, &u) || usage.Is(err) {
+	if usage.Is(err) {
 		return true
 	}
 	// cobra's own flag and argument errors.

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/usage"
 )
 
 func (a *app) reportCommand() *cobra.Command {
@@ -22,7 +23,7 @@ the same filters and exit-code policy as a live scan.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" {
-				return &usageError{"--input is required"}
+				return usage.Errorf("--input is required")
 			}
 			if err := o.check(); err != nil {
 				return err

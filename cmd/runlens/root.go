@@ -106,13 +106,13 @@ func requireSubcommands(cmd *cobra.Command) {
 	cmd.SuggestionsMinimumDistance = 2
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
-			return &usageError{fmt.Sprintf("%s needs a subcommand; see '%s --help'", cmd.CommandPath(), cmd.CommandPath())}
+			return usage.Errorf("%s needs a subcommand; see '%s --help'", cmd.CommandPath(), cmd.CommandPath())
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "; did you mean " + strings.Join(s, " or ") + "?"
 		}
-		return &usageError{msg + "; see '" + cmd.CommandPath() + " --help'"}
+		return usage.Errorf("%s; see '%s --help'", msg, cmd.CommandPath())
 	}
 }
 
@@ -123,7 +123,7 @@ func checkDurations(cmd *cobra.Command) error {
 	f := cmd.Flags()
 	for _, name := range []string{"max-db-age", "timeout"} {
 		if d, err := f.GetDuration(name); err == nil && d < 0 {
-			return &usageError{fmt.Sprintf("--%s: %s is negative", name, d)}
+			return usage.Errorf("--%s: %s is negative", name, d)
 		}
 	}
 	if d, err := f.GetDuration("timeout"); err == nil && d == 0 {

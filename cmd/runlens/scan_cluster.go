@@ -12,6 +12,7 @@ import (
 	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/usage"
 )
 
 // clusterOptions are the flags that select clusters and describe them.
@@ -71,7 +72,7 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	switch co.view {
 	case "", "workloads", "images":
 	default:
-		return &usageError{fmt.Sprintf("--view: want workloads or images, got %q", co.view)}
+		return usage.Errorf("--view: want workloads or images, got %q", co.view)
 	}
 	if err := o.out.check(); err != nil {
 		return err
@@ -125,7 +126,7 @@ func loadClusters(flag, kubeconfig string, names []string, all bool) ([]k8s.Clus
 	clients, err := k8s.LoadContexts(kubeconfig, names, all)
 	var uc *k8s.UnknownContextError
 	if errors.As(err, &uc) {
-		return nil, &usageError{flag + ": " + uc.Error()}
+		return nil, usage.Errorf("%s: %v", flag, uc)
 	}
 	return clients, err
 }

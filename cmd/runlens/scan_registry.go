@@ -12,6 +12,7 @@ import (
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
+	"github.com/runlens/runlens/internal/usage"
 )
 
 // registryFlags are the flags only scan registry has.
@@ -65,7 +66,7 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 		return err
 	}
 	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {
-		return &usageError{"--max-repositories and --max-tags must be positive"}
+		return usage.Errorf("--max-repositories and --max-tags must be positive")
 	}
 	// The --running-in contexts are loaded before the scan, so a typo is
 	// bad usage at once; a kubeconfig that cannot be read is reported with
@@ -74,8 +75,7 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 	var runningErr error
 	if len(rf.runningIn) > 0 {
 		running, runningErr = loadClusters("--running-in", rf.kubeconfig, rf.runningIn, false)
-		var ue *usageError
-		if errors.As(runningErr, &ue) {
+		if usage.Is(runningErr) {
 			return runningErr
 		}
 		if runningErr != nil {
@@ -105,7 +105,7 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 	stats, err := scanner.ScanRegistry(ctx, req, func(r *result.Image) { results = append(results, r) })
 	a.progress.Clear()
 	if errors.Is(err, scan.ErrInvalidTarget) {
-		return &usageError{err.Error()}
+		return usage.Errorf("%v", err)
 	}
 	a.log.Info("registry scan", "repositories", stats.Repositories, "tags", stats.Tags, "digests", stats.Digests)
 	if len(rf.runningIn) > 0 {
