@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/clusterscan"
-	"github.com/runlens/runlens/internal/image"
-	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/usage"
@@ -85,7 +81,7 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	if copts.Registry, err = o.access.Shared(); err != nil {
 		return err
 	}
-	if copts.Clients, err = loadClusters("--context", co.Kubeconfig, co.Contexts, co.AllContexts); err != nil {
+	if copts.Clients, err = clusterscan.LoadContexts("--context", co.Kubeconfig, co.Contexts, co.AllContexts); err != nil {
 		return err
 	}
 	ctx, cancel := scan.WithTimeout(ctx, o.timeout)
@@ -98,35 +94,9 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	copts.Concurrency, copts.Progress = o.concurrency, a.progress
 	res, err := clusterscan.Run(ctx, scanner, copts)
 	a.progress.Clear()
-	if err != nil {
-		why := scan.Interrupted(ctx)
-		if why == nil {
-			return err
-		}
-		if res == nil {
-			// Interrupted before any image was known: say so in the report
-			// rather than write one that looks clean.
-			res = &clusterscan.Result{Images: []*result.Image{result.Incomplete(image.Descriptor{Reference: "cluster discovery"},
-				result.StatusFailed, fmt.Errorf("discovering workloads: %w", why))}}
-		}
-	}
-	for _, c := range res.Clusters {
-		for _, p := range c.Problems {
-			a.log.Warn("cluster scan incomplete", "cluster", c.Name, "kind", p.Kind, "reason", p.Reason)
-		}
+	if res, err = clusterscan.Finish(ctx, res, err, a.log); err != nil {
+		return err
 	}
 	o.out.view = co.view
 	return a.write(&o.out, result.New(header("scan cluster", dbInfo), res.Images, res.Workloads, res.Clusters), scan.Unfinished(ctx))
-}
-
-// loadClusters loads the kubeconfig contexts named by flag; a context the
-// kubeconfig does not define is bad usage (exit 64), and the message lists
-// the ones it does.
-func loadClusters(flag, kubeconfig string, names []string, all bool) ([]k8s.ClusterClient, error) {
-	clients, err := k8s.LoadContexts(kubeconfig, names, all)
-	var uc *k8s.UnknownContextError
-	if errors.As(err, &uc) {
-		return nil, usage.Errorf("%s: %v", flag, uc)
-	}
-	return clients, err
 }

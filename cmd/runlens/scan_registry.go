@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/clusterscan"
-	"github.com/runlens/runlens/internal/k8s"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
@@ -68,18 +66,11 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {
 		return usage.Errorf("--max-repositories and --max-tags must be positive")
 	}
-	// The --running-in contexts are loaded before the scan, so a typo is
-	// bad usage at once; a kubeconfig that cannot be read is reported with
-	// the scan's report.
-	var running []k8s.ClusterClient
-	var runningErr error
+	var running *clusterscan.RunningIn
 	if len(rf.runningIn) > 0 {
-		running, runningErr = loadClusters("--running-in", rf.kubeconfig, rf.runningIn, false)
-		if usage.Is(runningErr) {
-			return runningErr
-		}
-		if runningErr != nil {
-			runningErr = fmt.Errorf("--running-in: %w", runningErr)
+		var err error
+		if running, err = clusterscan.LoadRunningIn(rf.kubeconfig, rf.runningIn); err != nil {
+			return err
 		}
 	}
 	ctx, cancel := scan.WithTimeout(ctx, o.timeout)
@@ -108,31 +99,7 @@ func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string
 		return usage.Errorf("%v", err)
 	}
 	a.log.Info("registry scan", "repositories", stats.Repositories, "tags", stats.Tags, "digests", stats.Digests)
-	if len(rf.runningIn) > 0 {
-		switch {
-		case ctx.Err() != nil:
-			a.log.Warn("--running-in skipped: the scan was interrupted")
-		case runningErr == nil:
-			runningErr = a.markRunning(ctx, running, results)
-		}
-		if runningErr != nil {
-			a.log.Error("the report has no running or stale marks", "err", runningErr)
-		}
-	}
+	runningErr := running.Mark(ctx, results, a.progress, a.log)
 	// Without the marks it was asked for, the report is still written.
 	return a.write(&o.out, result.New(header("scan registry", dbInfo), results, nil, nil), scan.Unfinished(ctx), runningErr)
-}
-
-// markRunning marks each registry digest as running in the clusters (with
-// its workloads) or stale.
-func (a *app) markRunning(ctx context.Context, clusters []k8s.ClusterClient, results []*result.Image) error {
-	problems, err := clusterscan.MarkRunning(ctx, clusterscan.Options{Clients: clusters, Progress: a.progress}, results)
-	a.progress.Clear()
-	for _, p := range problems {
-		a.log.Warn("--running-in: cluster view incomplete; digests may be marked stale wrongly", "cluster", p.Cluster, "kind", p.Kind, "reason", p.Reason)
-	}
-	if err != nil {
-		return fmt.Errorf("--running-in: %w", err)
-	}
-	return nil
 }
