@@ -61,8 +61,10 @@ func (r *metricsReader) readSource(ctx context.Context, s Source) error {
 	switch {
 	case s.Kind == KindNVDAPI:
 		return r.readNVDAPI(ctx, s)
-	case isURL(s.Location):
+	case isURL(s.Location) && s.Kind == KindCVE5:
 		return r.readCVE5URL(ctx, s.Location)
+	case isURL(s.Location):
+		return fmt.Errorf("NVD JSON is read from files; fetch from the NVD API with NVDAPI")
 	}
 	st, err := os.Stat(s.Location)
 	if err != nil {
