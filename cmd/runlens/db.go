@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/registry"
-	"github.com/runlens/runlens/internal/usage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -59,29 +57,17 @@ Each PATH is one of:
   runlens db import runlens-db.tar.zst`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := vulndb.ClassifyInputs(args)
-			var ie *vulndb.InputError
+			in, err := vulndb.PlanImport(args, epss, kev)
 			switch {
-			case errors.As(err, &ie):
-				return usage.Errorf("import: %v", ie)
 			case err != nil:
 				return err
-			case in.Bundle != "" && len(epss)+len(kev) > 0:
-				return usage.Errorf("import: %s is a database bundle; import it on its own", in.Bundle)
 			case in.Bundle != "":
 				return a.importBundle(cmd.Context(), &vulndb.Importer{Force: force}, in.Bundle)
 			}
-			sources := in.Sources
-			for _, p := range epss {
-				sources = append(sources, vulndb.EPSS(p))
-			}
-			for _, p := range kev {
-				sources = append(sources, vulndb.KEV(p))
-			}
-			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force}, sources)
+			return a.importDB(cmd.Context(), &vulndb.Importer{Force: force}, in.Sources)
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	forceFlag(cmd, &force)
 	cmd.Flags().StringSliceVar(&epss, "epss", nil, "an EPSS CSV file to join (repeatable)")
 	cmd.Flags().StringSliceVar(&kev, "kev", nil, "a CISA KEV JSON file to join (repeatable)")
 	return cmd
@@ -129,32 +115,16 @@ List V5 bulk export. --nvd-url and --cve5-url point them at a mirror.`,
   runlens db update --source https://mirror.example/osv --epss-url "" --kev-url ""`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sources := []vulndb.Source{vulndb.OSVExport(source, ecosystems...)}
-			mirrors := []string{source}
-			if epssURL != "" {
-				sources = append(sources, vulndb.EPSS(epssURL))
-				if cmd.Flags().Changed("epss-url") {
-					mirrors = append(mirrors, epssURL)
-				}
+			f := cmd.Flags()
+			u := vulndb.Update{OSVBase: source, Ecosystems: ecosystems, NVDAPIKey: os.Getenv(vulndb.EnvNVDAPIKey),
+				EPSS: vulndb.Feed{URL: epssURL, Mirror: f.Changed("epss-url")}, KEV: vulndb.Feed{URL: kevURL, Mirror: f.Changed("kev-url")}}
+			if nvd || f.Changed("nvd-url") {
+				u.NVD = &vulndb.Feed{URL: nvdURL, Mirror: f.Changed("nvd-url")}
 			}
-			if kevURL != "" {
-				sources = append(sources, vulndb.KEV(kevURL))
-				if cmd.Flags().Changed("kev-url") {
-					mirrors = append(mirrors, kevURL)
-				}
+			if cve5 || f.Changed("cve5-url") {
+				u.CVE5 = &vulndb.Feed{URL: cve5URL, Mirror: f.Changed("cve5-url")}
 			}
-			if nvd || cmd.Flags().Changed("nvd-url") {
-				sources = append(sources, vulndb.NVDAPI(nvdURL, vulndb.NVDAPIOptions{APIKey: os.Getenv(vulndb.EnvNVDAPIKey)}))
-				if cmd.Flags().Changed("nvd-url") {
-					mirrors = append(mirrors, nvdURL)
-				}
-			}
-			if cve5 || cmd.Flags().Changed("cve5-url") {
-				sources = append(sources, vulndb.CVE5(cve5URL))
-				if cmd.Flags().Changed("cve5-url") {
-					mirrors = append(mirrors, cve5URL)
-				}
-			}
+			sources, mirrors := u.Plan()
 			client, err := vulndb.MirrorClient(registry.NewTransport(nil, registry.RetryOptions{}),
 				vulndb.MirrorOptions{HeaderFile: headerFile, Getenv: os.Getenv, Mirrors: mirrors})
 			if err != nil {
@@ -168,7 +138,7 @@ List V5 bulk export. --nvd-url and --cve5-url point them at a mirror.`,
 	f.StringSliceVar(&ecosystems, "ecosystems", nil, "only these OSV ecosystems, comma-separated")
 	f.StringVar(&epssURL, "epss-url", defaultEPSSURL, "EPSS CSV URL (empty to skip)")
 	f.StringVar(&kevURL, "kev-url", defaultKEVURL, "CISA KEV JSON URL (empty to skip)")
-	f.BoolVar(&force, "force", false, "accept a database much smaller than the current one")
+	forceFlag(cmd, &force)
 	f.BoolVar(&nvd, "nvd", false, "also fetch CVE metrics from the NVD CVE API 2.0")
 	f.StringVar(&nvdURL, "nvd-url", vulndb.DefaultNVDAPI, "NVD CVE API 2.0 endpoint (implies --nvd)")
 	f.BoolVar(&cve5, "cve5", false, "also download the CVE List V5 bulk export")
@@ -195,13 +165,7 @@ load it with "runlens db import FILE".`,
 				return err
 			}
 			if !a.quiet {
-				st, _ := os.Stat(args[0])
-				var size int64
-				if st != nil {
-					size = st.Size()
-				}
-				fmt.Fprintf(a.stderr, "exported %d advisories (built %s) to %s: %d bytes in %s\n", m.Database.Advisories,
-					m.Database.BuiltAt.UTC().Format(time.RFC3339), args[0], size, time.Since(start).Round(time.Millisecond))
+				vulndb.WriteExported(a.stderr, m.Database, args[0], time.Since(start))
 			}
 			return nil
 		},
@@ -216,9 +180,7 @@ func (a *app) importBundle(ctx context.Context, im *vulndb.Importer, path string
 		return err
 	}
 	if !a.quiet {
-		md := m.Database
-		fmt.Fprintf(a.stderr, "database bundle imported: %d advisories for %d packages in %d ecosystems, built %s (%s ago)\n",
-			md.Advisories, md.Packages, len(md.Ecosystems), md.BuiltAt.UTC().Format(time.RFC3339), md.Age(time.Now()).Round(time.Minute))
+		vulndb.WriteBundleImported(a.stderr, m.Database, time.Now())
 	}
 	return nil
 }
@@ -283,4 +245,9 @@ rebuild it with "runlens db update" or "runlens db import".`,
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")
 	cmd.Flags().DurationVar(&maxAge, "max-db-age", 0, "exit 3 when the database is older than this")
 	return cmd
+}
+
+// forceFlag adds --force, shared by the commands that replace the database.
+func forceFlag(cmd *cobra.Command, force *bool) {
+	cmd.Flags().BoolVar(force, "force", false, "accept a database much smaller than the current one")
 }

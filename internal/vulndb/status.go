@@ -3,6 +3,7 @@ package vulndb
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -75,4 +76,22 @@ func WriteBuilt(w io.Writer, md Metadata, elapsed time.Duration) {
 	if md.Bad > 0 {
 		fmt.Fprintf(w, "warning: %d records were unreadable and skipped (see runlens db status)\n", md.Bad)
 	}
+}
+
+// WriteBundleImported writes the summary of a bundle import of md, its
+// age taken at now.
+func WriteBundleImported(w io.Writer, md Metadata, now time.Time) {
+	fmt.Fprintf(w, "database bundle imported: %d advisories for %d packages in %d ecosystems, built %s (%s ago)\n",
+		md.Advisories, md.Packages, len(md.Ecosystems), md.BuiltAt.UTC().Format(time.RFC3339), md.Age(now).Round(time.Minute))
+}
+
+// WriteExported writes the summary of an export of md to file, which
+// took elapsed.
+func WriteExported(w io.Writer, md Metadata, file string, elapsed time.Duration) {
+	var size int64
+	if st, err := os.Stat(file); err == nil {
+		size = st.Size()
+	}
+	fmt.Fprintf(w, "exported %d advisories (built %s) to %s: %d bytes in %s\n", md.Advisories,
+		md.BuiltAt.UTC().Format(time.RFC3339), file, size, elapsed.Round(time.Millisecond))
 }
