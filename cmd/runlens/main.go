@@ -1,11 +1,7 @@
 // Command runlens finds the vulnerabilities that matter in what actually
 // runs: it scans container images from registries, archives, layouts and
-// root filesystems against an offline OSV database.
-//
-// Exit codes: 0 success; 1 findings matched --fail-on or --exit-code (also
-// when the scan is incomplete: the policy wins, stderr says what else went
-// wrong); 2 a scan failed or was partial, or another error; 3 the database
-// is older than --max-db-age; 64 bad usage.
+// root filesystems against an offline OSV database. Its exit codes are
+// listed once, in the root command's help (rootLong).
 package main
 
 import (

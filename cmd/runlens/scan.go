@@ -138,20 +138,7 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions) error {
 		return err
 	}
 	defer closeDB()
-	// A source that cannot be opened, or a scan cut off, is a failed result
-	// that says what was being scanned and why it stopped.
 	o.source.Registry = o.access
-	var res *result.Image
-	img, err := image.Open(ctx, o.source)
-	if err != nil {
-		res = result.Incomplete(image.Descriptor{Reference: o.source.Name()}, result.StatusFailed, scan.InterruptedOr(ctx, err))
-	} else {
-		defer img.Close()
-		res, err = scanner.Scan(ctx, img)
-		a.progress.Clear()
-		if err != nil {
-			res = result.Incomplete(img.Descriptor(), result.StatusFailed, scan.InterruptedOr(ctx, err))
-		}
-	}
+	res := scanner.ScanSource(ctx, o.source)
 	return a.write(&o.out, result.New(header("scan image", dbInfo), []*result.Image{res}, nil, nil), scan.Unfinished(ctx))
 }
