@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -213,33 +212,7 @@ can no longer be read. A damaged database exits 2 and names what is damaged;
 rebuild it with "runlens db update" or "runlens db import".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			in, err := vulndb.Check(ctx, a.dbDir)
-			if err != nil {
-				return err
-			}
-			db, openErr := vulndb.Open(ctx, a.dbDir)
-			var md vulndb.Metadata
-			if openErr == nil {
-				defer db.Close()
-				md = db.Metadata()
-				if format == "json" {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					if err := enc.Encode(md); err != nil {
-						return err
-					}
-				} else {
-					vulndb.WriteStatus(a.stdout, db.Path(), md, in, time.Now())
-				}
-			}
-			if err := in.Err(); err != nil {
-				return fmt.Errorf("%w; rebuild it with `runlens db update` or `runlens db import`", err)
-			}
-			if openErr != nil {
-				return openErr
-			}
-			return vulndb.CheckAge(md, maxAge, time.Now())
+			return vulndb.Status(cmd.Context(), a.dbDir, a.stdout, format == "json", maxAge)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")

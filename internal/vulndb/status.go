@@ -1,6 +1,8 @@
 package vulndb
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -94,4 +96,37 @@ func WriteExported(w io.Writer, md Metadata, file string, elapsed time.Duration)
 	}
 	fmt.Fprintf(w, "exported %d advisories (built %s) to %s: %d bytes in %s\n", md.Advisories,
 		md.BuiltAt.UTC().Format(time.RFC3339), file, size, elapsed.Round(time.Millisecond))
+}
+
+// Status is `runlens db status`: it checks every byte of the database in
+// dir and writes its status to w, as JSON (the Metadata) or as
+// WriteStatus's text. A damaged database is an error naming what is
+// damaged, and one older than maxAge (when positive) a *StaleError.
+func Status(ctx context.Context, dir string, w io.Writer, asJSON bool, maxAge time.Duration) error {
+	in, err := Check(ctx, dir)
+	if err != nil {
+		return err
+	}
+	db, openErr := Open(ctx, dir)
+	var md Metadata
+	if openErr == nil {
+		defer db.Close()
+		md = db.Metadata()
+		if asJSON {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(md); err != nil {
+				return err
+			}
+		} else {
+			WriteStatus(w, db.Path(), md, in, time.Now())
+		}
+	}
+	if err := in.Err(); err != nil {
+		return fmt.Errorf("%w; rebuild it with `runlens db update` or `runlens db import`", err)
+	}
+	if openErr != nil {
+		return openErr
+	}
+	return CheckAge(md, maxAge, time.Now())
 }
