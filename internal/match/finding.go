@@ -34,10 +34,15 @@ type Finding struct {
 	CWEs []string `json:"cwes,omitempty"`
 	// FixedVersions are the versions that fix it in the package's
 	// ecosystem, if known; empty means no fix is available.
-	FixedVersions []string  `json:"fixed_versions,omitempty"`
-	Summary       string    `json:"summary,omitempty"`
-	Published     time.Time `json:"published,omitempty"`
-	Modified      time.Time `json:"modified,omitempty"`
+	FixedVersions []string `json:"fixed_versions,omitempty"`
+	// Status is StatusFixed when FixedVersions is not empty, else what the
+	// distribution's triage says of the missing fix (StatusWillNotFix,
+	// StatusFixDeferred, StatusEndOfLife), else StatusAffected. Empty only
+	// in results written before schema 1.2.
+	Status    string    `json:"status,omitempty"`
+	Summary   string    `json:"summary,omitempty"`
+	Published time.Time `json:"published,omitempty"`
+	Modified  time.Time `json:"modified,omitempty"`
 	// References are up to a few advisory URLs.
 	References []string `json:"references,omitempty"`
 	// EPSS and KEV carry exploitation data for the finding's CVE, when the

@@ -20,6 +20,9 @@ type hit struct {
 	sev   severity.Result
 	fixed []string
 	eco   string // ecosystem the fixed versions are spelled in
+	// statuses are the triage statuses (distroStatus) of its affected
+	// entries that hold the version and name no fix.
+	statuses []string
 }
 
 // cvePattern finds a CVE ID, also inside distribution IDs such as
@@ -244,11 +247,12 @@ func (g *group) finding(ctx context.Context, hits []hit, pkg PackageRef, metrics
 	}
 	f.Package = pkg
 
-	var fixed []string
+	var fixed, statuses []string
 	var fixEco string
 	for _, i := range all {
 		h := hits[i]
 		fixed = append(fixed, h.fixed...)
+		statuses = append(statuses, h.statuses...)
 		fixEco = h.eco
 		if h.vuln.Modified.After(f.Modified) {
 			f.Modified = h.vuln.Modified
@@ -257,6 +261,7 @@ func (g *group) finding(ctx context.Context, hits []hit, pkg PackageRef, metrics
 	class, cands := ratingOf(hits, all)
 	rate(ctx, &f, class, cands, cves, metrics)
 	f.FixedVersions = sortVersions(fixed, fixEco)
+	f.Status = mergeStatus(statuses, len(f.FixedVersions) > 0)
 
 	order := slices.Clone(all)
 	slices.SortFunc(order, func(a, b int) int {

@@ -168,6 +168,7 @@ func (m *matcher) matchPackage(ctx context.Context, qs []query) ([]Finding, erro
 			}
 			if j, dup := byID[v.ID]; dup {
 				hits[j].fixed = append(hits[j].fixed, h.fixed...)
+				hits[j].statuses = append(hits[j].statuses, h.statuses...)
 				continue
 			}
 			byID[v.ID] = len(hits)
@@ -208,6 +209,9 @@ func check(v *osv.Vulnerability, q query, iv *installed) (hit, []string, bool) {
 		}
 		affected = true
 		h.fixed = append(h.fixed, vd.fixed...)
+		if len(vd.fixed) == 0 {
+			h.statuses = append(h.statuses, distroStatus(v, a))
+		}
 	}
 	return h, errs, affected
 }

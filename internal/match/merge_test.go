@@ -37,6 +37,7 @@ func TestMergeUbuntuReal(t *testing.T) {
 		SeveritySource: "ubuntu",
 		CVSS:           &CVSS{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", Score: 10, Source: "ubuntu"},
 		FixedVersions:  []string{"2.15.0-0.20.04.1"},
+		Status:         "fixed",
 		Summary:        "apache-log4j2 vulnerability",
 		Published:      mustTime("2021-12-10T00:00:00Z"),
 		Modified:       mustTime("2025-07-16T04:43:21Z"),
@@ -67,6 +68,7 @@ func TestUmbrellaReal(t *testing.T) {
 			Package:       PackageRef{Name: "vlc", Version: "0.8.6-svn20061012.debian-5.1+etch2", Ecosystem: "Debian:4.0", Type: "deb"},
 			Severity:      "UNKNOWN",
 			FixedVersions: []string{"0.8.6-svn20061012.debian-5.1+etch3"},
+			Status:        "fixed",
 			Summary:       "vlc - several vulnerabilities",
 			Published:     mustTime("2009-06-18T00:00:00Z"),
 			References:    []string{"https://security-tracker.debian.org/tracker/DSA-1819-1"},
@@ -146,6 +148,7 @@ func TestMergeRules(t *testing.T) {
 			SeveritySource: "osv",
 			CVSS:           &CVSS{Version: "3.1", Vector: cvssCritical, Score: 9.8, Source: "osv"},
 			FixedVersions:  []string{"1.5.0", "1.9.0", "1.10.0"},
+			Status:         "fixed",
 			Summary:        "summary of GHSA-aaaa-aaaa-aaaa",
 			References: []string{
 				"https://github.com/advisories/GHSA-aaaa-aaaa-aaaa",
@@ -156,17 +159,17 @@ func TestMergeRules(t *testing.T) {
 		},
 		{
 			ID: "CVE-2024-0002", Advisories: []string{"DSA-9999-1"}, Package: pkg, Severity: "UNKNOWN",
-			FixedVersions: []string{"1.5.0"}, Summary: "summary of DSA-9999-1",
+			FixedVersions: []string{"1.5.0"}, Status: "fixed", Summary: "summary of DSA-9999-1",
 			References: []string{"https://security-tracker.debian.org/tracker/DSA-9999-1"},
 		},
 		{
 			ID: "CVE-2024-9999", Advisories: []string{"GHSA-nnnn-nnnn-nnnn"}, Aliases: []string{"CVE-2024-10000"},
-			Package: pkg, Severity: "UNKNOWN", FixedVersions: []string{"3.0.0"}, Summary: "summary of GHSA-nnnn-nnnn-nnnn",
+			Package: pkg, Severity: "UNKNOWN", FixedVersions: []string{"3.0.0"}, Status: "fixed", Summary: "summary of GHSA-nnnn-nnnn-nnnn",
 			References: []string{"https://github.com/advisories/GHSA-nnnn-nnnn-nnnn"},
 		},
 		{
 			ID: "GHSA-bbbb-bbbb-bbbb", Advisories: []string{"GHSA-bbbb-bbbb-bbbb", "GO-2024-0002"},
-			Package: pkg, Severity: "UNKNOWN", FixedVersions: []string{"2.0.0"}, Summary: "summary of GHSA-bbbb-bbbb-bbbb",
+			Package: pkg, Severity: "UNKNOWN", FixedVersions: []string{"2.0.0"}, Status: "fixed", Summary: "summary of GHSA-bbbb-bbbb-bbbb",
 			References: []string{"https://github.com/advisories/GHSA-bbbb-bbbb-bbbb", "https://pkg.go.dev/vuln/GO-2024-0002"},
 		},
 	}
