@@ -34,9 +34,45 @@ func ParseSeverities(list string) ([]string, error) {
 	return out, nil
 }
 
+// ParseStatuses turns a comma-separated list ("will_not_fix,fix_deferred")
+// into finding statuses (match.Statuses), rejecting unknown ones; a bad
+// one is an error naming --ignore-status.
+func ParseStatuses(list string) ([]string, error) {
+	var out []string
+	for _, w := range strings.Split(list, ",") {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w == "" {
+			continue
+		}
+		if !slices.Contains(match.Statuses, w) {
+			return nil, fmt.Errorf("--ignore-status: unknown status %q (want one of %s)", w, strings.Join(match.Statuses, ", "))
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// StatusOf is a finding's status; a finding of a result written before
+// schema 1.2 has none, and is taken as fixed when it lists a fixed
+// version, else affected.
+func StatusOf(fd *match.Finding) string {
+	switch {
+	case fd.Status != "":
+		return fd.Status
+	case len(fd.FixedVersions) > 0:
+		return match.StatusFixed
+	}
+	return match.StatusAffected
+}
+
 // Keep reports whether the filters let finding f through.
 func (f Filters) Keep(fd *match.Finding) bool {
 	if f.IgnoreUnfixed && len(fd.FixedVersions) == 0 {
+		return false
+	}
+	if len(f.IgnoreStatuses) > 0 && slices.Contains(f.IgnoreStatuses, StatusOf(fd)) {
 		return false
 	}
 	return len(f.Severities) == 0 || slices.Contains(f.Severities, fd.Severity)
@@ -44,7 +80,7 @@ func (f Filters) Keep(fd *match.Finding) bool {
 
 // Apply narrows r's findings to those the filters keep, in place.
 func (f Filters) Apply(r *Image) {
-	if len(f.Severities) == 0 && !f.IgnoreUnfixed {
+	if len(f.Severities) == 0 && !f.IgnoreUnfixed && len(f.IgnoreStatuses) == 0 {
 		return
 	}
 	r.Findings = slices.DeleteFunc(r.Findings, func(fd match.Finding) bool { return !f.Keep(&fd) })

@@ -76,6 +76,8 @@ type Database struct {
 type Filters struct {
 	Severities    []string `json:"severities,omitempty"`
 	IgnoreUnfixed bool     `json:"ignore_unfixed,omitempty"`
+	// IgnoreStatuses are the finding statuses left out (match.Statuses).
+	IgnoreStatuses []string `json:"ignore_statuses,omitempty"`
 }
 
 // Image is the outcome of scanning one unique image. Registry scans also
