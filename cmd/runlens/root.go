@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/cache"
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/progress"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/result"
@@ -161,6 +162,7 @@ type outputOptions struct {
 	output        string
 	severity      string
 	ignoreUnfixed bool
+	ignoreStatus  string
 	exitCode      int
 	failOn        string
 	listPackages  bool
@@ -178,6 +180,7 @@ func (o *outputOptions) register(cmd *cobra.Command) {
 	f.StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
 	f.StringVarP(&o.severity, "severity", "s", "", "only report these severities, comma-separated ("+strings.Join(result.Severities, ",")+")")
 	f.BoolVar(&o.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version")
+	f.StringVar(&o.ignoreStatus, "ignore-status", "", "leave out vulnerabilities of these statuses, comma-separated ("+strings.Join(match.Statuses, ",")+")")
 	f.IntVar(&o.exitCode, "exit-code", 0, "exit with this code when any vulnerability is reported (after filters)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a vulnerability of this severity or higher is reported, even if the scan is also incomplete")
 	f.BoolVar(&o.listPackages, "list-packages", false, "include every package found in the JSON output")
@@ -187,6 +190,9 @@ func (o *outputOptions) register(cmd *cobra.Command) {
 // the format they ask for.
 func (o *outputOptions) check() (err error) {
 	if o.filters, err = result.ParseFilters(o.severity, o.ignoreUnfixed); err != nil {
+		return usage.Errorf("%v", err)
+	}
+	if o.filters.IgnoreStatuses, err = result.ParseStatuses(o.ignoreStatus); err != nil {
 		return usage.Errorf("%v", err)
 	}
 	if o.policy, err = result.ParsePolicy(o.failOn, o.exitCode); err != nil {
