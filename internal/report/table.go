@@ -70,7 +70,7 @@ func writeImage(w *errWriter, r *result.Image) {
 		}
 		fixed := strings.Join(f.FixedVersions, ", ")
 		if fixed == "" {
-			fixed = "-"
+			fixed = unfixedLabel(f.Status)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, f.Package.Version, f.ID, f.Severity, exploit(f), fixed, f.Package.Type)
 	}
@@ -131,6 +131,21 @@ func severityCounts(by map[string]int) string {
 		return "0"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// unfixedLabels are what the FIXED IN column says of a finding without a
+// fixed version, by its status; "-" for any other (affected: no fix yet).
+var unfixedLabels = map[string]string{
+	match.StatusWillNotFix:  "will not fix",
+	match.StatusFixDeferred: "deferred",
+	match.StatusEndOfLife:   "end of life",
+}
+
+func unfixedLabel(status string) string {
+	if l, ok := unfixedLabels[status]; ok {
+		return l
+	}
+	return "-"
 }
 
 // exploit summarises threat data: "KEV" when CISA lists the CVE as
