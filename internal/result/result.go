@@ -23,7 +23,7 @@ import (
 
 // SchemaVersion is the version of the JSON document described in
 // docs/json-schema.md. Additive changes bump the minor number.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // Statuses of an image, a registry listing or a cluster. A failed or
 // partial scan is never reported as clean.
