@@ -11,7 +11,7 @@ import (
 // core packages must not depend on Kubernetes clients or eBPF.
 var core = []string{
 	"image", "layerfs", "inventory", "extract", "vulndb", "match", "severity",
-	"osv", "report", "scan", "cache", "workload", "registry", "layercache",
+	"osv", "userdir", "report", "scan", "cache", "workload", "registry", "layercache",
 }
 
 var forbidden = []string{"k8s.io/client-go", "k8s.io/api/", "github.com/cilium/ebpf"}

@@ -1,23 +1,10 @@
 package cache
 
-import (
-	"os"
-	"path/filepath"
-)
+import "github.com/runlens/runlens/internal/userdir"
 
 // EnvDir names the environment variable that overrides DefaultDir.
 const EnvDir = "RUNLENS_CACHE_DIR"
 
 // DefaultDir is where inventories are cached when no directory is given:
-// $RUNLENS_CACHE_DIR, else <user cache dir>/runlens/cache (the temporary
-// directory standing in for a user cache dir the system does not have).
-func DefaultDir() string {
-	if d := os.Getenv(EnvDir); d != "" {
-		return d
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "runlens", "cache")
-}
+// $RUNLENS_CACHE_DIR, else <user cache dir>/runlens/cache.
+func DefaultDir() string { return userdir.Default(EnvDir, "cache") }

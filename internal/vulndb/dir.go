@@ -1,23 +1,10 @@
 package vulndb
 
-import (
-	"os"
-	"path/filepath"
-)
+import "github.com/runlens/runlens/internal/userdir"
 
 // EnvDir names the environment variable that overrides DefaultDir.
 const EnvDir = "RUNLENS_DB_DIR"
 
 // DefaultDir is where the database lives when no directory is given:
-// $RUNLENS_DB_DIR, else <user cache dir>/runlens/db (the temporary
-// directory standing in for a user cache dir the system does not have).
-func DefaultDir() string {
-	if d := os.Getenv(EnvDir); d != "" {
-		return d
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "runlens", "db")
-}
+// $RUNLENS_DB_DIR, else <user cache dir>/runlens/db.
+func DefaultDir() string { return userdir.Default(EnvDir, "db") }
