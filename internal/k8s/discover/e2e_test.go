@@ -23,6 +23,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/k8stest"
 	"github.com/runlens/runlens/internal/registry"
 	"github.com/runlens/runlens/internal/testing/cluster"
 	"github.com/runlens/runlens/internal/testing/testimage"
@@ -257,7 +258,7 @@ func scannerWithUnreachable(t *testing.T, c *cluster.Cluster) string {
 	cur := raw.Contexts[raw.CurrentContext]
 	raw.Contexts = map[string]*clientcmdapi.Context{"scanner": cur.DeepCopy()}
 	dead := raw.Clusters[cur.Cluster].DeepCopy()
-	dead.Server = fmt.Sprintf("https://127.0.0.1:%d", closedPort(t))
+	dead.Server = fmt.Sprintf("https://127.0.0.1:%d", k8stest.ClosedPort(t))
 	raw.Clusters["dead"] = dead
 	deadCtx := cur.DeepCopy()
 	deadCtx.Cluster = "dead"

@@ -3,60 +3,19 @@ package discover
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/runlens/runlens/internal/k8s"
+	"github.com/runlens/runlens/internal/k8s/k8stest"
 )
-
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
-}
-
-func writeKubeconfig(t *testing.T, current string, port int) string {
-	t.Helper()
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-current-context: %q
-clusters:
-- name: c1
-  cluster: {server: "https://127.0.0.1:%d", insecure-skip-tls-verify: true}
-users:
-- name: u
-  user: {token: "not-a-real-token"}
-contexts:
-- name: a
-  context: {cluster: c1, user: u}
-- name: b
-  context: {cluster: c1, user: u, namespace: x}
-- name: broken
-  context: {cluster: missing, user: u}
-`, current, port)
-	p := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // TestDiscoverUnreachable: a context pointing at a closed port and one that
 // cannot be built are Problems for themselves; All still returns a
 // Discovery for each.
 func TestDiscoverUnreachable(t *testing.T) {
-	clients, err := k8s.LoadContexts(writeKubeconfig(t, "a", closedPort(t)), nil, true)
+	clients, err := k8s.LoadContexts(k8stest.WriteKubeconfig(t, "a", k8stest.ClosedPort(t)), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,7 @@
+package k8s
+
+// The client rate limits, for the external tests.
+const (
+	ClientQPS   = clientQPS
+	ClientBurst = clientBurst
+)
