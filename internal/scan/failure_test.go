@@ -14,7 +14,6 @@ import (
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/testimage"
-	"github.com/runlens/runlens/internal/vulndb"
 )
 
 // A layer that breaks mid-stream leaves a partial result: the packages read
@@ -106,26 +105,7 @@ func (failingSource) Lookup(context.Context, string, string) ([]*osv.Vulnerabili
 // Threat data from the store reaches the findings: EPSS and KEV of the
 // bundled sample's log4j advisory.
 func TestThreatsReachFindings(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := vulndb.Import(ctx, dir, vulndb.OSVDir("../../testdata/sample/advisories/osv"), vulndb.EPSS("../../testdata/sample/advisories/epss/epss_sample.csv"), vulndb.KEV("../../testdata/sample/advisories/kev/known_exploited_vulnerabilities.json")); err != nil {
-		t.Fatal(err)
-	}
-	db, err := vulndb.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	img, err := image.OpenArchive(ctx, "../../testdata/sample/image.tar", image.LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	s := &scan.Scanner{Advisories: db, Threats: db, TempDir: t.TempDir()}
-	res, err := s.Scan(ctx, img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := scanSample(t)
 	var got string
 	for _, f := range res.Findings {
 		if f.ID == "CVE-2021-44228" || strings.Contains(strings.Join(f.Aliases, " "), "CVE-2021-44228") {

@@ -1,16 +1,12 @@
 package scan_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/match"
-	"github.com/runlens/runlens/internal/scan"
-	"github.com/runlens/runlens/internal/vulndb"
 )
 
 // TestSSVCReachFindings scans the bundled sample with a store of all its
@@ -19,26 +15,7 @@ import (
 // findings whose CVE has one, marked cisa with their date; the others get
 // computed points saying what they were computed from.
 func TestSSVCReachFindings(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := vulndb.Import(ctx, dir, vulndb.ClassifyDir("../../testdata/sample/advisories")...); err != nil {
-		t.Fatal(err)
-	}
-	db, err := vulndb.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	img, err := image.OpenArchive(ctx, "../../testdata/sample/image.tar", image.LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	s := &scan.Scanner{Advisories: db, Threats: db, TempDir: t.TempDir()}
-	res, err := s.Scan(ctx, img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := scanSample(t)
 	byKey := map[string]match.Finding{}
 	for _, f := range res.Findings {
 		byKey[f.ID+" "+f.Package.Name] = f
