@@ -3,7 +3,6 @@ package extract
 import (
 	"context"
 	"fmt"
-	"io/fs"
 
 	"github.com/google/osv-scalibr/extractor/filesystem"
 	scalibrinv "github.com/google/osv-scalibr/inventory"
@@ -53,7 +52,7 @@ func throughLinks(ctx context.Context, cfg *filesystem.Config, root layerfs.Root
 			if e.FileRequired(&fileAPI{path: a.Path, info: info}) {
 				out.errs = append(out.errs, inventory.FileError{
 					Path: "/" + a.Path, Extractor: e.Name(),
-					Reason:  fmt.Sprintf("%v (%s)", layerfs.ErrNotRegular, fileType(a.Mode)),
+					Reason:  fmt.Sprintf("%v (%s)", layerfs.ErrNotRegular, layerfs.TypeName(a.Mode)),
 					Skipped: byName[e.Name()].kind.listsPackages(),
 				})
 			}
@@ -70,17 +69,4 @@ func throughLinks(ctx context.Context, cfg *filesystem.Config, root layerfs.Root
 	}
 	out.inv, out.statuses = sinv, statuses
 	return out, nil
-}
-
-// fileType names a file's type for an error.
-func fileType(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return m.Type().String()
 }

@@ -40,7 +40,7 @@ func OpenRoot(dir string) (*os.Root, error) {
 		return nil, err
 	}
 	if !before.IsDir() {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: fmt.Errorf("%w (%s)", ErrNotDir, typeName(before.Mode()))}
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: fmt.Errorf("%w (%s)", ErrNotDir, TypeName(before.Mode()))}
 	}
 	r, err := os.OpenRoot(dir)
 	if err != nil {
@@ -86,11 +86,12 @@ func openRegular(name string, stat func(string) (fs.FileInfo, error), open func(
 }
 
 func notRegular(name string, m fs.FileMode) error {
-	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, typeName(m))}
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, TypeName(m))}
 }
 
-// typeName says what a non-regular file is, for error messages.
-func typeName(m fs.FileMode) string {
+// TypeName says what kind of file a mode describes ("named pipe",
+// "socket", ...), for error messages.
+func TypeName(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "named pipe"
