@@ -63,12 +63,7 @@ type Result struct {
 // reached, or a kind that cannot be read, becomes a Problem in its
 // Snapshot; the other clusters go on.
 func Discover(ctx context.Context, opts Options) ([]*discover.Discovery, error) {
-	clients, err := clientsOf(opts)
-	if err != nil {
-		return nil, err
-	}
-	keychains := discover.NewKeychains(clients...)
-	discs, err := discoverAll(ctx, clients, opts, keychains)
+	_, keychains, discs, err := discoverAll(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +82,23 @@ func clientsOf(opts Options) ([]k8s.ClusterClient, error) {
 	return k8s.LoadContexts(opts.Kubeconfig, opts.Contexts, opts.AllContexts)
 }
 
-// discoverAll runs discovery in every cluster, pull secrets read through
-// keychains.
-func discoverAll(ctx context.Context, clients []k8s.ClusterClient, opts Options, keychains *discover.Keychains) ([]*discover.Discovery, error) {
+// discoverAll runs discovery in every cluster opts selects, pull secrets
+// read through one keychain cache, and returns the clients, that cache and
+// a Discovery per client.
+func discoverAll(ctx context.Context, opts Options) ([]k8s.ClusterClient, *discover.Keychains, []*discover.Discovery, error) {
+	clients, err := clientsOf(opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keychains := discover.NewKeychains(clients...)
 	opts.Progress.Printf("discovering workloads in %d cluster(s)", len(clients))
 	dopts := discover.Options{Namespaces: opts.Namespaces, LabelSelector: opts.LabelSelector, Registry: opts.Registry, Keychains: keychains}
 	// Per-context failures are Problems in each Snapshot.
 	discs, _ := discover.All(ctx, clients, dopts, 0)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return discs, nil
+	return clients, keychains, discs, nil
 }
 
 // Run discovers, scans each unique digest once, and joins the results.
@@ -105,12 +106,7 @@ func discoverAll(ctx context.Context, clients []k8s.ClusterClient, opts Options,
 // images not finished marked failed, along with the reason from
 // scan.Interrupted.
 func Run(ctx context.Context, s *scan.Scanner, opts Options) (*Result, error) {
-	clients, err := clientsOf(opts)
-	if err != nil {
-		return nil, err
-	}
-	keychains := discover.NewKeychains(clients...)
-	discs, err := discoverAll(ctx, clients, opts, keychains)
+	clients, keychains, discs, err := discoverAll(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
