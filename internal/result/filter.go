@@ -89,7 +89,9 @@ func (f Filters) Apply(r *Image) {
 // Filter narrows every image's findings to those f keeps, records f in the
 // header, drops the risks of findings removed, and derives every count
 // again (Recount), so the workloads, the clusters' funnels and the summary
-// agree with the findings that are left.
+// agree with the findings that are left. The remediation and the risk
+// funnels are derived from the risks by the ranking, so Filter drops them
+// until it runs again.
 func (d *Document) Filter(f Filters) {
 	d.Filters = f
 	for _, img := range d.Images {
@@ -102,10 +104,14 @@ func (d *Document) Filter(f Filters) {
 				left[riskKey(img.Target.Digest, img.Findings[i].ID, img.Findings[i].Package)] = true
 			}
 		}
-		d.Risks = slices.DeleteFunc(d.Risks, func(r Risk) bool { return !left[riskKey(r.Digest, r.Finding, r.Package)] })
+		d.Risks = slices.DeleteFunc(d.Risks, func(r Risk) bool { return !left[riskKey(r.Image, r.Vulnerability, r.Package)] })
 		if len(d.Risks) == 0 {
 			d.Risks = nil
 		}
+	}
+	d.Remediation = nil
+	for i := range d.Summary.Clusters {
+		d.Summary.Clusters[i].Risk = nil
 	}
 	d.Recount()
 }

@@ -23,7 +23,7 @@ import (
 
 // SchemaVersion is the version of the JSON document described in
 // docs/json-schema.md. Additive changes bump the minor number.
-const SchemaVersion = "1.2"
+const SchemaVersion = "1.3"
 
 // Statuses of an image, a registry listing or a cluster. A failed or
 // partial scan is never reported as clean.
@@ -42,10 +42,14 @@ type Document struct {
 	Images []*Image `json:"images"`
 	// Workloads are those of cluster scans, sorted by Ref.
 	Workloads []*Workload `json:"workloads,omitempty"`
-	// Risks is the place for evaluations of each finding on each workload
-	// that runs it. Nothing fills it yet; it is left out of JSON when empty.
-	Risks   []Risk  `json:"risks,omitempty"`
-	Summary Summary `json:"summary"`
+	// Risks rank every finding on every workload that runs it (on every
+	// image, when no workload is known), most urgent first; internal/risk
+	// fills them. Left out of JSON when empty.
+	Risks []Risk `json:"risks,omitempty"`
+	// Remediation groups the risks into actions, the most risk removed
+	// first.
+	Remediation []Action `json:"remediation,omitempty"`
+	Summary     Summary  `json:"summary"`
 }
 
 // Header describes the run: who scanned, with which database, what was asked.
@@ -147,18 +151,8 @@ type Cluster struct {
 	Failed    int                `json:"failed"`
 	Findings  int                `json:"findings"`
 	Problems  []workload.Problem `json:"problems,omitempty"`
-}
-
-// Risk is the slot for one evaluation of a finding on a workload that
-// runs it: a later ranking of findings × workloads fills it (and adds its
-// scores). Only the keys are defined: the workload (WorkloadRef), the
-// image digest and the finding's ID and package. Filtering drops the risks
-// of findings it removes.
-type Risk struct {
-	Workload string           `json:"workload"`
-	Digest   string           `json:"digest"`
-	Finding  string           `json:"finding"`
-	Package  match.PackageRef `json:"package"`
+	// Risk is the cluster's risk funnel; absent before the ranking.
+	Risk *RiskFunnel `json:"risk_funnel,omitempty"`
 }
 
 // Summary totals a run.
@@ -176,4 +170,7 @@ type Summary struct {
 	BySeverity map[string]int `json:"by_severity"`
 	// Clusters is the per-cluster funnel of cluster scans.
 	Clusters []Cluster `json:"clusters,omitempty"`
+	// Risk is the risk funnel over the whole run; absent before the
+	// ranking.
+	Risk *RiskFunnel `json:"risk_funnel,omitempty"`
 }

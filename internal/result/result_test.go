@@ -93,11 +93,11 @@ func TestFilterDropsTheRisksOfRemovedFindings(t *testing.T) {
 	d := clusterDoc()
 	pkg := match.PackageRef{Name: "p", Version: "1"}
 	d.Risks = []Risk{
-		{Workload: "c1/shop/Deployment/web", Digest: dWeb, Finding: "CVE-1", Package: pkg},
-		{Workload: "c1/shop/Deployment/web", Digest: dWeb, Finding: "CVE-2", Package: pkg},
+		{Cluster: "c1", Namespace: "shop", Workload: "Deployment/web", Image: dWeb, Vulnerability: "CVE-1", Package: pkg},
+		{Cluster: "c1", Namespace: "shop", Workload: "Deployment/web", Image: dWeb, Vulnerability: "CVE-2", Package: pkg},
 	}
 	d.Filter(Filters{Severities: []string{"CRITICAL"}})
-	if len(d.Risks) != 1 || d.Risks[0].Finding != "CVE-1" {
+	if len(d.Risks) != 1 || d.Risks[0].Vulnerability != "CVE-1" {
 		t.Errorf("risks after filter: %+v; want only CVE-1's", d.Risks)
 	}
 	d.Filter(Filters{Severities: []string{"LOW"}})
