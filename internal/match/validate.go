@@ -70,3 +70,15 @@ func parseVersion(v, ecosystem string) (semantic.Version, error) {
 	}
 	return semantic.Parse(v, ecosystem)
 }
+
+// CompareVersions orders versions a and b by the rules of ecosystem (an
+// OSV ecosystem, release suffix allowed): negative when a < b, 0 when
+// equal, positive when a > b. An error names a version that does not
+// parse there.
+func CompareVersions(ecosystem, a, b string) (int, error) {
+	va, err := parseVersion(a, ecosystem)
+	if err != nil {
+		return 0, err
+	}
+	return va.CompareStr(b)
+}

@@ -148,3 +148,9 @@ func matchPrefix(repo, prefix string) bool {
 	}
 	return repo == prefix || strings.HasPrefix(repo, prefix+"/")
 }
+
+// Repository names the repository of image reference ref as
+// "registry/repository", with Docker Hub spelled docker.io and official
+// images under library/ ("nginx:1.25" → "docker.io/library/nginx"); ok is
+// false for a reference that does not parse.
+func Repository(ref string) (repo string, ok bool) { return normalizeRepo(ref) }

@@ -1,0 +1,301 @@
+// Package risk ranks a result's findings by the risk they carry where
+// they run: one entry per finding on each workload that runs it (per
+// image when no workload is known), decided by CERT/CC's SSVC Deployer
+// table from Exploitation, System Exposure, Automatable and Human Impact,
+// ordered inside a tier by a 0–100 score, with the reasons in words. It
+// also narrows the findings to a funnel and groups the risks into
+// remediation actions. docs/prioritization.md gives every mapping.
+package risk
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/workload"
+)
+
+// Options tune Rank.
+type Options struct {
+	// Policy overrides the default mappings; nil is the defaults.
+	Policy *Policy
+	// VEX returns the VEX statement that applies to a finding in an image
+	// known by repositories, or nil; nil means no VEX documents.
+	VEX func(q VEXQuery) *result.VEXStatement
+	// Runtime returns what was observed of a package in a workload's
+	// image; nil (or a zero State) is RuntimeUnknown.
+	Runtime func(w *result.Workload, digest string, p match.PackageRef) result.Runtime
+	// Owner classifies images of image and registry scans.
+	Owner workload.OwnerOptions
+	// Now is the time accepted risks are judged at; zero is time.Now.
+	Now time.Time
+}
+
+// VEXQuery identifies a finding in an image for a VEX lookup.
+type VEXQuery struct {
+	Vulnerability string
+	Aliases       []string
+	Digest        string
+	// Repositories are the "registry/repo" names the digest runs as.
+	Repositories []string
+	PackagePURL  string
+}
+
+// ranker holds one Rank call's state.
+type ranker struct {
+	opts     Options
+	policy   *Policy
+	table    *Table
+	now      time.Time
+	findings map[*match.Finding]*findingView
+}
+
+// Rank fills doc.Risks (ranked), doc.Remediation and the risk funnels
+// (doc.Summary.Risk and each cluster's) from the document's findings and
+// workloads. It replaces what an earlier ranking left.
+func Rank(doc *result.Document, opts Options) error {
+	t, err := Deployer()
+	if err != nil {
+		return err
+	}
+	r := &ranker{opts: opts, policy: opts.Policy, table: t, now: opts.Now, findings: map[*match.Finding]*findingView{}}
+	if r.policy == nil {
+		r.policy = &Policy{}
+	}
+	if r.now.IsZero() {
+		r.now = time.Now()
+	}
+	doc.Risks = r.entries(doc)
+	sortRisks(doc.Risks)
+	doc.Remediation = remediation(doc)
+	funnels(doc)
+	return nil
+}
+
+// entries builds one entry per finding per workload running its image,
+// and per image for images no workload runs.
+func (r *ranker) entries(doc *result.Document) []result.Risk {
+	byDigest := map[string]*result.Image{}
+	n := 0
+	for _, img := range doc.Images {
+		if img.Target.Digest != "" {
+			byDigest[img.Target.Digest] = img
+		}
+	}
+	run := map[string]bool{}
+	for _, w := range doc.Workloads {
+		for _, d := range uniqueDigests(w) {
+			if img := byDigest[d]; img != nil {
+				run[d] = true
+				n += len(img.Findings)
+			}
+		}
+	}
+	for _, img := range doc.Images {
+		if !run[img.Target.Digest] {
+			n += len(img.Findings)
+		}
+	}
+	out := make([]result.Risk, 0, n)
+	for _, w := range doc.Workloads {
+		for _, d := range uniqueDigests(w) {
+			img := byDigest[d]
+			if img == nil || len(img.Findings) == 0 {
+				continue
+			}
+			names, containers, owner, why := containerFacts(w, d, img)
+			place := r.viewPlace(w, names)
+			for i := range img.Findings {
+				e := r.entry(img, &img.Findings[i], w, place, names)
+				e.Facts.Containers, e.Facts.Owner, e.Facts.OwnerReason = containers, owner, why
+				out = append(out, e)
+			}
+		}
+	}
+	for _, img := range doc.Images {
+		if run[img.Target.Digest] || len(img.Findings) == 0 {
+			continue
+		}
+		names := imageNames(img)
+		place := r.viewPlace(nil, names)
+		owner, why := workload.ClassifyImage(img.Target.Reference, "", r.opts.Owner)
+		for i := range img.Findings {
+			e := r.entry(img, &img.Findings[i], nil, place, names)
+			e.Facts.Owner, e.Facts.OwnerReason = owner, why
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// uniqueDigests are the resolved digests of w's containers, in order.
+func uniqueDigests(w *result.Workload) []string {
+	var out []string
+	for _, c := range w.Containers {
+		if c.Digest != "" && !contains(out, c.Digest) {
+			out = append(out, c.Digest)
+		}
+	}
+	return out
+}
+
+// containerFacts are the names the digest runs as in w (repositories
+// first, then references), the containers running it, and its owner.
+func containerFacts(w *result.Workload, digest string, img *result.Image) (names, containers []string, owner, why string) {
+	var refs []string
+	for _, c := range w.Containers {
+		if c.Digest != digest {
+			continue
+		}
+		containers = append(containers, c.Name)
+		if c.Repository != "" && !contains(names, c.Repository) {
+			names = append(names, c.Repository)
+		}
+		if repo, ok := workload.Repository(c.Image); ok && !contains(names, repo) {
+			names = append(names, repo)
+		}
+		if !contains(refs, c.Image) {
+			refs = append(refs, c.Image)
+		}
+		if owner == "" || owner == workload.OwnerUnknown {
+			owner, why = c.Owner, c.OwnerReason
+		}
+	}
+	for _, n := range imageNames(img) {
+		if !contains(names, n) && !contains(refs, n) {
+			names = append(names, n)
+		}
+	}
+	return append(names, refs...), containers, owner, why
+}
+
+// imageNames are an image's repository and reference.
+func imageNames(img *result.Image) []string {
+	var names []string
+	if repo, ok := workload.Repository(img.Target.Reference); ok {
+		names = append(names, repo)
+	}
+	if img.Target.Reference != "" && !contains(names, img.Target.Reference) {
+		names = append(names, img.Target.Reference)
+	}
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// entry decides one finding at one place.
+func (r *ranker) entry(img *result.Image, f *match.Finding, w *result.Workload, place *placeView, names []string) result.Risk {
+	fv := r.findings[f]
+	if fv == nil {
+		fv = viewFinding(f)
+		r.findings[f] = fv
+	}
+	e := result.Risk{
+		Vulnerability:  f.ID,
+		Aliases:        f.Aliases,
+		Package:        f.Package,
+		Image:          img.Target.Digest,
+		ImageReference: img.Target.Reference,
+		Facts: result.Facts{
+			Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV,
+			FixedVersions: f.FixedVersions, Status: result.StatusOf(f),
+			Exposure: place.exposureLevel, CriticalNamespace: place.critical,
+		},
+	}
+	if w != nil {
+		e.Cluster, e.Namespace, e.Workload = w.Cluster, w.Namespace, w.Kind+"/"+w.Name
+		e.Facts.Replicas = w.Pods
+		if w.Exposure != nil {
+			e.Facts.ExposurePaths = w.Exposure.Paths
+		}
+		if w.Sensitivity != nil {
+			e.Facts.Sensitivity = w.Sensitivity.Reasons
+		}
+	}
+	e.ID = riskID(&e)
+	e.Runtime = r.runtimeOf(w, img.Target.Digest, f.Package)
+	r.decide(&e, fv, place)
+	r.suppress(&e, f, names)
+	return e
+}
+
+// riskID is a short stable name for an entry.
+func riskID(e *result.Risk) string {
+	h := sha256.New()
+	for _, s := range []string{e.Cluster, e.Namespace, e.Workload, e.Image, e.Vulnerability, e.Package.Name, e.Package.Version, e.Package.Location} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "r-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func (r *ranker) runtimeOf(w *result.Workload, digest string, p match.PackageRef) result.Runtime {
+	if r.opts.Runtime != nil && w != nil {
+		if rt := r.opts.Runtime(w, digest, p); rt.State != "" {
+			return rt
+		}
+	}
+	return result.Runtime{State: result.RuntimeUnknown}
+}
+
+// sortRisks orders entries: unsuppressed first, then by tier, score
+// (highest first) and names, so the order is stable.
+func sortRisks(list []result.Risk) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := &list[i], &list[j]
+		if (a.Suppressed == nil) != (b.Suppressed == nil) {
+			return a.Suppressed == nil
+		}
+		if ta, tb := result.TierRank(a.Tier), result.TierRank(b.Tier); ta != tb {
+			return ta < tb
+		}
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		for _, p := range [][2]string{{a.Vulnerability, b.Vulnerability}, {a.Cluster, b.Cluster}, {a.Namespace, b.Namespace},
+			{a.Workload, b.Workload}, {a.Package.Name, b.Package.Name}, {a.Package.Version, b.Package.Version}, {a.Package.Location, b.Package.Location}, {a.Image, b.Image}} {
+			if p[0] != p[1] {
+				return p[0] < p[1]
+			}
+		}
+		return false
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// windowText says an observation window: "6h0m0s of complete observation".
+func windowText(w *result.Window) string {
+	if w == nil {
+		return "no observation"
+	}
+	d := w.End.Sub(w.Start).Round(time.Minute)
+	if w.Complete {
+		return fmt.Sprintf("%s of complete observation (%s – %s)", d, w.Start.UTC().Format(time.RFC3339), w.End.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s of partial observation (%d events dropped or gaps)", d, w.Drops)
+}
+
+// joinReasons drops empty phrases.
+func joinReasons(parts ...string) []string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
