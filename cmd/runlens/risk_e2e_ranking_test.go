@@ -144,6 +144,18 @@ func riskCheckKEV(t *testing.T, byKey map[string]*result.Risk) {
 		d.Automatable.Value != "yes" || d.Automatable.Source != result.SourceCISA || d.HumanImpact.Source != result.SourceWorkload {
 		t.Errorf("%s on storefront: decision inputs %+v", riskKEV, d)
 	}
+	// Human Impact: cluster-admin is very high (a critical namespace cannot
+	// raise it further); a plain token is medium, raised to high by the
+	// critical namespace; nothing sensitive outside one is low.
+	for _, hi := range []struct {
+		r    *result.Risk
+		ref  string
+		want string
+	}{{a, riskStorefront, "very high"}, {c, riskInternalAPI, "high"}, {b, riskWorker, "low"}} {
+		if hi.r.Decision.HumanImpact.Value != hi.want {
+			t.Errorf("%s on %s: human impact %+v, want %q", riskKEV, hi.ref, hi.r.Decision.HumanImpact, hi.want)
+		}
+	}
 	if b.Tier == result.TierImmediate || b.Score >= a.Score {
 		t.Errorf("%s on worker: tier %s score %v; want below storefront's %s %v", riskKEV, b.Tier, b.Score, a.Tier, a.Score)
 	}
@@ -280,7 +292,7 @@ func riskCheckExplain(t *testing.T, cli *cli, doc *result.Document, saved string
 		return
 	}
 	d := a.Decision
-	for _, want := range []string{riskKEV, "storefront", fmt.Sprint(d.Row), result.TierImmediate} {
+	for _, want := range []string{a.ID, riskKEV, riskStorefront, fmt.Sprintf("row %d", d.Row), "→ " + result.TierImmediate} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}
