@@ -15,6 +15,7 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 need=()
 command -v dpkg >/dev/null || need+=(dpkg)
 command -v npm >/dev/null || need+=(npm)
+command -v chromium >/dev/null || need+=(chromium) # the HTML report's browser test
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi

@@ -1,0 +1,203 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the headless browser: the Debian package's binary,
+// else one on PATH. Without one the test is skipped, except on CI, where
+// a missing browser is a failure (hack/test.sh installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium binary found (apt-get install -y chromium); required on CI")
+	}
+	t.Skip("no chromium binary found; install the chromium package to run the browser test")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile and returns a
+// context of one tab, cancelled with the test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath(t)
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1360, 900),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	tctx, tcancel := chromedp.NewContext(actx)
+	t.Cleanup(tcancel)
+	return tctx
+}
+
+// The report opened from a file in a real browser shows the funnel's
+// numbers and the ranked risks in order, its filters hide rows, hostile
+// text from images never runs, and it makes the screenshot in docs.
+func TestHTMLInBrowser(t *testing.T) {
+	ctx := browser(t)
+	doc := rankedDocument()
+	// A hostile summary: were it not escaped, it would set __pwned.
+	doc.Images[0].Findings[0].Summary = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, write(t, "html", doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.ID("risk-table"))); err != nil {
+		t.Fatal(err)
+	}
+	stages := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#funnel > .funnel .stage")].map(s =>
+		[s.dataset.stage, s.querySelector(".st-value").textContent.trim()]))`)
+	vulns := eval[[]string](t, ctx, `[...document.querySelectorAll("#risk-table tbody.risk:not([hidden]) td.vuln")].map(td => td.textContent.trim())`)
+	allVisible := eval[int](t, ctx, `document.querySelectorAll("#risk-table tbody.risk:not([hidden])").length`)
+	pwned := eval[bool](t, ctx, `window.__pwned !== undefined`)
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("f-tier"), "immediate")); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `document.getElementById("f-tier").dispatchEvent(new Event("change"))`)
+	immVisible := eval[int](t, ctx, `document.querySelectorAll("#risk-table tbody.risk:not([hidden])").length`)
+	countText := eval[string](t, ctx, `document.getElementById("f-count").textContent`)
+	activeText := eval[string](t, ctx, `document.getElementById("f-active").textContent`)
+
+	for key, want := range map[string]string{"findings": "12 100%", "running": "12 100%", "reachable": "10 83%",
+		"in-use": "9 75%", "urgent": "2 / 3 42%"} {
+		if got := strings.Join(strings.Fields(stages[key]), " "); got != want {
+			t.Errorf("funnel stage %s shows %q, want %q", key, got, want)
+		}
+	}
+	wantFirst := []string{"CVE-2021-44228", "CVE-2021-44228", "CVE-2023-44487", "CVE-2023-38545"}
+	if len(vulns) < len(wantFirst) || !slices.Equal(vulns[:len(wantFirst)], wantFirst) {
+		t.Errorf("first rows %v, want %v", vulns, wantFirst)
+	}
+	if allVisible != 12 {
+		t.Errorf("%d rows visible before filtering, want 12 (the unsuppressed risks)", allVisible)
+	}
+	if immVisible != 3 {
+		t.Errorf("%d rows visible with tier immediate, want 3", immVisible)
+	}
+	if !strings.Contains(countText, "Showing 3 of 12") || !strings.Contains(activeText, "tier: immediate") {
+		t.Errorf("filter state says %q / %q", countText, activeText)
+	}
+	if pwned {
+		t.Error("a script from a finding's summary ran")
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "report.jpg"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("RUNLENS_UPDATE_SCREENSHOT") == "1" {
+		writeScreenshot(t, ctx, page)
+	}
+}
+
+// writeScreenshot saves the report as it first opens, one risk's details
+// expanded, to docs/report-html.png.
+func writeScreenshot(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate("file://"+page),
+		chromedp.WaitVisible(chromedp.ID("risk-table")),
+		chromedp.Click(chromedp.CSS("#risk-table tbody.risk tr.main")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, paletted(img)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("docs/report-html.png: %d bytes", buf.Len())
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", "report-html.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eval runs expr in the page and decodes its value.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// paletted maps img onto its 256 most frequent colours (each pixel to the
+// nearest): a page of flat colours and anti-aliased text loses nothing
+// visible and the PNG shrinks to a third.
+func paletted(img image.Image) *image.Paletted {
+	b := img.Bounds()
+	freq := map[color.RGBA]int{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			freq[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colours := make([]color.RGBA, 0, len(freq))
+	for c := range freq {
+		colours = append(colours, c)
+	}
+	slices.SortFunc(colours, func(a, b color.RGBA) int { return freq[b] - freq[a] })
+	pal := make(color.Palette, 0, 256)
+	for _, c := range colours[:min(256, len(colours))] {
+		pal = append(pal, c)
+	}
+	out := image.NewPaletted(b, pal)
+	index := map[color.RGBA]uint8{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := index[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				index[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	return out
+}
