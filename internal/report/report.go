@@ -32,6 +32,7 @@ type Format struct {
 var formats = []Format{
 	{Name: "table", Write: writeTable},
 	{Name: "json", Write: writeJSON},
+	{Name: "sarif", Write: writeSARIF},
 	{Name: "html", Write: writeHTML},
 }
 
