@@ -33,6 +33,7 @@ var formats = []Format{
 	{Name: "table", Write: writeTable},
 	{Name: "json", Write: writeJSON},
 	{Name: "sarif", Write: writeSARIF},
+	{Name: "cyclonedx", Write: writeCycloneDX},
 	{Name: "html", Write: writeHTML},
 }
 

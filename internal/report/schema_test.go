@@ -97,6 +97,8 @@ func TestSchemasRejectInvalidOutput(t *testing.T) {
 		from, to     string
 	}{
 		{"sarif", sarifSchemaURL, fxSARIFSchema, `"level": "error"`, `"level": "fatal"`},
+		{"cyclonedx", cyclonedxSchemaURL, fxCycloneDXSchema, `"state": "not_affected"`, `"state": "fine"`},
+		{"cyclonedx", cyclonedxSchemaURL, fxCycloneDXSchema, `"serialNumber": "urn:uuid:`, `"serialNumber": "urn:x:`},
 	} {
 		out := fxRender(t, tc.format, fxDocument())
 		if !bytes.Contains(out, []byte(tc.from)) {
@@ -251,7 +253,7 @@ func TestNamesListStandardFormats(t *testing.T) {
 	for _, n := range Names() {
 		have[n] = true
 	}
-	for _, want := range []string{"sarif"} {
+	for _, want := range []string{"sarif", "cyclonedx"} {
 		if !have[want] {
 			t.Errorf("Names() = %v, want %s among them", Names(), want)
 		}
