@@ -55,16 +55,18 @@ func (v *htmlView) funnels(doc *result.Document) {
 		}
 		places[r.Tier][htmlOrWord(r.WorkloadRef(), r.Image)] = true
 	}
-	v.PlaceWord, v.WhereHeader = "workloads", "Workload"
+	one, many := "workload", "workloads"
+	v.WhereHeader = "Workload"
 	if len(doc.Summary.Clusters) == 0 {
-		v.PlaceWord, v.WhereHeader = "images", "Image"
+		one, many, v.WhereHeader = "image", "images", "Image"
 	}
 	byTier := map[string]int{
 		result.TierImmediate: total.Immediate, result.TierOutOfCycle: total.OutOfCycle,
 		result.TierScheduled: total.Scheduled, result.TierDefer: total.Defer,
 	}
 	for _, t := range result.Tiers {
-		v.Tiers = append(v.Tiers, htmlTierCard{Tier: t, Label: htmlTierLabel(t), Hint: htmlTierHints[t], Findings: byTier[t], Places: len(places[t])})
+		v.Tiers = append(v.Tiers, htmlTierCard{Tier: t, Label: htmlTierLabel(t), Hint: htmlTierHints[t], Findings: byTier[t],
+			Places: len(places[t]), PlaceWord: htmlPlural(len(places[t]), one, many)})
 	}
 }
 

@@ -24,7 +24,7 @@ type htmlRiskRow struct {
 	Decision                         string
 	Runtime, RuntimeWindow           string
 	Evidence                         []string
-	Fix, OwnerLine, Threat           string
+	Fix, Threat                      string
 	VEX, Suppression                 string
 }
 
@@ -114,10 +114,11 @@ func htmlNewRiskRow(rank int, r *result.Risk, f *match.Finding) htmlRiskRow {
 	if len(r.Facts.FixedVersions) > 0 {
 		row.Fixed = "yes"
 	}
-	row.OwnerLine = row.Owner
+	owner := "owner " + row.Owner
 	if r.Facts.OwnerReason != "" {
-		row.OwnerLine += " (" + r.Facts.OwnerReason + ")"
+		owner += " (" + r.Facts.OwnerReason + ")"
 	}
+	row.Fix = strings.Join(htmlNonEmpty(row.Fix, owner, row.PackageType), " · ")
 	row.Threat = htmlThreatLine(r.Facts)
 	if x := r.VEX; x != nil {
 		row.VEX = strings.Join(htmlNonEmpty(x.Status, x.Justification, x.Impact, x.Action, "from "+x.Document), " · ")
@@ -135,7 +136,7 @@ func htmlNewRiskRow(rank int, r *result.Risk, f *match.Finding) htmlRiskRow {
 }
 
 func htmlNewInputRow(name string, in result.Input) htmlInputRow {
-	src := htmlOrWord(in.Source, "-")
+	src := in.Source
 	if !in.Date.IsZero() {
 		src += ", " + in.Date.UTC().Format("2 Jan 2006")
 	}

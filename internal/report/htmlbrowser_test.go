@@ -94,6 +94,20 @@ func TestHTMLInBrowser(t *testing.T) {
 	immVisible := eval[int](t, ctx, `document.querySelectorAll("#risk-table tbody.risk:not([hidden])").length`)
 	countText := eval[string](t, ctx, `document.getElementById("f-count").textContent`)
 	activeText := eval[string](t, ctx, `document.getElementById("f-active").textContent`)
+	// Search narrows further, over the rows' details too.
+	eval[bool](t, ctx, `const q = document.getElementById("f-q"); q.value = "log4j"; q.dispatchEvent(new Event("input"))`)
+	searched := eval[[]string](t, ctx, `[...document.querySelectorAll("#risk-table tbody.risk:not([hidden]) td.where")].map(td => td.textContent.trim())`)
+	eval[bool](t, ctx, `document.getElementById("f-clear").click(); true`)
+	cleared := eval[int](t, ctx, `document.querySelectorAll("#risk-table tbody.risk:not([hidden])").length`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#risk-table tbody.risk tr.main"))); err != nil {
+		t.Fatal(err)
+	}
+	expanded := eval[bool](t, ctx, `!document.querySelector("#risk-table tbody.risk tr.detail").hidden`)
+	// A tier card filters the list to its tier.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.tier-card[data-tier="defer"]`))); err != nil {
+		t.Fatal(err)
+	}
+	deferTiers := eval[[]string](t, ctx, `[...document.querySelectorAll("#risk-table tbody.risk:not([hidden])")].map(r => r.dataset.tier)`)
 
 	for key, want := range map[string]string{"findings": "12 100%", "running": "12 100%", "reachable": "10 83%",
 		"in-use": "9 75%", "urgent": "2 / 3 42%"} {
@@ -113,6 +127,18 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(countText, "Showing 3 of 12") || !strings.Contains(activeText, "tier: immediate") {
 		t.Errorf("filter state says %q / %q", countText, activeText)
+	}
+	if want := []string{"Deployment/apiprod-eu / shop", "Deployment/apiprod-us / shop"}; !slices.Equal(searched, want) {
+		t.Errorf("immediate rows matching log4j: %q, want %q", searched, want)
+	}
+	if !slices.Equal(deferTiers, []string{"defer", "defer", "defer"}) {
+		t.Errorf("after clicking the defer card the rows are %q", deferTiers)
+	}
+	if !expanded {
+		t.Error("clicking the first row did not show its details")
+	}
+	if cleared != 12 {
+		t.Errorf("%d rows visible after Clear, want 12", cleared)
 	}
 	if pwned {
 		t.Error("a script from a finding's summary ran")

@@ -34,6 +34,7 @@ var formats = []Format{
 	{Name: "json", Write: writeJSON},
 	{Name: "sarif", Write: writeSARIF},
 	{Name: "cyclonedx", Write: writeCycloneDX},
+	{Name: "spdx", Write: writeSPDX},
 	{Name: "html", Write: writeHTML},
 }
 

@@ -99,6 +99,7 @@ func TestSchemasRejectInvalidOutput(t *testing.T) {
 		{"sarif", sarifSchemaURL, fxSARIFSchema, `"level": "error"`, `"level": "fatal"`},
 		{"cyclonedx", cyclonedxSchemaURL, fxCycloneDXSchema, `"state": "not_affected"`, `"state": "fine"`},
 		{"cyclonedx", cyclonedxSchemaURL, fxCycloneDXSchema, `"serialNumber": "urn:uuid:`, `"serialNumber": "urn:x:`},
+		{"spdx", spdxSchemaURL, fxSPDXSchema, `"relationshipType": "CONTAINS"`, `"relationshipType": "HOLDS"`},
 	} {
 		out := fxRender(t, tc.format, fxDocument())
 		if !bytes.Contains(out, []byte(tc.from)) {
@@ -253,7 +254,7 @@ func TestNamesListStandardFormats(t *testing.T) {
 	for _, n := range Names() {
 		have[n] = true
 	}
-	for _, want := range []string{"sarif", "cyclonedx"} {
+	for _, want := range []string{"sarif", "cyclonedx", "spdx"} {
 		if !have[want] {
 			t.Errorf("Names() = %v, want %s among them", Names(), want)
 		}

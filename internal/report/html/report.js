@@ -47,6 +47,13 @@
   }
   document.addEventListener("click", function (e) {
     if (e.target.closest("a")) { return; }
+    var card = e.target.closest(".tier-card");
+    if (card) {
+      document.getElementById("f-tier").value = card.dataset.tier;
+      apply();
+      table.scrollIntoView({ behavior: "smooth" });
+      return;
+    }
     var main = e.target.closest("tbody.risk > tr.main");
     if (main) { toggle(main.parentNode); }
   });
