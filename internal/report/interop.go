@@ -46,7 +46,8 @@ type advisoryFix struct {
 
 // collectAdvisories returns the document's advisories sorted by id: the
 // most severe rating, the highest CVSS score and every CWE, reference and
-// fix of the findings that carry each id.
+// fix of the findings that carry each id, and the facts of risks whose
+// finding the images lack.
 func collectAdvisories(doc *result.Document) []*advisory {
 	byID := map[string]*advisory{}
 	fixes := map[string]map[string][]string{}
@@ -84,6 +85,18 @@ func collectAdvisories(doc *result.Document) []*advisory {
 			if len(f.FixedVersions) > 0 {
 				fixes[f.ID][f.Package.Name] = appendNew(fixes[f.ID][f.Package.Name], f.FixedVersions...)
 			}
+		}
+	}
+	// A risk whose finding is not in the images (a document cut down by
+	// hand) still names an advisory, from the facts it carries.
+	for _, r := range doc.Risks {
+		if byID[r.Vulnerability] != nil {
+			continue
+		}
+		byID[r.Vulnerability] = &advisory{ID: r.Vulnerability, Severity: r.Facts.Severity, CVSS: r.Facts.CVSS,
+			EPSS: r.Facts.EPSS, KEV: r.Facts.KEV}
+		if len(r.Facts.FixedVersions) > 0 {
+			fixes[r.Vulnerability] = map[string][]string{r.Package.Name: r.Facts.FixedVersions}
 		}
 	}
 	out := make([]*advisory, 0, len(byID))

@@ -274,3 +274,18 @@ func TestSARIFWithoutRisksOneResultPerFinding(t *testing.T) {
 		}
 	}
 }
+
+// A risk whose finding the images do not carry still has its rule.
+func TestSARIFRuleForEveryResult(t *testing.T) {
+	doc := fxDocument()
+	doc.Images[0].Findings = doc.Images[0].Findings[:1] // the api image loses GO-2023-2102
+	run := readSARIF(t, doc).Runs[0]
+	if len(run.Results) != len(doc.Risks) {
+		t.Fatalf("%d results for %d risks", len(run.Results), len(doc.Risks))
+	}
+	for _, res := range run.Results {
+		if res.RuleIndex < 0 || run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
+			t.Errorf("result of %s has rule index %d", res.RuleID, res.RuleIndex)
+		}
+	}
+}
