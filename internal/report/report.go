@@ -36,6 +36,7 @@ var formats = []Format{
 	{Name: "cyclonedx", Write: writeCycloneDX},
 	{Name: "spdx", Write: writeSPDX},
 	{Name: "html", Write: writeHTML},
+	{Name: "openvex", Write: writeOpenVEX},
 }
 
 // Names returns the format names, the default first.
