@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -57,4 +58,25 @@ func TestHTMLOfRankedSample(t *testing.T) {
 		t.Errorf("%d action rows for %d actions", n, len(doc.Remediation))
 	}
 	t.Logf("%d risks, %d findings (%d immediate, %d out-of-cycle), %d actions", len(doc.Risks), f.Findings, f.Immediate, f.OutOfCycle, len(doc.Remediation))
+}
+
+// Risks without a summary funnel are counted from the risks: unique
+// findings by their most urgent unsuppressed tier.
+func TestHTMLTiersWithoutFunnel(t *testing.T) {
+	doc := rankedDocument()
+	doc.Summary.Risk = nil
+	root := parseHTML(t, doc)
+	var got []string
+	for _, c := range findAll(byID(t, root, "tiers"), func(n *html.Node) bool { return hasClass(n, "tier-card") }) {
+		got = append(got, text(findAll(c, func(n *html.Node) bool { return hasClass(n, "tc-num") })[0]))
+	}
+	// log4j on two workloads is one finding; openssl of web 2.4.1
+	// (scheduled) and of web 2.5.0 (out-of-cycle) are two.
+	if want := []string{"2 findings", "3 findings", "3 findings", "3 findings"}; !slices.Equal(got, want) {
+		t.Errorf("tier cards %q, want %q", got, want)
+	}
+	total := findAll(byID(t, root, "funnel"), func(n *html.Node) bool { return hasClass(n, "funnel") })[0]
+	if got := stageValues(total)["findings"]; got != "12" {
+		t.Errorf("findings stage %q, want 12", got)
+	}
 }
