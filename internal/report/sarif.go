@@ -264,12 +264,13 @@ func packagePaths(doc *result.Document) map[string]string {
 }
 
 // sarifLocation places a result at a package's path inside the image
-// (the image reference when it has none), with logical locations naming
-// the image digest and the workload.
+// (the image's repository when it has none: the same place across
+// rebuilds), with logical locations naming the image digest and the
+// workload.
 func sarifLocation(path, reference, digest, workload string) *sarif.Location {
 	path = strings.TrimLeft(path, "/")
 	if path == "" {
-		path = reference
+		path = imageRepository(reference)
 	}
 	uri := (&url.URL{Path: path}).String()
 	loc := sarif.NewLocation().WithPhysicalLocation(sarif.NewPhysicalLocation().

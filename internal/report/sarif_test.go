@@ -289,3 +289,26 @@ func TestSARIFRuleForEveryResult(t *testing.T) {
 		}
 	}
 }
+
+// A package found without a path is placed at the image's repository,
+// the same place whatever the digest or tag.
+func TestSARIFLocationWithoutPath(t *testing.T) {
+	doc := fxDocument()
+	for i := range doc.Risks {
+		doc.Risks[i].Package.Location = ""
+	}
+	for _, img := range doc.Images {
+		img.Packages = nil
+		for i := range img.Findings {
+			img.Findings[i].Package.Location = ""
+		}
+	}
+	doc.Risks[0].ImageReference = "localhost:5000/shop/api@" + fxAPIDigest
+	run := readSARIF(t, doc).Runs[0]
+	want := []string{"./localhost:5000/shop/api", "registry.example.com/shop/web"}
+	for i, res := range run.Results[:2] {
+		if got := res.Locations[0].PhysicalLocation.ArtifactLocation.URI; got != want[i] {
+			t.Errorf("result %d uri %q, want %q", i, got, want[i])
+		}
+	}
+}
