@@ -38,7 +38,11 @@ func (v *htmlView) funnels(doc *result.Document) {
 		total = htmlTallyFunnel(doc.Risks)
 	}
 	v.Total = htmlNewFunnel(*total, len(doc.Summary.Clusters) > 0)
+	// One cluster's funnel is the total's: drawn once.
 	for _, c := range doc.Summary.Clusters {
+		if len(doc.Summary.Clusters) == 1 && c.Risk != nil {
+			break
+		}
 		cf := htmlClusterFunnel{Name: c.Name, Status: c.Status}
 		if c.Risk != nil {
 			cf.Funnel = htmlNewFunnel(*c.Risk, true)

@@ -35,6 +35,9 @@ func TestHTMLOfRankedSample(t *testing.T) {
 		want["in-use"] = fmt.Sprint(*f.InUse)
 	}
 	funnels := findAll(byID(t, root, "funnel"), func(n *html.Node) bool { return hasClass(n, "funnel") })
+	if len(funnels) != 1 {
+		t.Errorf("%d funnels for a scan of one cluster, want the total only", len(funnels))
+	}
 	if got := stageValues(funnels[0]); !equalMaps(got, want) {
 		t.Errorf("funnel shows %v, want %v", got, want)
 	}
