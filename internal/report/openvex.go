@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
 	"github.com/runlens/runlens/internal/result"
-	"github.com/runlens/runlens/internal/workload"
 )
 
 // writeOpenVEX writes an OpenVEX v0.2.0 document (docs/vex.md): one
@@ -160,13 +158,22 @@ func (g *vexGroup) decide(s *vex.Statement) {
 			open = append(open, r)
 		}
 	}
+	// Of several input statements one speaks, whatever the order of the
+	// risks: fixed before not_affected, then by document and product.
+	vexSortStatements(carried)
+	var affected []*result.Risk
 	for _, r := range open {
 		if r.VEX != nil && r.VEX.Status == result.VEXAffected {
-			s.Status = vex.StatusAffected
-			s.ActionStatement = vexFirst(r.VEX.Action, g.action())
-			s.StatusNotes = "Affected as stated by " + r.VEX.Document + "."
-			return
+			affected = append(affected, r)
 		}
+	}
+	if len(affected) > 0 {
+		vexSortStatements(affected)
+		st := affected[0].VEX
+		s.Status = vex.StatusAffected
+		s.ActionStatement = vexFirst(st.Action, g.action())
+		s.StatusNotes = "Affected as stated by " + st.Document + "."
+		return
 	}
 	if len(open) == 0 {
 		vexCarry(s, carried[0].VEX)
@@ -210,6 +217,21 @@ func (g *vexGroup) decide(s *vex.Statement) {
 	}
 }
 
+// vexSortStatements orders risks by their VEX statements: fixed first,
+// then by document and product.
+func vexSortStatements(list []*result.Risk) {
+	sort.SliceStable(list, func(a, b int) bool {
+		x, y := list[a].VEX, list[b].VEX
+		if (x.Status == result.VEXFixed) != (y.Status == result.VEXFixed) {
+			return x.Status == result.VEXFixed
+		}
+		if x.Document != y.Document {
+			return x.Document < y.Document
+		}
+		return x.Product < y.Product
+	})
+}
+
 // vexCarry makes s say what the input statement st said.
 func vexCarry(s *vex.Statement, st *result.VEXStatement) {
 	s.Status = vex.Status(st.Status)
@@ -233,95 +255,6 @@ func (g *vexGroup) action() string {
 		return "upgrade " + g.pkgName + " to " + g.fixed[0]
 	}
 	return "no fixed version of " + g.pkgName + " is known: limit the exposure and privileges of the workloads that run it, or remove it from the image"
-}
-
-// vexProducts names the image once per repository it runs as (a pkg:oci
-// purl with repository_url, the manifest digest as its sha-256 hash), or
-// by the bare digest when no repository is known; the package purl is the
-// subcomponent.
-func vexProducts(digest string, repos []string, purl string) []vex.Product {
-	var subs []vex.Subcomponent
-	if purl != "" {
-		subs = []vex.Subcomponent{{Component: vex.Component{ID: purl}}}
-	}
-	if len(repos) == 0 {
-		return []vex.Product{{Component: vex.Component{ID: digest}, Subcomponents: subs}}
-	}
-	hashes := map[vex.Algorithm]vex.Hash{}
-	if alg, hexDigest, ok := strings.Cut(digest, ":"); ok && alg == "sha256" {
-		hashes[vex.SHA256] = vex.Hash(hexDigest)
-	}
-	out := make([]vex.Product, 0, len(repos))
-	for _, repo := range repos {
-		name := repo[strings.LastIndexByte(repo, '/')+1:]
-		q := packageurl.Qualifiers{{Key: "repository_url", Value: repo}}
-		id := packageurl.NewPackageURL(packageurl.TypeOCI, "", name, digest, q, "").ToString()
-		out = append(out, vex.Product{Component: vex.Component{ID: id, Hashes: hashes}, Subcomponents: subs})
-	}
-	return out
-}
-
-// vexRepositories maps each digest to the sorted "registry/repo" names
-// it runs as: the workloads' containers, the images' repo digests and
-// references that name a registry repository (not a file).
-func vexRepositories(doc *result.Document) map[string][]string {
-	sets := map[string]map[string]bool{}
-	add := func(digest, ref string) {
-		if digest == "" || !vexRegistryRef(ref) {
-			return
-		}
-		repo, ok := workload.Repository(ref)
-		if !ok {
-			return
-		}
-		if sets[digest] == nil {
-			sets[digest] = map[string]bool{}
-		}
-		sets[digest][repo] = true
-	}
-	for _, img := range doc.Images {
-		add(img.Target.Digest, img.Target.Reference)
-		for _, rd := range img.Target.RepoDigests {
-			add(img.Target.Digest, rd)
-		}
-	}
-	for _, wl := range doc.Workloads {
-		for _, c := range wl.Containers {
-			add(c.Digest, c.Repository)
-			add(c.Digest, c.Image)
-		}
-	}
-	for i := range doc.Risks {
-		add(doc.Risks[i].Image, doc.Risks[i].ImageReference)
-	}
-	out := map[string][]string{}
-	for d, set := range sets {
-		for repo := range set {
-			out[d] = append(out[d], repo)
-		}
-		sort.Strings(out[d])
-	}
-	return out
-}
-
-// vexRegistryRef reports whether ref may name a registry repository rather
-// than an image file or directory.
-func vexRegistryRef(ref string) bool {
-	if ref == "" || strings.ContainsAny(ref[:1], "/.~") || strings.Contains(ref, "\\") {
-		return false
-	}
-	lower := strings.ToLower(ref)
-	for _, suffix := range []string{".tar", ".tar.gz", ".tgz", ".tar.zst"} {
-		if strings.HasSuffix(lower, suffix) {
-			return false
-		}
-	}
-	for _, prefix := range []string{"docker-archive:", "oci-archive:", "oci:", "dir:", "file:"} {
-		if strings.HasPrefix(lower, prefix) {
-			return false
-		}
-	}
-	return true
 }
 
 // vexPlace names where a risk is: its workload, or the image.
