@@ -25,7 +25,7 @@ the same filters and exit-code policy as a live scan.`,
 			if input == "" {
 				return usage.Errorf("--input is required")
 			}
-			if err := o.check(); err != nil {
+			if err := o.check(cmd.Context()); err != nil {
 				return err
 			}
 			f, err := os.Open(input)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -88,7 +89,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	f.CountVarP(&a.verbose, "verbose", "v", "log more on stderr (-v info, -vv debug)")
 	f.BoolVar(&a.noProg, "no-progress", false, "never draw the progress line")
-	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand())
+	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand(), a.explainCommand())
 	requireSubcommands(cmd)
 	return cmd
 }
@@ -168,6 +169,7 @@ type outputOptions struct {
 	listPackages  bool
 	// view picks the table sections of a cluster scan (--view).
 	view string
+	rank rankOptions
 
 	filters result.Filters
 	policy  result.Policy
@@ -183,23 +185,27 @@ func (o *outputOptions) register(cmd *cobra.Command) {
 	f.StringVar(&o.ignoreStatus, "ignore-status", "", "leave out vulnerabilities of these statuses, comma-separated ("+strings.Join(match.Statuses, ",")+")")
 	f.IntVar(&o.exitCode, "exit-code", 0, "exit with this code when any vulnerability is reported (after filters)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a vulnerability of this severity or higher is reported, even if the scan is also incomplete")
-	f.BoolVar(&o.listPackages, "list-packages", false, "include every package found in the JSON output")
+	f.BoolVar(&o.listPackages, "list-packages", false, "include every package found in the JSON output, and the per-image sections in a cluster scan's table")
+	o.rank.register(cmd)
 }
 
 // check validates the output flags and keeps the filters, the policy and
-// the format they ask for.
-func (o *outputOptions) check() (err error) {
+// the format they ask for; it reads the ranking's policy file and VEX
+// documents.
+func (o *outputOptions) check(ctx context.Context) (err error) {
 	if o.filters, err = result.ParseFilters(o.severity, o.ignoreUnfixed); err != nil {
 		return usage.Errorf("%v", err)
 	}
 	if o.filters.IgnoreStatuses, err = result.ParseStatuses(o.ignoreStatus); err != nil {
 		return usage.Errorf("%v", err)
 	}
-	if o.policy, err = result.ParsePolicy(o.failOn, o.exitCode); err != nil {
+	if o.policy, err = result.ParsePolicyTier(o.failOn, o.rank.failOnTier, o.exitCode); err != nil {
 		return usage.Errorf("%v", err)
 	}
-	o.writer, err = report.Choose(o.format)
-	return err
+	if o.writer, err = report.Choose(o.format); err != nil {
+		return err
+	}
+	return o.rank.load(ctx)
 }
 
 // write narrows doc as the flags ask, writes it in the chosen format to
@@ -207,7 +213,11 @@ func (o *outputOptions) check() (err error) {
 // reasons the run is incomplete that the document cannot show.
 func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error {
 	doc.Filter(o.filters)
-	if err := o.writer.WriteOut(a.stdout, o.output, doc, report.Options{View: o.view}); err != nil {
+	if err := o.rank.rank(doc); err != nil {
+		return err
+	}
+	opts := report.Options{View: o.view, Top: o.rank.top, ShowSuppressed: o.rank.showSuppressed, ListPackages: o.listPackages}
+	if err := o.writer.WriteOut(a.stdout, o.output, doc, opts); err != nil {
 		return err
 	}
 	for _, r := range doc.Images {

@@ -58,8 +58,8 @@ func (o *scanOptions) registerConcurrency(cmd *cobra.Command) {
 
 // check validates the output and registry-access flags, and takes the
 // password from stdin when --password-stdin asks for it.
-func (o *scanOptions) check(stdin io.Reader) error {
-	if err := o.out.check(); err != nil {
+func (o *scanOptions) check(ctx context.Context, stdin io.Reader) error {
+	if err := o.out.check(ctx); err != nil {
 		return err
 	}
 	if o.passwordStdin {
@@ -128,7 +128,7 @@ func (a *app) runScanImage(ctx context.Context, o *scanOptions) error {
 	if err := o.source.Check(); err != nil {
 		return err
 	}
-	if err := o.check(a.stdin); err != nil {
+	if err := o.check(ctx, a.stdin); err != nil {
 		return err
 	}
 	ctx, cancel := scan.WithTimeout(ctx, o.timeout)

@@ -70,7 +70,7 @@ func (a *app) runScanCluster(ctx context.Context, o *scanOptions, co *clusterOpt
 	default:
 		return usage.Errorf("--view: want workloads or images, got %q", co.view)
 	}
-	if err := o.out.check(); err != nil {
+	if err := o.out.check(ctx); err != nil {
 		return err
 	}
 	copts := co.Options

@@ -60,7 +60,7 @@ written: what finished, and everything else as FAILED with the reason.`,
 }
 
 func (a *app) runScanRegistry(ctx context.Context, o *scanOptions, target string, rf *registryFlags) error {
-	if err := o.out.check(); err != nil {
+	if err := o.out.check(ctx); err != nil {
 		return err
 	}
 	if rf.maxRepositories <= 0 || rf.maxTags <= 0 {

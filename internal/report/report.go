@@ -18,6 +18,13 @@ type Options struct {
 	// View picks the table sections of a cluster scan: "workloads",
 	// "images", or "" for both. Other formats ignore it.
 	View string
+	// Top is how many ranked risks the table lists (0: all).
+	Top int
+	// ShowSuppressed lists the risks set aside by VEX or policy.
+	ShowSuppressed bool
+	// ListPackages asks for the per-image sections of a cluster scan's
+	// table.
+	ListPackages bool
 }
 
 // Format is one output format.

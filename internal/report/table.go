@@ -13,13 +13,26 @@ import (
 )
 
 // writeTable writes a human-readable report: one section per image with
-// its findings, the workloads of a cluster scan, then the totals.
+// its findings, the ranked risks, the workloads of a cluster scan, then
+// the totals.
+//
+// A cluster scan leads with the answer: the funnel, the ranked risks and
+// the remediation actions, then the workloads; its per-image sections
+// only with --list-packages or --view images. Image and registry scans
+// show each image first, then the ranking.
 func writeTable(w io.Writer, doc *result.Document, opts Options) error {
 	ew := &errWriter{w: w}
-	if opts.View != "workloads" {
+	cluster := len(doc.Workloads) > 0 || len(doc.Summary.Clusters) > 0
+	if cluster {
+		writeRisks(ew, doc, opts)
+	}
+	if !cluster || opts.View == "images" || opts.ListPackages {
 		for _, img := range doc.Images {
 			writeImage(ew, img)
 		}
+	}
+	if !cluster {
+		writeRisks(ew, doc, opts)
 	}
 	if opts.View != "images" && len(doc.Workloads) > 0 {
 		writeWorkloads(ew, doc.Workloads)

@@ -10,7 +10,7 @@ func (v Verdict) Lines(p Policy, output string) []string {
 	if v.Matched != "" && (output != "" || len(v.Incomplete) > 0) {
 		line := fmt.Sprintf("--exit-code %d: %s", p.ExitCode, v.Matched)
 		if v.FailOn {
-			line = fmt.Sprintf("--fail-on %s: %s", p.FailOn, v.Matched)
+			line = fmt.Sprintf("%s: %s", v.Flag, v.Matched)
 		}
 		if output != "" {
 			line += " (report written to " + output + ")"

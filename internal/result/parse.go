@@ -1,6 +1,9 @@
 package result
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The exit statuses of a run that no document decides, beside ExitOK,
 // ExitFindings and ExitIncomplete; Policy.ExitCode may not take them.
@@ -22,6 +25,14 @@ func ParseFilters(severities string, ignoreUnfixed bool) (Filters, error) {
 // ParsePolicy reads the policy as --fail-on (one severity word, in any
 // case) and --exit-code give it; a bad one is an error naming the flag.
 func ParsePolicy(failOn string, exitCode int) (Policy, error) {
+	return ParsePolicyTier(failOn, "", exitCode)
+}
+
+// ParsePolicyTier is ParsePolicy with --fail-on-tier (one of Tiers).
+func ParsePolicyTier(failOn, failOnTier string, exitCode int) (Policy, error) {
+	if failOnTier != "" && TierRank(failOnTier) == len(Tiers) {
+		return Policy{}, fmt.Errorf("--fail-on-tier: want one of %s, got %q", strings.Join(Tiers, ", "), failOnTier)
+	}
 	if failOn != "" {
 		fo, err := ParseSeverities(failOn)
 		if err != nil || len(fo) != 1 {
@@ -32,7 +43,7 @@ func ParsePolicy(failOn string, exitCode int) (Policy, error) {
 	if c := exitCode; c != 0 && !validExitCode(c) {
 		return Policy{}, fmt.Errorf("--exit-code: %d is not allowed: use 1 or 4-63 or 65-125 (0 turns it off; 2, 3 and 64 are runlens's own codes, and shells reserve 126 and up)", c)
 	}
-	return Policy{FailOn: failOn, ExitCode: exitCode}, nil
+	return Policy{FailOn: failOn, ExitCode: exitCode, FailOnTier: failOnTier}, nil
 }
 
 // validExitCode reports whether c may be a Policy.ExitCode: it must not

@@ -15,7 +15,7 @@ func TestParsePolicyAndVerdictLines(t *testing.T) {
 			t.Errorf("exit code %d: err %v", c, err)
 		}
 	}
-	v := Verdict{Code: ExitFindings, Matched: "2 findings at or above HIGH", FailOn: true, Incomplete: []string{"1 of 2 images failed"}}
+	v := Verdict{Code: ExitFindings, Matched: "2 findings at or above HIGH", FailOn: true, Flag: "--fail-on HIGH", Incomplete: []string{"1 of 2 images failed"}}
 	got := strings.Join(v.Lines(p, "out.json"), "\n")
 	want := "--fail-on HIGH: 2 findings at or above HIGH (report written to out.json)\nthe scan is also incomplete: 1 of 2 images failed"
 	if got != want {

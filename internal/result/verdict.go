@@ -22,6 +22,9 @@ type Policy struct {
 	// ExitCode, when not 0, is the verdict when any finding is reported
 	// (and FailOn did not match).
 	ExitCode int
+	// FailOnTier is a tier: an unsuppressed risk at it or a more urgent
+	// one matches, and the verdict is ExitFindings.
+	FailOnTier string
 }
 
 // Verdict is what a document means for the exit status.
@@ -35,9 +38,11 @@ type Verdict struct {
 	Code int
 	// Matched says why the policy matched ("2 findings at or above
 	// CRITICAL"); empty when it did not. FailOn is set when Policy.FailOn
-	// matched, rather than Policy.ExitCode.
+	// matched, rather than Policy.ExitCode; Flag is the flag that matched
+	// ("--fail-on-tier out-of-cycle"), empty for --exit-code.
 	Matched string
 	FailOn  bool
+	Flag    string
 	// Incomplete lists why the result is not complete, one reason each.
 	Incomplete []string
 }
@@ -65,9 +70,17 @@ func (d *Document) Verdict(p Policy, also ...error) Verdict {
 	if len(down) > 0 {
 		v.Incomplete = append(v.Incomplete, fmt.Sprintf("%d of %d clusters could not be scanned: %s", len(down), len(s.Clusters), strings.Join(down, ", ")))
 	}
+	if p.FailOnTier != "" {
+		if n := d.risksAtLeast(p.FailOnTier); n > 0 {
+			v.Code, v.Matched, v.FailOn = ExitFindings, fmt.Sprintf("%d risks in tier %s or above", n, p.FailOnTier), true
+			v.Flag = "--fail-on-tier " + p.FailOnTier
+			return v
+		}
+	}
 	if p.FailOn != "" {
 		if n := d.countAtLeast(p.FailOn); n > 0 {
 			v.Code, v.Matched, v.FailOn = ExitFindings, fmt.Sprintf("%d findings at or above %s", n, p.FailOn), true
+			v.Flag = "--fail-on " + p.FailOn
 			return v
 		}
 	}
@@ -90,6 +103,18 @@ func (d *Document) countAtLeast(limit string) int {
 			if severity.Rank(f.Severity) <= rank {
 				n++
 			}
+		}
+	}
+	return n
+}
+
+// risksAtLeast counts the unsuppressed risks at tier or a more urgent one.
+func (d *Document) risksAtLeast(tier string) int {
+	limit := TierRank(tier)
+	n := 0
+	for i := range d.Risks {
+		if d.Risks[i].Suppressed == nil && TierRank(d.Risks[i].Tier) <= limit {
+			n++
 		}
 	}
 	return n

@@ -55,9 +55,14 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	}
 	e.Decision = d
 	e.Score = score(fv.severity, &d, e.Runtime, e.Facts.EPSS)
-	e.Reasons = joinReasons(fv.exploitReason, place.exposureReason, runtimeReason)
+	// Known exploitation leads; without it, where the finding runs does.
+	lead, late := fv.exploitReason, ""
+	if d.Exploitation.Value == "none" {
+		lead, late = "", fv.exploitReason
+	}
+	e.Reasons = joinReasons(lead, place.exposureReason, runtimeReason)
 	e.Reasons = append(e.Reasons, place.impactReasons...)
-	e.Reasons = append(e.Reasons, joinReasons(place.criticalReason, fv.severityReason, fv.fixReason, place.ruleReason)...)
+	e.Reasons = append(e.Reasons, joinReasons(place.criticalReason, fv.severityReason, late, fv.fixReason, place.ruleReason)...)
 }
 
 // Score weights (sum 1): severity, exploitation (with EPSS), system

@@ -142,7 +142,11 @@ func exploitReason(f *match.Finding, v *findingView) string {
 		parts = append(parts, c)
 	}
 	if f.KEV == nil && v.exploitation.Source == result.SourceComputed && v.exploitation.Value != "none" {
-		parts = append(parts, "exploitation "+v.exploitation.Value+": "+strings.Join(v.exploitation.Basis, "; "))
+		basis := strings.Join(v.exploitation.Basis, "; ")
+		if !strings.HasPrefix(basis, "public exploit") {
+			basis = "public PoC taken from " + basis
+		}
+		parts = append(parts, basis)
 	}
 	if f.EPSS != nil {
 		parts = append(parts, fmt.Sprintf("EPSS %.1f%% (percentile %.0f)", 100*f.EPSS.Probability, 100*f.EPSS.Percentile))
