@@ -22,6 +22,10 @@ const sarifFingerprint = "runlensFinding/v1"
 // sarifReasons is how many reasons a risk's message quotes.
 const sarifReasons = 3
 
+// sarifTags is how many tags a rule has at most: GitHub code scanning
+// keeps 10.
+const sarifTags = 10
+
 // writeSARIF writes the document as a SARIF 2.1.0 log of one run: a rule
 // per advisory and a result per risk (per finding per image when the
 // document has no risks). docs/formats.md says what maps to what.
@@ -30,20 +34,27 @@ func writeSARIF(w io.Writer, doc *result.Document, _ Options) error {
 	if doc.Scanner.Version != "" {
 		run.Tool.Driver.WithVersion(doc.Scanner.Version)
 	}
-	for _, a := range collectAdvisories(doc) {
+	rules := map[string]int{}
+	for i, a := range collectAdvisories(doc) {
 		run.Tool.Driver.AddRule(sarifRule(a))
+		rules[a.ID] = i
+	}
+	newResult := func(ruleID string) *sarif.Result {
+		res := sarif.NewRuleResult(ruleID).WithRuleIndex(rules[ruleID])
+		run.AddResult(res)
+		return res
 	}
 	paths := packagePaths(doc)
 	if len(doc.Risks) > 0 {
 		for i := range doc.Risks {
 			r := &doc.Risks[i]
-			riskResult(run, r, paths[r.Image+"\x00"+findingKey(r.Package)])
+			riskResult(newResult, r, paths[r.Image+"\x00"+findingKey(r.Package)])
 		}
 	} else {
 		for _, img := range doc.Images {
 			for i := range img.Findings {
 				f := &img.Findings[i]
-				findingResult(run, img, f, paths[img.Target.Digest+"\x00"+findingKey(f.Package)])
+				findingResult(newResult, img, f, paths[img.Target.Digest+"\x00"+findingKey(f.Package)])
 			}
 		}
 	}
@@ -125,7 +136,8 @@ func sarifRule(a *advisory) *sarif.ReportingDescriptor {
 		props.Add("security-severity", s)
 	}
 	props.Add("precision", "very-high")
-	props.WithTags(append([]string{"security", "vulnerability", a.Severity}, a.CWEs...))
+	tags := append([]string{"security", "vulnerability", a.Severity}, a.CWEs...)
+	props.WithTags(tags[:min(len(tags), sarifTags)])
 	return rule.WithProperties(props)
 }
 
@@ -184,9 +196,10 @@ func ruleHelp(a *advisory) (text, markdown string) {
 	return t.String(), m.String()
 }
 
-// riskResult adds the result of one risk entry to run, placed at path;
-// a suppressed one carries an external suppression with its reason.
-func riskResult(run *sarif.Run, r *result.Risk, path string) *sarif.Result {
+// riskResult fills a result of one risk entry, made by newResult (which
+// adds it to the run), placed at path; a suppressed one carries an
+// external suppression with its reason.
+func riskResult(newResult func(string) *sarif.Result, r *result.Risk, path string) *sarif.Result {
 	if path == "" {
 		path = r.Package.Location
 	}
@@ -202,7 +215,7 @@ func riskResult(run *sarif.Run, r *result.Risk, path string) *sarif.Result {
 	if n := min(len(r.Reasons), sarifReasons); n > 0 {
 		msg += " — " + strings.Join(r.Reasons[:n], "; ")
 	}
-	res := run.CreateResultForRule(r.Vulnerability).WithLevel(tierLevel(r.Tier)).
+	res := newResult(r.Vulnerability).WithLevel(tierLevel(r.Tier)).
 		WithMessage(sarif.NewTextMessage(msg)).
 		AddLocation(sarifLocation(path, where, r.Image, r.WorkloadRef())).
 		WithPartialFingerprints(map[string]string{sarifFingerprint: fingerprint(r.Vulnerability, r.Package, imageRepository(where), r.WorkloadRef())})
@@ -218,9 +231,9 @@ func riskResult(run *sarif.Run, r *result.Risk, path string) *sarif.Result {
 	return res
 }
 
-// findingResult adds the result of one finding in one image to run,
-// placed at path, for documents without risks.
-func findingResult(run *sarif.Run, img *result.Image, f *match.Finding, path string) *sarif.Result {
+// findingResult fills a result of one finding in one image, made by
+// newResult, placed at path, for documents without risks.
+func findingResult(newResult func(string) *sarif.Result, img *result.Image, f *match.Finding, path string) *sarif.Result {
 	where := img.Target.Reference
 	msg := fmt.Sprintf("%s %s@%s in %s: severity %s", f.ID, f.Package.Name, f.Package.Version, where, f.Severity)
 	if len(f.FixedVersions) > 0 {
@@ -228,7 +241,7 @@ func findingResult(run *sarif.Run, img *result.Image, f *match.Finding, path str
 	} else {
 		msg += ", no fix known"
 	}
-	return run.CreateResultForRule(f.ID).WithLevel(severityLevel(f.Severity)).
+	return newResult(f.ID).WithLevel(severityLevel(f.Severity)).
 		WithMessage(sarif.NewTextMessage(msg)).
 		AddLocation(sarifLocation(path, where, img.Target.Digest, "")).
 		WithPartialFingerprints(map[string]string{sarifFingerprint: fingerprint(f.ID, f.Package, imageRepository(where), "")})

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -310,5 +311,21 @@ func TestSARIFLocationWithoutPath(t *testing.T) {
 		if got := res.Locations[0].PhysicalLocation.ArtifactLocation.URI; got != want[i] {
 			t.Errorf("result %d uri %q, want %q", i, got, want[i])
 		}
+	}
+}
+
+// GitHub code scanning keeps ten tags of a rule.
+func TestSARIFTagsCapped(t *testing.T) {
+	doc := fxDocument()
+	for i := range doc.Images[1].Findings {
+		if doc.Images[1].Findings[i].ID == "CVE-2021-44228" {
+			for n := 0; n < 20; n++ {
+				doc.Images[1].Findings[i].CWEs = append(doc.Images[1].Findings[i].CWEs, "CWE-"+strconv.Itoa(100+n))
+			}
+		}
+	}
+	tags, _ := readSARIF(t, doc).Runs[0].Tool.Driver.Rules[0].Properties["tags"].([]any)
+	if len(tags) != 10 || tags[0] != "security" {
+		t.Errorf("%d tags %v, want 10", len(tags), tags)
 	}
 }
