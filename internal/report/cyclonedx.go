@@ -79,11 +79,13 @@ func cyclonedxBOM(doc *result.Document) *cdx.BOM {
 		images = append(images, imageComponent(img, refs))
 	}
 	bom.Metadata = &cdx.Metadata{
-		Timestamp: doc.CreatedAt.UTC().Format(time.RFC3339),
 		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
 			Type: cdx.ComponentTypeApplication, Name: "runlens", Version: doc.Scanner.Version,
 			ExternalReferences: &[]cdx.ExternalReference{{Type: cdx.ERTypeWebsite, URL: runlensURI}},
 		}}},
+	}
+	if !doc.CreatedAt.IsZero() {
+		bom.Metadata.Timestamp = doc.CreatedAt.UTC().Format(time.RFC3339)
 	}
 	var deps []cdx.Dependency
 	var top []cdx.Component

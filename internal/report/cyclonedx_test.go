@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
@@ -278,5 +279,15 @@ func TestCycloneDXSerialNumberFromContent(t *testing.T) {
 	other.Risks[0].Score = 12
 	if s := readBOM(t, other).SerialNumber; s == first.SerialNumber {
 		t.Errorf("another document has the same serial number %s", s)
+	}
+}
+
+// A document without a creation time gives a BOM without a timestamp
+// rather than year one.
+func TestCycloneDXNoTimestampWhenUnknown(t *testing.T) {
+	doc := fxDocument()
+	doc.CreatedAt = time.Time{}
+	if ts := readBOM(t, doc).Metadata.Timestamp; ts != "" {
+		t.Errorf("timestamp %q", ts)
 	}
 }

@@ -260,3 +260,12 @@ func TestNamesListStandardFormats(t *testing.T) {
 		}
 	}
 }
+
+// The same document gives the same bytes in every interchange format.
+func TestInterchangeFormatsDeterministic(t *testing.T) {
+	for _, format := range []string{"sarif", "cyclonedx", "spdx"} {
+		if a, b := fxRender(t, format, fxDocument()), fxRender(t, format, fxDocument()); !bytes.Equal(a, b) {
+			t.Errorf("%s: two renderings of one document differ", format)
+		}
+	}
+}
