@@ -90,8 +90,15 @@ func listFiles(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// readFile reads one file of at most MaxFileBytes.
+// readFile reads one regular file of at most MaxFileBytes. It looks
+// before it opens, so that a FIFO or a device is refused rather than
+// waited on.
 func readFile(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
