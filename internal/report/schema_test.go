@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/workload"
 )
 
@@ -268,4 +270,51 @@ func TestInterchangeFormatsDeterministic(t *testing.T) {
 			t.Errorf("%s: two renderings of one document differ", format)
 		}
 	}
+}
+
+// A document ranked by internal/risk, with a VEX statement for log4j in
+// the web image, is written validly in every format and each says the
+// same of it.
+func TestInterchangeFormatsOfARankedDocument(t *testing.T) {
+	doc := fxDocument()
+	doc.Risks = nil
+	vex := &result.VEXStatement{Status: result.VEXNotAffected, Justification: "vulnerable_code_not_present",
+		Document: "shop.openvex.json", Format: "openvex"}
+	err := risk.Rank(doc, risk.Options{
+		Now: doc.CreatedAt,
+		VEX: func(q risk.VEXQuery) *result.VEXStatement {
+			if q.Vulnerability == "CVE-2021-44228" && q.Digest == fxShopDigest {
+				return vex
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suppressed := 0
+	for _, r := range doc.Risks {
+		if r.Suppressed != nil {
+			suppressed++
+		}
+	}
+	if len(doc.Risks) != 8 || suppressed != 2 {
+		t.Fatalf("ranking gave %d risks, %d suppressed; want 8 (each finding × the workloads running its image) and 2", len(doc.Risks), suppressed)
+	}
+	run := readSARIF(t, doc).Runs[0]
+	sarifSuppressed := 0
+	for _, res := range run.Results {
+		sarifSuppressed += len(res.Suppressions)
+	}
+	if len(run.Results) != len(doc.Risks) || sarifSuppressed != suppressed {
+		t.Errorf("SARIF: %d results, %d suppressed; want %d and %d", len(run.Results), sarifSuppressed, len(doc.Risks), suppressed)
+	}
+	log4 := vulnerabilities(readBOM(t, doc))["CVE-2021-44228"]
+	if log4.Analysis == nil || log4.Analysis.State != cdx.IASNotAffected || log4.Analysis.Justification != cdx.IAJCodeNotPresent {
+		t.Errorf("CycloneDX analysis %+v", log4.Analysis)
+	}
+	if tier := property(log4.Properties, cdxTier); len(tier) != 1 || result.TierRank(tier[0]) >= len(result.Tiers) {
+		t.Errorf("CycloneDX tier %v", tier)
+	}
+	readSPDX(t, doc)
 }
