@@ -12,6 +12,7 @@ import (
 
 	"github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
 )
 
@@ -52,8 +53,10 @@ func writeOpenVEX(w io.Writer, doc *result.Document, _ Options) error {
 // in one image digest.
 type vexGroup struct {
 	digest, vuln, purl string
-	aliases            []string
-	risks              []*result.Risk
+	// pkg is "name version", which names the package when it has no purl.
+	pkg     string
+	aliases []string
+	risks   []*result.Risk
 	// scanOnly is set for findings of an image scan without risks.
 	scanOnly bool
 	pkgName  string
@@ -67,22 +70,25 @@ type vexGroup struct {
 func vexGroups(doc *result.Document) []*vexGroup {
 	byKey := map[string]*vexGroup{}
 	var list []*vexGroup
-	get := func(digest, vuln, purl, pkgKey string) (*vexGroup, bool) {
-		k := digest + "\x00" + vuln + "\x00" + purl + "\x00" + pkgKey
-		if g := byKey[k]; g != nil {
-			return g, false
+	get := func(digest, vuln string, p match.PackageRef) *vexGroup {
+		g := &vexGroup{digest: digest, vuln: vuln, purl: p.PURL}
+		if g.purl == "" {
+			g.pkg = p.Name + " " + p.Version
 		}
-		g := &vexGroup{digest: digest, vuln: vuln, purl: purl}
+		k := digest + "\x00" + vuln + "\x00" + g.purl + "\x00" + g.pkg
+		if old := byKey[k]; old != nil {
+			return old
+		}
 		byKey[k] = g
 		list = append(list, g)
-		return g, true
+		return g
 	}
 	for i := range doc.Risks {
 		r := &doc.Risks[i]
 		if r.Image == "" {
 			continue
 		}
-		g, _ := get(r.Image, r.Vulnerability, r.Package.PURL, r.Package.Name+"@"+r.Package.Version)
+		g := get(r.Image, r.Vulnerability, r.Package)
 		g.risks = append(g.risks, r)
 		g.aliases = append(g.aliases, r.Aliases...)
 		g.pkgName = vexPackageName(r.Package.SourceName, r.Package.Name)
@@ -96,7 +102,7 @@ func vexGroups(doc *result.Document) []*vexGroup {
 				continue
 			}
 			for _, f := range img.Findings {
-				g, _ := get(img.Target.Digest, f.ID, f.Package.PURL, f.Package.Name+"@"+f.Package.Version)
+				g := get(img.Target.Digest, f.ID, f.Package)
 				g.scanOnly = true
 				g.aliases = append(g.aliases, f.Aliases...)
 				g.pkgName = vexPackageName(f.Package.SourceName, f.Package.Name)
@@ -114,7 +120,10 @@ func vexGroups(doc *result.Document) []*vexGroup {
 		if x.vuln != y.vuln {
 			return x.vuln < y.vuln
 		}
-		return x.purl < y.purl
+		if x.purl != y.purl {
+			return x.purl < y.purl
+		}
+		return x.pkg < y.pkg
 	})
 	return list
 }
@@ -136,6 +145,9 @@ func (g *vexGroup) statement(repos []string) vex.Statement {
 		Products:      vexProducts(g.digest, repos, g.purl),
 	}
 	g.decide(&s)
+	if g.purl == "" {
+		s.StatusNotes = strings.TrimSpace(s.StatusNotes + " The package, " + g.pkg + ", has no purl: the statement names the whole image.")
+	}
 	return s
 }
 

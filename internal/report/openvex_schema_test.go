@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
 )
 
@@ -42,7 +43,20 @@ func TestOpenVEXValidatesAgainstPublishedSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	cluster, _ := ovDocument()
-	for name, doc := range map[string]*result.Document{"cluster scan": cluster, "image scan": ovScanDocument()} {
+	// Two packages without a purl, the same finding: two statements that
+	// must still differ (the schema wants unique statements).
+	noPURL, _ := ovDocument()
+	jar := func(v string) match.PackageRef {
+		return match.PackageRef{Name: "app.jar", Version: v, Ecosystem: "Maven", Type: "java-archive"}
+	}
+	noPURL.Risks = []result.Risk{
+		ovRisk("CVE-2024-4001", jar("1.0"), ovWeb, "web", ovWatched(true, 0)),
+		ovRisk("CVE-2024-4001", jar("2.0"), ovWeb, "web", ovWatched(true, 0)),
+	}
+	if st := ovStatuses(t, ovWrite(t, noPURL)); st != "CVE-2024-4001=under_investigation CVE-2024-4001=under_investigation " {
+		t.Errorf("packages without a purl: %s, want under_investigation (nothing names the package)", st)
+	}
+	for name, doc := range map[string]*result.Document{"cluster scan": cluster, "image scan": ovScanDocument(), "no purl": noPURL} {
 		out := ovWrite(t, doc)
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
