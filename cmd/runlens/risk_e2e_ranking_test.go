@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -337,24 +338,31 @@ func riskCheckFormats(t *testing.T, cli *cli, saved string) {
 	}
 }
 
-// riskCheckTable: the table of a cluster scan opens with the ranked list, the
-// KEV finding on storefront first.
+// riskCheckTable: the table of a cluster scan opens with the ranked list
+// (after the one-line funnel), the KEV finding on storefront first.
 func riskCheckTable(t *testing.T, cli *cli, scan []string) {
 	t.Helper()
 	code, out, stderr := cli.run("", append(scan, "-f", "table")...)
 	if code != exitOK {
 		t.Fatalf("scan cluster -f table: exit %d\n%s", code, stderr)
 	}
-	lines := strings.Split(strings.TrimLeft(out, "\n"), "\n")
-	first := ""
+	lines := strings.Split(out, "\n")
+	risks, header, first := -1, -1, ""
 	for i, l := range lines {
-		if i > 0 && strings.TrimSpace(l) != "" && !strings.HasPrefix(strings.TrimSpace(l), "─") {
+		switch {
+		case risks < 0 && strings.HasPrefix(l, "RISKS"):
+			risks = i
+		case risks < 0 && regexp.MustCompile(`^[A-Z]{4,}`).MatchString(l):
+			t.Errorf("the table has section %q before the ranked list", l)
+		case risks >= 0 && header < 0 && strings.Contains(l, "TIER") && strings.Contains(l, "VULNERABILITY"):
+			header = i
+		case header >= 0 && first == "":
 			first = l
-			break
 		}
 	}
-	if !strings.Contains(first, riskKEV) || !strings.Contains(first, "storefront") {
-		head := lines[:min(len(lines), 8)]
-		t.Errorf("the table's first data line %q does not name %s and storefront:\n%s", first, riskKEV, strings.Join(head, "\n"))
+	f := strings.Fields(first)
+	if risks < 0 || len(f) < 3 || f[0] != result.TierImmediate || !strings.Contains(first, riskKEV) || !strings.Contains(first, riskStorefront) {
+		t.Errorf("the table's first ranked line %q does not name an immediate %s on storefront:\n%s",
+			first, riskKEV, strings.Join(lines[:min(len(lines), 8)], "\n"))
 	}
 }
