@@ -71,6 +71,12 @@ func riskCheckRanking(t *testing.T, doc *result.Document, img *result.Image, clu
 			workload.ExposureIsolated: "small"}[w.Exposure.Level]; r.Decision.SystemExposure.Value != want {
 			t.Errorf("risk %s: system exposure %+v, want %q from %s", key, r.Decision.SystemExposure, want, w.Exposure.Level)
 		}
+		expl, auto, hi := riskExpect(f, w)
+		if d := r.Decision; (expl == "active") != (d.Exploitation.Value == "active") || (auto != "" && d.Automatable.Value != auto) ||
+			d.HumanImpact.Value != riskHINames[hi] {
+			t.Errorf("risk %s: exploitation %q automatable %q human impact %q; want %s, %s, %s",
+				key, d.Exploitation.Value, d.Automatable.Value, d.HumanImpact.Value, expl, auto, riskHINames[hi])
+		}
 		if r.Runtime.State != result.RuntimeUnknown {
 			t.Errorf("risk %s: runtime %q with no node agent, want unknown", key, r.Runtime.State)
 		}

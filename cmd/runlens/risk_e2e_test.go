@@ -250,12 +250,16 @@ func riskHumanImpact(s *workload.Sensitivity) int {
 	return riskHILow
 }
 
-// riskExpectImmediate says, from the finding's SSVC points and the workload's
-// posture alone, whether the Deployer table must say immediate: exploitation
-// active, exposure open, and Human Impact very high, or high with an
-// automatable vulnerability.
-func riskExpectImmediate(f *match.Finding, w *result.Workload) bool {
-	expl, auto, impact := "", "", ""
+// riskHINames are the Human Impact values, riskHILow first.
+var riskHINames = []string{"low", "medium", "high", "very high"}
+
+// riskExpect derives the decision inputs of finding f on workload w from
+// the finding's SSVC points and the workload's posture alone: Exploitation
+// (CISA's, else KEV → active), Automatable, and Human Impact (the
+// sensitivity, one step up in a critical namespace, then one step down for
+// a partial technical impact).
+func riskExpect(f *match.Finding, w *result.Workload) (expl, auto string, hi int) {
+	impact := ""
 	if f.SSVC != nil {
 		if p := f.SSVC.Exploitation; p != nil {
 			expl = p.Value
@@ -270,15 +274,23 @@ func riskExpectImmediate(f *match.Finding, w *result.Workload) bool {
 	if f.KEV != nil && (f.SSVC == nil || f.SSVC.Exploitation == nil || f.SSVC.Exploitation.Source != "cisa") {
 		expl = "active"
 	}
-	if expl != "active" || w.Exposure.Level != workload.ExposureInternet {
-		return false
-	}
-	hi := riskHumanImpact(w.Sensitivity)
+	hi = riskHumanImpact(w.Sensitivity)
 	if w.Sensitivity.CriticalNamespace {
 		hi = min(hi+1, riskHIVeryHigh)
 	}
 	if impact == "partial" {
 		hi = max(hi-1, riskHILow)
+	}
+	return expl, auto, hi
+}
+
+// riskExpectImmediate says whether the Deployer table must say immediate:
+// exploitation active, exposure open (internet), and Human Impact very
+// high, or high with an automatable vulnerability.
+func riskExpectImmediate(f *match.Finding, w *result.Workload) bool {
+	expl, auto, hi := riskExpect(f, w)
+	if expl != "active" || w.Exposure.Level != workload.ExposureInternet {
+		return false
 	}
 	return hi == riskHIVeryHigh || (hi == riskHIHigh && auto == "yes")
 }
