@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -281,94 +279,4 @@ func riskListHas(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// riskCheckExplain: `runlens explain` prints storefront's decision path: the
-// table row and each input with its source.
-func riskCheckExplain(t *testing.T, cli *cli, doc *result.Document, saved string) {
-	t.Helper()
-	var a *result.Risk
-	for i := range doc.Risks {
-		if r := &doc.Risks[i]; r.Vulnerability == riskKEV && r.Namespace+"/"+r.Workload == riskStorefront {
-			a = r
-		}
-	}
-	code, out, stderr := cli.run("", "explain", a.ID, "--input", saved)
-	if code != exitOK {
-		t.Errorf("explain %s: exit %d\n%s%s", a.ID, code, out, stderr)
-		return
-	}
-	d := a.Decision
-	for _, want := range []string{a.ID, riskKEV, riskStorefront, fmt.Sprintf("row %d", d.Row), "→ " + result.TierImmediate} {
-		if !strings.Contains(out, want) {
-			t.Errorf("explain output lacks %q:\n%s", want, out)
-		}
-	}
-	for name, in := range map[string]result.Input{"exploitation": d.Exploitation, "system exposure": d.SystemExposure,
-		"automatable": d.Automatable, "human impact": d.HumanImpact} {
-		if !riskLineWith(out, in.Value, in.Source) {
-			t.Errorf("explain output has no line with %s's value %q and source %q:\n%s", name, in.Value, in.Source, out)
-		}
-	}
-}
-
-func riskLineWith(out string, subs ...string) bool {
-	for _, line := range strings.Split(out, "\n") {
-		ok := true
-		for _, s := range subs {
-			ok = ok && strings.Contains(line, s)
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-// riskCheckFormats renders the saved result in every format the scan offers.
-func riskCheckFormats(t *testing.T, cli *cli, saved string) {
-	t.Helper()
-	_, help, _ := cli.run("", "scan", "cluster", "--help")
-	formats := riskFormats(t, help)
-	t.Logf("formats offered: %v", formats)
-	for _, f := range formats {
-		code, out, stderr := cli.run("", "report", "--input", saved, "--format", f)
-		if code != exitOK || len(out) == 0 {
-			t.Errorf("report --format %s: exit %d, %d bytes\n%s", f, code, len(out), stderr)
-			continue
-		}
-		// SPDX describes packages, not vulnerabilities.
-		if f != "spdx" && !strings.Contains(out, riskKEV) {
-			t.Errorf("report --format %s does not name %s", f, riskKEV)
-		}
-	}
-}
-
-// riskCheckTable: the table of a cluster scan opens with the ranked list
-// (after the one-line funnel), the KEV finding on storefront first.
-func riskCheckTable(t *testing.T, cli *cli, scan []string) {
-	t.Helper()
-	code, out, stderr := cli.run("", append(scan, "-f", "table")...)
-	if code != exitOK {
-		t.Fatalf("scan cluster -f table: exit %d\n%s", code, stderr)
-	}
-	lines := strings.Split(out, "\n")
-	risks, header, first := -1, -1, ""
-	for i, l := range lines {
-		switch {
-		case risks < 0 && strings.HasPrefix(l, "RISKS"):
-			risks = i
-		case risks < 0 && regexp.MustCompile(`^[A-Z]{4,}`).MatchString(l):
-			t.Errorf("the table has section %q before the ranked list", l)
-		case risks >= 0 && header < 0 && strings.Contains(l, "TIER") && strings.Contains(l, "VULNERABILITY"):
-			header = i
-		case header >= 0 && first == "":
-			first = l
-		}
-	}
-	f := strings.Fields(first)
-	if risks < 0 || len(f) < 3 || f[0] != result.TierImmediate || !strings.Contains(first, riskKEV) || !strings.Contains(first, riskStorefront) {
-		t.Errorf("the table's first ranked line %q does not name an immediate %s on storefront:\n%s",
-			first, riskKEV, strings.Join(lines[:min(len(lines), 8)], "\n"))
-	}
 }

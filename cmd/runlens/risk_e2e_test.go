@@ -85,6 +85,7 @@ func TestRiskRankingOnRealCluster(t *testing.T) {
 	}
 	if !t.Failed() {
 		riskCheckExplain(t, cli, doc, saved)
+		riskCheckExplainAll(t, cli, doc, saved)
 		riskCheckFormats(t, cli, saved)
 		riskCheckTable(t, cli, scan)
 	}
