@@ -46,13 +46,14 @@ func (k rk) risk() result.Risk {
 		Tier: k.tier, Score: k.score, Reasons: k.reasons,
 		Runtime: result.Runtime{State: k.runtime},
 		Decision: result.Decision{
-			Exploitation:   result.Input{Value: k.expl, Source: result.SourceCISA, Date: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Basis: []string{"CISA SSVC decision"}},
-			SystemExposure: result.Input{Value: sysExp, Source: result.SourceWorkload, Basis: []string{"exposure " + k.exposure}},
-			Automatable:    result.Input{Value: k.auto, Source: result.SourceComputed, Basis: []string{"CVSS AV:N/AC:L/PR:N/UI:N"}},
-			HumanImpact:    result.Input{Value: k.impact, Source: result.SourceWorkload, Basis: []string{"namespace and privileges"}},
+			Exploitation:   &result.Input{Value: k.expl, Source: result.SourceCISA, Date: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Basis: []string{"CISA SSVC decision"}},
+			SystemExposure: &result.Input{Value: sysExp, Source: result.SourceWorkload, Basis: []string{"exposure " + k.exposure}},
+			Automatable:    &result.Input{Value: k.auto, Source: result.SourceComputed, Basis: []string{"CVSS AV:N/AC:L/PR:N/UI:N"}},
+			HumanImpact:    &result.Input{Value: k.impact, Source: result.SourceWorkload, Basis: []string{"namespace and privileges"}},
 			Table:          "CISA deployer v1", Row: 17, Outcome: k.tier,
 		},
-		Facts: result.Facts{Severity: k.sev, FixedVersions: k.fixed, Status: k.status, Exposure: k.exposure, Owner: k.owner, Replicas: 3},
+		Facts: result.Facts{FindingFacts: &result.FindingFacts{Severity: k.sev, FixedVersions: k.fixed, Status: k.status},
+			PlaceFacts: &result.PlaceFacts{Exposure: k.exposure, Owner: k.owner, Replicas: 3}},
 	}
 	if k.runtime != result.RuntimeUnknown {
 		r.Runtime.Window = &result.Window{Start: sampleNow.Add(-72 * time.Hour), End: sampleNow, Complete: true}

@@ -135,7 +135,10 @@ func htmlNewRiskRow(rank int, r *result.Risk, f *match.Finding) htmlRiskRow {
 	return row
 }
 
-func htmlNewInputRow(name string, in result.Input) htmlInputRow {
+func htmlNewInputRow(name string, in *result.Input) htmlInputRow {
+	if in == nil {
+		return htmlInputRow{Name: name, Value: "-", Source: "-"}
+	}
 	src := in.Source
 	if !in.Date.IsZero() {
 		src += ", " + in.Date.UTC().Format("2 Jan 2006")

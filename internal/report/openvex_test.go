@@ -36,7 +36,7 @@ var (
 // ("" for an image scan) and runtime.
 func ovRisk(vuln string, pkg match.PackageRef, digest, wl string, rt result.Runtime) result.Risk {
 	r := result.Risk{Vulnerability: vuln, Package: pkg, Image: digest, Runtime: rt, Tier: result.TierScheduled,
-		Facts: result.Facts{FixedVersions: []string{"3.0.15-1~deb12u1", "3.1.1-1"}}}
+		Facts: result.Facts{FindingFacts: &result.FindingFacts{FixedVersions: []string{"3.0.15-1~deb12u1", "3.1.1-1"}}, PlaceFacts: &result.PlaceFacts{}}}
 	if wl != "" {
 		r.Cluster, r.Namespace, r.Workload = "prod", "shop", "Deployment/"+wl
 	}

@@ -59,6 +59,11 @@ func Names() []string {
 func Lookup(name string) (Format, error) {
 	for _, f := range formats {
 		if f.Name == name {
+			write := f.Write
+			f.Write = func(w io.Writer, doc *result.Document, opts Options) error {
+				doc.CompleteFacts()
+				return write(w, doc, opts)
+			}
 			return f, nil
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/workload"
 )
 
@@ -99,8 +100,14 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// TestTableGolden renders a ranked cluster document: the funnel, the
+// ranked risks and the actions lead, then the workloads.
 func TestTableGolden(t *testing.T) {
-	golden(t, "table.golden", write(t, "table", sampleDocument()))
+	doc := sampleDocument()
+	if err := risk.Rank(doc, risk.Options{Now: doc.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.golden", write(t, "table", doc))
 }
 
 func TestJSONGoldenAndRead(t *testing.T) {

@@ -26,6 +26,11 @@ const sarifReasons = 3
 // keeps 10.
 const sarifTags = 10
 
+// maxSARIFResults is how many results a run holds at most: GitHub code
+// scanning refuses a run with more. Risks are ranked, so the most urgent
+// are the ones kept; a notification counts the rest.
+const maxSARIFResults = 25_000
+
 // writeSARIF writes the document as a SARIF 2.1.0 log of one run: a rule
 // per advisory and a result per risk (per finding per image when the
 // document has no risks). docs/formats.md says what maps to what.
@@ -45,20 +50,33 @@ func writeSARIF(w io.Writer, doc *result.Document, _ Options) error {
 		return res
 	}
 	paths := packagePaths(doc)
+	total, written := 0, 0
 	if len(doc.Risks) > 0 {
-		for i := range doc.Risks {
+		total = len(doc.Risks)
+		for i := range doc.Risks[:min(total, maxSARIFResults)] {
 			r := &doc.Risks[i]
 			riskResult(newResult, r, paths[r.Image+"\x00"+findingKey(r.Package)])
+			written++
 		}
 	} else {
 		for _, img := range doc.Images {
 			for i := range img.Findings {
+				total++
+				if written == maxSARIFResults {
+					continue
+				}
 				f := &img.Findings[i]
 				findingResult(newResult, img, f, paths[img.Target.Digest+"\x00"+findingKey(f.Package)])
+				written++
 			}
 		}
 	}
-	run.AddInvocation(sarifInvocation(doc))
+	inv := sarifInvocation(doc)
+	if left := total - written; left > 0 {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarif.NewNotification().WithLevel(sarif.LevelWarning).
+			WithMessage(sarif.NewTextMessage(fmt.Sprintf("%d of %d results left out: GitHub code scanning accepts at most %d results per run, so the %d highest-ranked are written; --format json has them all, or narrow with --severity", left, total, maxSARIFResults, written))))
+	}
+	run.AddInvocation(inv)
 	log := sarif.NewReport()
 	log.AddRun(run)
 	if err := log.PrettyWrite(w); err != nil {

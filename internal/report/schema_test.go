@@ -182,7 +182,8 @@ func fxRisk(f match.Finding, digest, reference, wl, tier string, score float64, 
 	r := result.Risk{ID: f.ID + "/" + wl, Vulnerability: f.ID, Package: f.Package, Image: digest, ImageReference: reference,
 		Cluster: "prod", Namespace: ns, Workload: "Deployment/" + name, Tier: tier, Score: score,
 		Runtime: result.Runtime{State: result.RuntimeUnknown}, Reasons: reasons,
-		Facts: result.Facts{Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV, FixedVersions: f.FixedVersions, Exposure: "internet"}}
+		Facts: result.Facts{FindingFacts: &result.FindingFacts{Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV, FixedVersions: f.FixedVersions},
+			PlaceFacts: &result.PlaceFacts{Exposure: "internet"}}}
 	return r
 }
 

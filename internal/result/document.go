@@ -92,6 +92,7 @@ func (d *Document) normalise() {
 		return x.Digest < y.Digest
 	})
 	sort.SliceStable(d.Workloads, func(a, b int) bool { return d.Workloads[a].Ref() < d.Workloads[b].Ref() })
+	d.CompleteFacts()
 }
 
 // compact removes nil entries in place; an empty list becomes nil.

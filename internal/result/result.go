@@ -42,14 +42,14 @@ type Document struct {
 	Images []*Image `json:"images"`
 	// Workloads are those of cluster scans, sorted by Ref.
 	Workloads []*Workload `json:"workloads,omitempty"`
-	// Risks rank every finding on every workload that runs it (on every
-	// image, when no workload is known), most urgent first; internal/risk
-	// fills them. Left out of JSON when empty.
-	Risks []Risk `json:"risks,omitempty"`
 	// Remediation groups the risks into actions, the most risk removed
 	// first.
 	Remediation []Action `json:"remediation,omitempty"`
 	Summary     Summary  `json:"summary"`
+	// Risks rank every finding on every workload that runs it (on every
+	// image, when no workload is known), most urgent first; internal/risk
+	// fills them. Last in JSON, one entry per line; left out when empty.
+	Risks []Risk `json:"risks,omitempty"`
 }
 
 // Header describes the run: who scanned, with which database, what was asked.

@@ -119,14 +119,20 @@ type Window struct {
 
 // Decision is the SSVC Deployer decision of one entry: each input with
 // its value and source, and the table row that gave the tier.
+//
+// The inputs are shared between entries that have the same ones (every
+// entry of a finding has its Exploitation; every entry of a workload its
+// System Exposure): treat them as read-only. They are never nil in a
+// ranked document.
 type Decision struct {
-	Exploitation   Input `json:"exploitation"`
-	SystemExposure Input `json:"system_exposure"`
-	Automatable    Input `json:"automatable"`
-	HumanImpact    Input `json:"human_impact"`
-	// Table names the decision table; Row is its row (0-based, as
-	// published); Outcome is the table's tier.
-	Table   string `json:"table"`
+	Exploitation   *Input `json:"exploitation"`
+	SystemExposure *Input `json:"system_exposure"`
+	Automatable    *Input `json:"automatable"`
+	HumanImpact    *Input `json:"human_impact"`
+	// Table names the decision table (not written to JSON: always SSVC's
+	// Deployer table 1.0.0); Row is its row (0-based, as published);
+	// Outcome is the table's tier.
+	Table   string `json:"-"`
 	Row     int    `json:"row"`
 	Outcome string `json:"outcome"`
 	// Override is the policy rule that set the tier instead of Outcome.
@@ -148,34 +154,84 @@ type Input struct {
 	Value string `json:"value"`
 	// Source is one of the Source constants.
 	Source string `json:"source"`
-	// Basis is what the value was derived from, in words.
-	Basis []string `json:"basis,omitempty"`
+	// Basis is what the value was derived from, in words. It is kept in
+	// memory for the formats and explain, and left out of JSON (each
+	// entry would repeat its workload's paths): `runlens explain` derives
+	// it again from the saved result.
+	Basis []string `json:"-"`
 	// Date is when CISA decided (source cisa).
 	Date time.Time `json:"date,omitzero"`
 }
 
-// Facts are the inputs of an entry as found, before any decision.
+// Facts are the inputs of an entry as found, before any decision: those
+// of its finding and those of where it runs. Each part is shared by the
+// entries that have it (every entry of a finding, every entry of a
+// workload and image), so treat them as read-only; a ranked document
+// always has both.
+//
+// JSON carries the scalar facts, both parts in one object; the finding's
+// CVSS, EPSS and KEV records and the workload's paths and phrases stay in
+// images[] and workloads[] (the entry names both), so a large result does
+// not repeat them per entry.
 type Facts struct {
+	*FindingFacts
+	*PlaceFacts
+}
+
+// CompleteFacts gives every risk both parts of its facts (empty ones
+// where a hand-made or older document has none), so readers need not
+// check them. Read calls it.
+func (d *Document) CompleteFacts() {
+	var noFinding *FindingFacts
+	var noPlace *PlaceFacts
+	for i := range d.Risks {
+		f := &d.Risks[i].Facts
+		if f.FindingFacts == nil {
+			if noFinding == nil {
+				noFinding = &FindingFacts{}
+			}
+			f.FindingFacts = noFinding
+		}
+		if f.PlaceFacts == nil {
+			if noPlace == nil {
+				noPlace = &PlaceFacts{}
+			}
+			f.PlaceFacts = noPlace
+		}
+	}
+}
+
+// FindingFacts are the facts of the finding.
+type FindingFacts struct {
 	Severity string      `json:"severity"`
-	CVSS     *match.CVSS `json:"cvss,omitempty"`
-	EPSS     *match.EPSS `json:"epss,omitempty"`
-	KEV      *match.KEV  `json:"kev,omitempty"`
+	CVSS     *match.CVSS `json:"-"`
+	EPSS     *match.EPSS `json:"-"`
+	KEV      *match.KEV  `json:"-"`
+	// CVSSScore, EPSSProbability and KEVListed summarise them in JSON.
+	CVSSScore       float64 `json:"cvss_score,omitempty"`
+	EPSSProbability float64 `json:"epss,omitempty"`
+	KEVListed       bool    `json:"kev,omitempty"`
 	// FixedVersions are the versions that fix it; Status the finding's
 	// status (match.Statuses).
 	FixedVersions []string `json:"fixed_versions,omitempty"`
 	Status        string   `json:"status,omitempty"`
+}
+
+// PlaceFacts are the facts of where the finding runs: the workload and
+// the image's containers in it (for image scans, the image alone).
+type PlaceFacts struct {
 	// Exposure is the workload's level (workload.Exposure*), "unknown"
 	// for image scans; ExposurePaths how.
 	Exposure      string   `json:"exposure"`
-	ExposurePaths []string `json:"exposure_paths,omitempty"`
-	// Sensitivity are the workload's sensitivity phrases.
-	Sensitivity       []string `json:"sensitivity,omitempty"`
+	ExposurePaths []string `json:"-"`
+	// Sensitivity are the workload's sensitivity phrases (in memory).
+	Sensitivity       []string `json:"-"`
 	CriticalNamespace bool     `json:"critical_namespace,omitempty"`
 	// Replicas are the workload's pods seen.
 	Replicas int `json:"replicas,omitempty"`
 	// Owner says who fixes the image (workload.Owner*), OwnerReason why.
 	Owner       string `json:"owner,omitempty"`
-	OwnerReason string `json:"owner_reason,omitempty"`
+	OwnerReason string `json:"-"`
 	// Containers are the workload's containers that run the image.
 	Containers []string `json:"containers,omitempty"`
 }

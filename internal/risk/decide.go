@@ -18,7 +18,7 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	case rt.State == result.RuntimeNotObserved && rt.Window != nil && rt.Window.Complete && exposure.Source != result.SourcePolicy:
 		// SSVC: a vulnerable component present but not reachable is
 		// "small"; the finding stays, its priority drops.
-		exposure = result.Input{Value: "small", Source: result.SourceRuntime,
+		exposure = &result.Input{Value: "small", Source: result.SourceRuntime,
 			Basis: append([]string{"not seen in use during " + windowText(rt.Window), "was " + exposure.Value + " (" + exposure.Source + ")"}, exposure.Basis...)}
 		runtimeReason = "runtime: not loaded or executed during " + windowText(rt.Window)
 	case result.InUse(rt.State):
@@ -30,14 +30,13 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 		runtimeReason = "runtime: not seen in use, but " + windowText(rt.Window)
 	}
 	impact := place.impact
-	if fv.technicalImpact.Value == "partial" && impact.Source != result.SourcePolicy {
-		impact.Value = step(HumanImpactValues, impact.Value, -1)
-		impact.Basis = append(append([]string(nil), impact.Basis...), "technical impact partial ("+fv.technicalImpact.Source+"): one step down")
+	if fv.technicalImpact.Value == "partial" {
+		impact = place.impactPartial(fv.technicalImpact.Source)
 	}
 	d := result.Decision{
-		Exploitation:   fv.exploitation,
+		Exploitation:   &fv.exploitation,
 		SystemExposure: exposure,
-		Automatable:    fv.automatable,
+		Automatable:    &fv.automatable,
 		HumanImpact:    impact,
 		Table:          DeployerTable,
 	}
@@ -60,9 +59,8 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	if d.Exploitation.Value == "none" {
 		lead, late = "", fv.exploitReason
 	}
-	e.Reasons = joinReasons(lead, place.exposureReason, runtimeReason)
-	e.Reasons = append(e.Reasons, place.impactReasons...)
-	e.Reasons = append(e.Reasons, joinReasons(place.criticalReason, fv.severityReason, late, fv.fixReason, place.ruleReason)...)
+	e.Reasons = reasons([3]string{lead, place.exposureReason, runtimeReason}, place.impactReasons,
+		[5]string{place.criticalReason, fv.severityReason, late, fv.fixReason, place.ruleReason})
 }
 
 // Score weights (sum 1): severity, exploitation (with EPSS), system
@@ -196,4 +194,33 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// reasons lists the non-empty phrases of head, then middle, then those
+// of tail, in one allocation (there is a list per entry).
+func reasons(head [3]string, middle []string, tail [5]string) []string {
+	n := len(middle)
+	for _, p := range head {
+		if p != "" {
+			n++
+		}
+	}
+	for _, p := range tail {
+		if p != "" {
+			n++
+		}
+	}
+	out := make([]string, 0, n+1) // room for a suppression's reason
+	out = appendNonEmpty(out, head[:])
+	out = append(out, middle...)
+	return appendNonEmpty(out, tail[:])
+}
+
+func appendNonEmpty(out, phrases []string) []string {
+	for _, p := range phrases {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

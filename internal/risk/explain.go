@@ -68,7 +68,7 @@ func Explain(w io.Writer, e *result.Risk) error {
 	fmt.Fprintln(tw, "  INPUT\tVALUE\tSOURCE\tBASIS")
 	for _, in := range []struct {
 		name string
-		in   result.Input
+		in   *result.Input
 	}{{"Exploitation", d.Exploitation}, {"System Exposure", d.SystemExposure}, {"Automatable", d.Automatable}, {"Human Impact", d.HumanImpact}} {
 		basis := in.in.Basis
 		if len(basis) == 0 {

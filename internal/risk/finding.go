@@ -21,6 +21,8 @@ type findingView struct {
 	severity float64
 	// reasons in the order they are told.
 	exploitReason, severityReason, fixReason string
+	// facts are the finding's facts every entry of it shares.
+	facts *result.FindingFacts
 }
 
 // viewFinding derives f's inputs.
@@ -30,6 +32,14 @@ func viewFinding(f *match.Finding) *findingView {
 		automatable:     automatableOf(f),
 		technicalImpact: technicalImpactOf(f),
 		severity:        severityComponent(f.CVSS, f.Severity),
+	}
+	v.facts = &result.FindingFacts{Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV, KEVListed: f.KEV != nil,
+		FixedVersions: f.FixedVersions, Status: result.StatusOf(f)}
+	if f.CVSS != nil {
+		v.facts.CVSSScore = f.CVSS.Score
+	}
+	if f.EPSS != nil {
+		v.facts.EPSSProbability = f.EPSS.Probability
 	}
 	v.exploitReason = exploitReason(f, v)
 	v.severityReason = severityReason(f)

@@ -35,16 +35,17 @@ func funnels(doc *result.Document) {
 	withPlaces := len(doc.Workloads) > 0 || len(doc.Summary.Clusters) > 0
 	runningIn := map[string]bool{}
 	for _, img := range doc.Images {
-		if img.Target.Digest == "" {
+		id := imageID(img)
+		if id == "" {
 			continue
 		}
 		if img.Running != nil {
 			withPlaces = true
 		}
-		runningIn[img.Target.Digest] = len(img.RunningIn) > 0
+		runningIn[id] = len(img.RunningIn) > 0
 		for i := range img.Findings {
 			f := &img.Findings[i]
-			total.add(keyOf(img.Target.Digest, f.ID, &findingPkg{f.Package.Name, f.Package.Version, f.Package.Location}))
+			total.add(keyOf(id, f.ID, &findingPkg{f.Package.Name, f.Package.Version, f.Package.Location}))
 		}
 	}
 	for i := range doc.Risks {

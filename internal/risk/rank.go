@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/runlens/runlens/internal/match"
@@ -111,10 +110,9 @@ func (r *ranker) entries(doc *result.Document) []result.Risk {
 			}
 			names, containers, owner, why := containerFacts(w, d, img)
 			place := r.viewPlace(w, names)
+			place.setFacts(w, containers, owner, why)
 			for i := range img.Findings {
-				e := r.entry(img, &img.Findings[i], w, place, names)
-				e.Facts.Containers, e.Facts.Owner, e.Facts.OwnerReason = containers, owner, why
-				out = append(out, e)
+				out = append(out, r.entry(img, &img.Findings[i], w, place, names))
 			}
 		}
 	}
@@ -125,13 +123,22 @@ func (r *ranker) entries(doc *result.Document) []result.Risk {
 		names := imageNames(img)
 		place := r.viewPlace(nil, names)
 		owner, why := workload.ClassifyImage(img.Target.Reference, "", r.opts.Owner)
+		place.setFacts(nil, nil, owner, why)
 		for i := range img.Findings {
-			e := r.entry(img, &img.Findings[i], nil, place, names)
-			e.Facts.Owner, e.Facts.OwnerReason = owner, why
-			out = append(out, e)
+			out = append(out, r.entry(img, &img.Findings[i], nil, place, names))
 		}
 	}
 	return out
+}
+
+// imageID names an image in its entries: the manifest digest, or the
+// config digest (the image ID) for an image saved without a manifest
+// digest, such as a docker-save archive.
+func imageID(img *result.Image) string {
+	if img.Target.Digest != "" {
+		return img.Target.Digest
+	}
+	return img.Target.ConfigDigest
 }
 
 // uniqueDigests are the resolved digests of w's containers, in order.
@@ -207,23 +214,12 @@ func (r *ranker) entry(img *result.Image, f *match.Finding, w *result.Workload, 
 		Vulnerability:  f.ID,
 		Aliases:        f.Aliases,
 		Package:        f.Package,
-		Image:          img.Target.Digest,
+		Image:          imageID(img),
 		ImageReference: img.Target.Reference,
-		Facts: result.Facts{
-			Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV,
-			FixedVersions: f.FixedVersions, Status: result.StatusOf(f),
-			Exposure: place.exposureLevel, CriticalNamespace: place.critical,
-		},
+		Facts:          result.Facts{FindingFacts: fv.facts, PlaceFacts: place.facts},
 	}
 	if w != nil {
-		e.Cluster, e.Namespace, e.Workload = w.Cluster, w.Namespace, w.Kind+"/"+w.Name
-		e.Facts.Replicas = w.Pods
-		if w.Exposure != nil {
-			e.Facts.ExposurePaths = w.Exposure.Paths
-		}
-		if w.Sensitivity != nil {
-			e.Facts.Sensitivity = w.Sensitivity.Reasons
-		}
+		e.Cluster, e.Namespace, e.Workload = w.Cluster, w.Namespace, place.workload
 	}
 	e.ID = riskID(&e)
 	e.Runtime = r.runtimeOf(w, img.Target.Digest, f.Package)
@@ -252,27 +248,52 @@ func (r *ranker) runtimeOf(w *result.Workload, digest string, p match.PackageRef
 }
 
 // sortRisks orders entries: unsuppressed first, then by tier, score
-// (highest first) and names, so the order is stable.
+// (highest first) and names, so the order is stable. It sorts indices
+// and then moves each entry once: entries are large.
 func sortRisks(list []result.Risk) {
-	sort.Slice(list, func(i, j int) bool {
-		a, b := &list[i], &list[j]
-		if (a.Suppressed == nil) != (b.Suppressed == nil) {
-			return a.Suppressed == nil
+	idx := make([]int32, len(list))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	sort.Slice(idx, func(i, j int) bool { return riskLess(&list[idx[i]], &list[idx[j]]) })
+	// Apply the permutation in place, cycle by cycle: position i takes
+	// the entry at idx[i].
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
 		}
-		if ta, tb := result.TierRank(a.Tier), result.TierRank(b.Tier); ta != tb {
-			return ta < tb
-		}
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		for _, p := range [][2]string{{a.Vulnerability, b.Vulnerability}, {a.Cluster, b.Cluster}, {a.Namespace, b.Namespace},
-			{a.Workload, b.Workload}, {a.Package.Name, b.Package.Name}, {a.Package.Version, b.Package.Version}, {a.Package.Location, b.Package.Location}, {a.Image, b.Image}} {
-			if p[0] != p[1] {
-				return p[0] < p[1]
+		tmp := list[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				list[j] = tmp
+				break
 			}
+			list[j] = list[k]
+			j = k
 		}
-		return false
-	})
+	}
+}
+
+func riskLess(a, b *result.Risk) bool {
+	if (a.Suppressed == nil) != (b.Suppressed == nil) {
+		return a.Suppressed == nil
+	}
+	if ta, tb := result.TierRank(a.Tier), result.TierRank(b.Tier); ta != tb {
+		return ta < tb
+	}
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	for _, p := range [...][2]string{{a.Vulnerability, b.Vulnerability}, {a.Cluster, b.Cluster}, {a.Namespace, b.Namespace},
+		{a.Workload, b.Workload}, {a.Package.Name, b.Package.Name}, {a.Package.Version, b.Package.Version}, {a.Package.Location, b.Package.Location}, {a.Image, b.Image}} {
+		if p[0] != p[1] {
+			return p[0] < p[1]
+		}
+	}
+	return false
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -287,15 +308,4 @@ func windowText(w *result.Window) string {
 		return fmt.Sprintf("%s of complete observation (%s – %s)", d, w.Start.UTC().Format(time.RFC3339), w.End.UTC().Format(time.RFC3339))
 	}
 	return fmt.Sprintf("%s of partial observation (%d events dropped or gaps)", d, w.Drops)
-}
-
-// joinReasons drops empty phrases.
-func joinReasons(parts ...string) []string {
-	out := make([]string, 0, len(parts))
-	for _, p := range parts {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

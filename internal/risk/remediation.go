@@ -191,7 +191,7 @@ func repositories(doc *result.Document) map[string]string {
 		}
 	}
 	for _, img := range doc.Images {
-		d := img.Target.Digest
+		d := imageID(img)
 		if d == "" || out[d] != "" {
 			continue
 		}

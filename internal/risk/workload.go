@@ -13,17 +13,24 @@ import (
 // workload and digest: System Exposure before runtime evidence, Human
 // Impact before the finding's technical impact, and their phrases.
 type placeView struct {
+	// workload is "Kind/Name", empty for image scans.
+	workload      string
 	exposureLevel string
-	exposure      result.Input
+	exposure      *result.Input
 	// impact is the Human Impact before technical impact lowers it; its
-	// class the sensitivity class it came from.
-	impact result.Input
-	class  string
+	// class the sensitivity class it came from; lowered the same one step
+	// down for a finding of partial technical impact, by the source of
+	// that impact (made once, shared).
+	impact  *result.Input
+	lowered map[string]*result.Input
+	class   string
 	// critical is set when the namespace is critical (and why).
 	critical       bool
 	criticalReason string
 	// rule is the policy rule that matched, if any.
 	rule *Rule
+	// facts are the place's facts every entry there shares (setFacts).
+	facts *result.PlaceFacts
 	// reasons in the order they are told.
 	exposureReason string
 	impactReasons  []string
@@ -111,7 +118,7 @@ func (r *ranker) viewPlace(w *result.Workload, names []string) *placeView {
 	v := &placeView{}
 	cluster, namespace := "", ""
 	if w != nil {
-		cluster, namespace = w.Cluster, w.Namespace
+		cluster, namespace, v.workload = w.Cluster, w.Namespace, w.Kind+"/"+w.Name
 	}
 	for i := range r.policy.Rules {
 		if r.policy.Rules[i].matches(cluster, namespace, names...) {
@@ -129,10 +136,10 @@ func (r *ranker) viewPlace(w *result.Workload, names []string) *placeView {
 			basis = append(basis, rule.Reason)
 		}
 		if rule.SystemExposure != "" {
-			v.exposure = result.Input{Value: rule.SystemExposure, Source: result.SourcePolicy, Basis: basis}
+			v.exposure = &result.Input{Value: rule.SystemExposure, Source: result.SourcePolicy, Basis: basis}
 		}
 		if rule.HumanImpact != "" {
-			v.impact = result.Input{Value: rule.HumanImpact, Source: result.SourcePolicy, Basis: basis}
+			v.impact = &result.Input{Value: rule.HumanImpact, Source: result.SourcePolicy, Basis: basis}
 		}
 		v.ruleReason = where
 		if rule.Reason != "" {
@@ -160,13 +167,13 @@ func (r *ranker) exposureOf(v *placeView, w *result.Workload) {
 	switch {
 	case w == nil:
 		v.exposureLevel = workload.ExposureUnknown
-		v.exposure = result.Input{Value: r.policy.exposureFor(workload.ExposureUnknown), Source: result.SourceAssumed,
+		v.exposure = &result.Input{Value: r.policy.exposureFor(workload.ExposureUnknown), Source: result.SourceAssumed,
 			Basis: []string{"no workload known (image scan): exposure unknown"}}
 		v.exposureReason = "exposure unknown (no workload): taken as " + v.exposure.Value
 		return
 	case w.Exposure == nil:
 		v.exposureLevel = workload.ExposureUnknown
-		v.exposure = result.Input{Value: r.policy.exposureFor(workload.ExposureUnknown), Source: result.SourceAssumed,
+		v.exposure = &result.Input{Value: r.policy.exposureFor(workload.ExposureUnknown), Source: result.SourceAssumed,
 			Basis: []string{"the workload's exposure could not be evaluated"}}
 		v.exposureReason = "exposure not evaluated: taken as " + v.exposure.Value
 		return
@@ -181,7 +188,7 @@ func (r *ranker) exposureOf(v *placeView, w *result.Workload) {
 	for _, u := range e.Unknown {
 		basis = append(basis, "not evaluated: "+u)
 	}
-	v.exposure = result.Input{Value: r.policy.exposureFor(e.Level), Source: result.SourceWorkload, Basis: basis}
+	v.exposure = &result.Input{Value: r.policy.exposureFor(e.Level), Source: result.SourceWorkload, Basis: basis}
 	switch {
 	case len(e.Paths) > 0:
 		v.exposureReason = e.Level + ": " + e.Paths[0]
@@ -202,7 +209,7 @@ func (r *ranker) exposureOf(v *placeView, w *result.Workload) {
 func (r *ranker) impactOf(v *placeView, w *result.Workload) {
 	if w == nil {
 		v.class = ClassFoothold
-		v.impact = result.Input{Value: r.policy.impactFor(ClassFoothold), Source: result.SourceAssumed,
+		v.impact = &result.Input{Value: r.policy.impactFor(ClassFoothold), Source: result.SourceAssumed,
 			Basis: []string{"no workload known (image scan): taken as class " + ClassFoothold}}
 		return
 	}
@@ -212,7 +219,7 @@ func (r *ranker) impactOf(v *placeView, w *result.Workload) {
 	if assumed {
 		src = result.SourceAssumed
 	}
-	v.impact = result.Input{Value: r.policy.impactFor(class), Source: src, Basis: append([]string{"class " + class}, basis...)}
+	v.impact = &result.Input{Value: r.policy.impactFor(class), Source: src, Basis: append([]string{"class " + class}, basis...)}
 	v.impactReasons = basis
 	if len(v.impactReasons) > 2 {
 		v.impactReasons = v.impactReasons[:2]
@@ -241,4 +248,38 @@ func step(values []string, value string, d int) string {
 	i := slices.Index(values, value) + d
 	i = max(0, min(i, len(values)-1))
 	return values[i]
+}
+
+// impactPartial is the Human Impact for a finding whose technical impact
+// (from source) is partial: one step down, unless the policy set it.
+func (v *placeView) impactPartial(source string) *result.Input {
+	if v.impact.Source == result.SourcePolicy {
+		return v.impact
+	}
+	if in := v.lowered[source]; in != nil {
+		return in
+	}
+	in := &result.Input{Value: step(HumanImpactValues, v.impact.Value, -1), Source: v.impact.Source,
+		Basis: append(append([]string(nil), v.impact.Basis...), "technical impact partial ("+source+"): one step down")}
+	if v.lowered == nil {
+		v.lowered = map[string]*result.Input{}
+	}
+	v.lowered[source] = in
+	return in
+}
+
+// setFacts records the place's facts: the workload's (nil for an image
+// scan) and the image's containers in it and owner.
+func (v *placeView) setFacts(w *result.Workload, containers []string, owner, why string) {
+	f := &result.PlaceFacts{Exposure: v.exposureLevel, CriticalNamespace: v.critical, Containers: containers, Owner: owner, OwnerReason: why}
+	if w != nil {
+		f.Replicas = w.Pods
+		if w.Exposure != nil {
+			f.ExposurePaths = w.Exposure.Paths
+		}
+		if w.Sensitivity != nil {
+			f.Sensitivity = w.Sensitivity.Reasons
+		}
+	}
+	v.facts = f
 }
