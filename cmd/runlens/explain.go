@@ -24,9 +24,8 @@ reasons. ID is an entry's id (r-…, or a unique prefix of at least 4
 characters), or a vulnerability id (CVE-…, GHSA-…) to explain every entry of
 it.
 
-Without --vex or --policy the saved ranking is explained as it was written;
-with them (or for a result saved before ranking existed) it is ranked again
-first.`,
+The result is ranked again to derive every input's basis: pass the --policy
+and --vex the scan used (a different tier than the saved one is noted).`,
 		Example: `  runlens scan cluster -f json -o result.json
   runlens explain r-3f9c2a1b7d40 --input result.json
   runlens explain CVE-2021-44228 --input result.json --policy policy.yaml`,
@@ -47,10 +46,14 @@ first.`,
 			if err != nil {
 				return err
 			}
-			if len(doc.Risks) == 0 || o.policyFile != "" || len(o.vexPaths) > 0 {
-				if err := o.rank(doc); err != nil {
-					return err
-				}
+			saved := map[string]string{}
+			for _, e := range doc.Risks {
+				saved[e.ID] = e.Tier
+			}
+			// The saved entries hold each input's value and source; the
+			// derivation (every basis) is made again from the result.
+			if err := o.rank(doc); err != nil {
+				return err
 			}
 			entries := risk.Find(doc, args[0])
 			if len(entries) == 0 {
@@ -63,12 +66,15 @@ first.`,
 				if err := risk.Explain(a.stdout, e); err != nil {
 					return err
 				}
+				if was, ok := saved[e.ID]; ok && was != e.Tier {
+					fmt.Fprintf(a.stdout, "\nnote: the saved result has this entry in tier %s; rank with the --policy and --vex the scan used to explain that one\n", was)
+				}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "", "a JSON result written by runlens")
-	cmd.Flags().StringArrayVar(&o.vexPaths, "vex", nil, "VEX documents to apply before explaining (repeatable)")
-	cmd.Flags().StringVar(&o.policyFile, "policy", "", "policy file to rank with before explaining")
+	cmd.Flags().StringArrayVar(&o.vexPaths, "vex", nil, "VEX documents to rank with, as the scan did (repeatable)")
+	cmd.Flags().StringVar(&o.policyFile, "policy", "", "policy file to rank with, as the scan did")
 	return cmd
 }

@@ -115,7 +115,14 @@ func writeFacts(ew *errWriter, e *result.Risk) {
 		ew.printf("  EPSS        %.5f (percentile %.5f, %s)\n", f.EPSS.Probability, f.EPSS.Percentile, f.EPSS.ScoreDate.Format(time.DateOnly))
 	}
 	if f.KEV != nil {
-		ew.printf("  KEV         listed %s, due %s, ransomware %t\n", f.KEV.DateAdded.Format(time.DateOnly), f.KEV.DueDate.Format(time.DateOnly), f.KEV.KnownRansomware)
+		ew.printf("  KEV         listed %s", f.KEV.DateAdded.Format(time.DateOnly))
+		if !f.KEV.DueDate.IsZero() {
+			ew.printf(", due %s", f.KEV.DueDate.Format(time.DateOnly))
+		}
+		if f.KEV.KnownRansomware {
+			ew.printf(", used by ransomware")
+		}
+		ew.printf("\n")
 	}
 	fix := strings.Join(f.FixedVersions, ", ")
 	ew.printf("  fix         %s (status %s)\n", dash(fix), f.Status)
@@ -134,7 +141,11 @@ func writeFacts(ew *errWriter, e *result.Risk) {
 		ew.printf("  namespace   critical\n")
 	}
 	if f.Owner != "" {
-		ew.printf("  owner       %s (%s)\n", f.Owner, f.OwnerReason)
+		ew.printf("  owner       %s", f.Owner)
+		if f.OwnerReason != "" {
+			ew.printf(" (%s)", f.OwnerReason)
+		}
+		ew.printf("\n")
 	}
 	ew.printf("  runtime     %s", e.Runtime.State)
 	if e.Runtime.Window != nil {
