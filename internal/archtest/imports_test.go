@@ -12,6 +12,7 @@ import (
 var core = []string{
 	"image", "layerfs", "inventory", "extract", "vulndb", "match", "severity",
 	"osv", "userdir", "report", "scan", "cache", "workload", "registry", "layercache",
+	"risk", "vex", "result",
 }
 
 var forbidden = []string{"k8s.io/client-go", "k8s.io/api/", "github.com/cilium/ebpf"}
