@@ -39,36 +39,44 @@ func writeSARIF(w io.Writer, doc *result.Document, _ Options) error {
 	if doc.Scanner.Version != "" {
 		run.Tool.Driver.WithVersion(doc.Scanner.Version)
 	}
-	rules := map[string]int{}
-	for i, a := range collectAdvisories(doc) {
-		run.Tool.Driver.AddRule(sarifRule(a))
+	advisories := collectAdvisories(doc)
+	rules := make(map[string]int, len(advisories))
+	for i, a := range advisories {
 		rules[a.ID] = i
 	}
 	newResult := func(ruleID string) *sarif.Result {
-		res := sarif.NewRuleResult(ruleID).WithRuleIndex(rules[ruleID])
-		run.AddResult(res)
-		return res
+		return sarif.NewRuleResult(ruleID).WithRuleIndex(rules[ruleID])
 	}
 	paths := packagePaths(doc)
+	// The results are made one at a time as they are written: elem is the
+	// i-th of written.
 	total, written := 0, 0
+	var elem func(i int) any
 	if len(doc.Risks) > 0 {
 		total = len(doc.Risks)
-		for i := range doc.Risks[:min(total, maxSARIFResults)] {
+		written = min(total, maxSARIFResults)
+		elem = func(i int) any {
 			r := &doc.Risks[i]
-			riskResult(newResult, r, paths[r.Image+"\x00"+findingKey(r.Package)])
-			written++
+			return riskResult(newResult, r, paths[r.Image+"\x00"+findingKey(r.Package)])
 		}
 	} else {
+		type at struct {
+			img *result.Image
+			f   *match.Finding
+		}
+		var list []at
 		for _, img := range doc.Images {
 			for i := range img.Findings {
 				total++
-				if written == maxSARIFResults {
-					continue
+				if len(list) < maxSARIFResults {
+					list = append(list, at{img, &img.Findings[i]})
 				}
-				f := &img.Findings[i]
-				findingResult(newResult, img, f, paths[img.Target.Digest+"\x00"+findingKey(f.Package)])
-				written++
 			}
+		}
+		written = len(list)
+		elem = func(i int) any {
+			img, f := list[i].img, list[i].f
+			return findingResult(newResult, img, f, paths[img.Target.Digest+"\x00"+findingKey(f.Package)])
 		}
 	}
 	inv := sarifInvocation(doc)
@@ -79,7 +87,20 @@ func writeSARIF(w io.Writer, doc *result.Document, _ Options) error {
 	run.AddInvocation(inv)
 	log := sarif.NewReport()
 	log.AddRun(run)
-	if err := log.PrettyWrite(w); err != nil {
+	// The rules and results are streamed into the log in place of
+	// markers, with the bytes json.MarshalIndent of the whole log gives
+	// (what the library's PrettyWrite writes).
+	var arrays []jsonArray
+	if len(advisories) > 0 {
+		run.Tool.Driver.Rules = []*sarif.ReportingDescriptor{sarif.NewRule("\x00runlens:rules")}
+		arrays = append(arrays, jsonArray{marker: run.Tool.Driver.Rules[0], n: len(advisories),
+			elem: func(i int) any { return sarifRule(advisories[i]) }})
+	}
+	if written > 0 {
+		run.Results = []*sarif.Result{sarif.NewRuleResult("\x00runlens:results")}
+		arrays = append(arrays, jsonArray{marker: run.Results[0], n: written, elem: elem})
+	}
+	if err := streamJSON(w, log, true, arrays...); err != nil {
 		return fmt.Errorf("writing SARIF report: %w", err)
 	}
 	if _, err := io.WriteString(w, "\n"); err != nil {
