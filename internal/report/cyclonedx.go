@@ -38,25 +38,47 @@ var serialNamespace = uuid.MustParse("6b8d3c52-7f0e-4d8a-9a51-2f6c1e7b9d40")
 // derived from its content, so the same document gives the same BOM.
 func writeCycloneDX(w io.Writer, doc *result.Document, _ Options) error {
 	bom := cyclonedxBOM(doc)
-	var buf bytes.Buffer
-	if err := encodeCycloneDX(&buf, bom); err != nil {
+	// The serial number is the hash of the BOM written without it: the
+	// BOM is streamed twice, into the hash and then to w, never held.
+	h := sha256.New()
+	if err := streamCycloneDX(h, bom); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	bom.SerialNumber = uuid.NewSHA1(serialNamespace, sum[:]).URN()
-	buf.Reset()
-	if err := encodeCycloneDX(&buf, bom); err != nil {
-		return err
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing CycloneDX report: %w", err)
-	}
-	return nil
+	bom.SerialNumber = uuid.NewSHA1(serialNamespace, h.Sum(nil)).URN()
+	return streamCycloneDX(w, bom)
 }
 
-func encodeCycloneDX(w io.Writer, bom *cdx.BOM) error {
-	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON).SetPretty(true).SetEscapeHTML(false)
-	if err := enc.EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
+// streamCycloneDX writes bom as the library's pretty JSON encoder of
+// spec version 1.6 does, its components, dependencies and
+// vulnerabilities streamed one at a time: only the rest of the BOM goes
+// through the library's version conversion (a deep copy).
+func streamCycloneDX(w io.Writer, bom *cdx.BOM) error {
+	skel := *bom
+	var arrays []jsonArray
+	if bom.Components != nil && len(*bom.Components) > 0 {
+		list := *bom.Components
+		skel.Components = &[]cdx.Component{{Type: cdx.ComponentTypeLibrary, BOMRef: "\x00runlens:components"}}
+		arrays = append(arrays, jsonArray{marker: (*skel.Components)[0], n: len(list), elem: func(i int) any { return &list[i] }})
+	}
+	if bom.Dependencies != nil && len(*bom.Dependencies) > 0 {
+		list := *bom.Dependencies
+		skel.Dependencies = &[]cdx.Dependency{{Ref: "\x00runlens:dependencies"}}
+		arrays = append(arrays, jsonArray{marker: (*skel.Dependencies)[0], n: len(list), elem: func(i int) any { return &list[i] }})
+	}
+	if bom.Vulnerabilities != nil && len(*bom.Vulnerabilities) > 0 {
+		list := *bom.Vulnerabilities
+		skel.Vulnerabilities = &[]cdx.Vulnerability{{BOMRef: "\x00runlens:vulnerabilities"}}
+		arrays = append(arrays, jsonArray{marker: (*skel.Vulnerabilities)[0], n: len(list), elem: func(i int) any { return &list[i] }})
+	}
+	var body bytes.Buffer
+	enc := cdx.NewBOMEncoder(&body, cdx.BOMFileFormatJSON).SetPretty(false).SetEscapeHTML(false)
+	if err := enc.EncodeVersion(&skel, cdx.SpecVersion1_6); err != nil {
+		return fmt.Errorf("writing CycloneDX report: %w", err)
+	}
+	if err := streamJSONBody(w, body.Bytes(), false, arrays...); err != nil {
+		return fmt.Errorf("writing CycloneDX report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
 		return fmt.Errorf("writing CycloneDX report: %w", err)
 	}
 	return nil

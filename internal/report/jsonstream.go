@@ -139,14 +139,20 @@ type jsonArray struct {
 // marshalled on its own: the bytes are those of marshalling the whole
 // document, without holding it.
 func streamJSON(w io.Writer, skeleton any, escapeHTML bool, arrays ...jsonArray) error {
-	iw := newIndentWriter(w, "  ")
 	var skel bytes.Buffer
 	enc := json.NewEncoder(&skel)
 	enc.SetEscapeHTML(escapeHTML)
 	if err := enc.Encode(skeleton); err != nil {
 		return err
 	}
-	body := bytes.TrimSuffix(skel.Bytes(), []byte("\n"))
+	return streamJSONBody(w, skel.Bytes(), escapeHTML, arrays...)
+}
+
+// streamJSONBody is streamJSON of a skeleton marshalled already (compact,
+// as json.Marshal or an Encoder without indent gives it).
+func streamJSONBody(w io.Writer, body []byte, escapeHTML bool, arrays ...jsonArray) error {
+	iw := newIndentWriter(w, "  ")
+	body = bytes.TrimSuffix(body, []byte("\n"))
 	type cut struct {
 		at, end int
 		a       jsonArray
