@@ -18,17 +18,20 @@ var osPackageTypes = map[string]bool{"deb": true, "apk": true, "rpm": true}
 // package when there is one) in one image repository.
 type actionKey struct{ image, pkg, ecosystem string }
 
+// group is one action being built.
+type group struct {
+	a              *result.Action
+	installed, typ string
+	vulns, digests map[string]bool
+	works          map[[3]string]bool
+}
+
 // remediation groups the unsuppressed risks into actions, ranked by the
 // risk they remove: most urgent tier first, then the sum of scores.
 func remediation(doc *result.Document) []result.Action {
 	repoOf := repositories(doc)
-	groups := map[actionKey]*result.Action{}
-	var order []actionKey
-	installed := map[actionKey]string{}
-	pkgType := map[actionKey]string{}
-	seenVuln := map[actionKey]map[string]bool{}
-	seenWork := map[actionKey]map[string]bool{}
-	seenDigest := map[actionKey]map[string]bool{}
+	groups := map[actionKey]*group{}
+	var order []*group
 	for i := range doc.Risks {
 		e := &doc.Risks[i]
 		if e.Suppressed != nil {
@@ -43,17 +46,20 @@ func remediation(doc *result.Document) []result.Action {
 			name = e.Package.SourceName
 		}
 		k := actionKey{image, name, e.Package.Ecosystem}
-		a := groups[k]
-		if a == nil {
-			a = &result.Action{Image: image, Package: name, Ecosystem: e.Package.Ecosystem, Owner: orUnknown(e.Facts.Owner), ByTier: map[string]int{}, Tier: e.Tier}
-			groups[k] = a
-			order = append(order, k)
-			seenVuln[k], seenWork[k], seenDigest[k] = map[string]bool{}, map[string]bool{}, map[string]bool{}
-			installed[k], pkgType[k] = e.Package.Version, e.Package.Type
-			if e.Package.SourceVersion != "" {
-				installed[k] = e.Package.SourceVersion
+		g := groups[k]
+		if g == nil {
+			g = &group{
+				a:         &result.Action{Image: image, Package: name, Ecosystem: e.Package.Ecosystem, Owner: orUnknown(e.Facts.Owner), ByTier: map[string]int{}, Tier: e.Tier},
+				installed: e.Package.Version, typ: e.Package.Type,
+				vulns: map[string]bool{}, works: map[[3]string]bool{}, digests: map[string]bool{},
 			}
+			if e.Package.SourceVersion != "" {
+				g.installed = e.Package.SourceVersion
+			}
+			groups[k] = g
+			order = append(order, g)
 		}
+		a := g.a
 		if a.Owner == workload.OwnerUnknown && e.Facts.Owner != "" {
 			a.Owner = e.Facts.Owner
 		}
@@ -62,28 +68,30 @@ func remediation(doc *result.Document) []result.Action {
 		if result.TierRank(e.Tier) < result.TierRank(a.Tier) {
 			a.Tier = e.Tier
 		}
-		if !seenVuln[k][e.Vulnerability] {
-			seenVuln[k][e.Vulnerability] = true
+		if !g.vulns[e.Vulnerability] {
+			g.vulns[e.Vulnerability] = true
 			a.Vulnerabilities = append(a.Vulnerabilities, e.Vulnerability)
-			a.FixedVersion = higherFix(e.Package.Ecosystem, installed[k], a.FixedVersion, e.Facts.FixedVersions, &a.Kind)
+			a.FixedVersion = higherFix(e.Package.Ecosystem, g.installed, a.FixedVersion, e.Facts.FixedVersions, &a.Kind)
 		}
-		if ref := e.WorkloadRef(); ref != "" && !seenWork[k][ref] {
-			seenWork[k][ref] = true
-			a.Workloads = append(a.Workloads, ref)
+		if e.Workload != "" {
+			if ref := [3]string{e.Cluster, e.Namespace, e.Workload}; !g.works[ref] {
+				g.works[ref] = true
+				a.Workloads = append(a.Workloads, e.WorkloadRef())
+			}
 		}
-		if !seenDigest[k][e.Image] {
-			seenDigest[k][e.Image] = true
+		if !g.digests[e.Image] {
+			g.digests[e.Image] = true
 			a.Digests = append(a.Digests, e.Image)
 		}
 	}
 	out := make([]result.Action, 0, len(order))
-	for _, k := range order {
-		a := groups[k]
+	for _, g := range order {
+		a := g.a
 		a.Risk = math.Round(10*a.Risk) / 10
 		sort.Strings(a.Vulnerabilities)
 		sort.Strings(a.Workloads)
 		sort.Strings(a.Digests)
-		describe(a, osPackageTypes[pkgType[k]])
+		describe(a, osPackageTypes[g.typ])
 		out = append(out, *a)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
