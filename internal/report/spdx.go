@@ -1,15 +1,14 @@
 package report
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
-	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
@@ -30,17 +29,34 @@ const noAssertion = "NOASSERTION"
 // vulnerability section). The namespace is derived from the content.
 func writeSPDX(w io.Writer, doc *result.Document, _ Options) error {
 	sd := spdxDocument(doc)
-	var buf bytes.Buffer
-	if err := spdxjson.Write(sd, &buf, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
+	// The namespace is the hash of the document written without it: the
+	// document is streamed twice, into the hash and then to w.
+	h := sha256.New()
+	if err := streamSPDX(h, sd); err != nil {
+		return err
+	}
+	sd.DocumentNamespace = spdxNamespace + hex.EncodeToString(h.Sum(nil)[:16])
+	return streamSPDX(w, sd)
+}
+
+// streamSPDX writes sd as the library's JSON writer does (indent "  ",
+// HTML left unescaped, a final newline), its packages and relationships
+// streamed one at a time.
+func streamSPDX(w io.Writer, sd *spdx.Document) error {
+	skel := *sd
+	var arrays []jsonArray
+	if len(sd.Packages) > 0 {
+		skel.Packages = []*spdx.Package{{PackageSPDXIdentifier: "\x00runlens:packages"}}
+		arrays = append(arrays, jsonArray{marker: skel.Packages[0], n: len(sd.Packages), elem: func(i int) any { return sd.Packages[i] }})
+	}
+	if len(sd.Relationships) > 0 {
+		skel.Relationships = []*spdx.Relationship{spdxRelationship("DOCUMENT", "DOCUMENT", "\x00runlens:relationships")}
+		arrays = append(arrays, jsonArray{marker: skel.Relationships[0], n: len(sd.Relationships), elem: func(i int) any { return sd.Relationships[i] }})
+	}
+	if err := streamJSON(w, &skel, false, arrays...); err != nil {
 		return fmt.Errorf("writing SPDX report: %w", err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	sd.DocumentNamespace = spdxNamespace + hex.EncodeToString(sum[:16])
-	buf.Reset()
-	if err := spdxjson.Write(sd, &buf, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
-		return fmt.Errorf("writing SPDX report: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
+	if _, err := io.WriteString(w, "\n"); err != nil {
 		return fmt.Errorf("writing SPDX report: %w", err)
 	}
 	return nil
@@ -61,7 +77,7 @@ func spdxDocument(doc *result.Document) *spdx.Document {
 			Created:  doc.CreatedAt.UTC().Format(time.RFC3339),
 		},
 	}
-	ids := spdxIDs{}
+	ids := newSPDXIDs()
 	incomplete := 0
 	for _, img := range doc.Images {
 		if img.Status == result.StatusFailed || img.Status == result.StatusPartial {
@@ -101,7 +117,7 @@ func spdxRelationship(a, b common.ElementID, kind string) *spdx.Relationship {
 
 // imagePackage is an image as an SPDX package of purpose CONTAINER, its
 // manifest digest the checksum.
-func imagePackage(img *result.Image, ids spdxIDs) *spdx.Package {
+func imagePackage(img *result.Image, ids *spdxIDs) *spdx.Package {
 	p := &spdx.Package{
 		PackageName: imageRepository(img.Target.Reference), PackageVersion: img.Target.Digest,
 		PackageSPDXIdentifier:   ids.take("Image-" + imageRepository(img.Target.Reference) + "-" + strings.TrimPrefix(shortDigest(img.Target.Digest), "sha256:")),
@@ -128,7 +144,7 @@ func imagePackage(img *result.Image, ids spdxIDs) *spdx.Package {
 // imagePackages are an image's packages (the document's package list,
 // else those its findings name), each with a SECURITY advisory reference
 // per finding on it.
-func imagePackages(img *result.Image, ids spdxIDs) []*spdx.Package {
+func imagePackages(img *result.Image, ids *spdxIDs) []*spdx.Package {
 	findings := map[string][]match.Finding{}
 	for _, f := range img.Findings {
 		k := findingKey(f.Package)
@@ -155,7 +171,7 @@ func imagePackages(img *result.Image, ids spdxIDs) []*spdx.Package {
 
 // spdxPackage is one package of an image with its findings as advisory
 // references.
-func spdxPackage(p inventory.Package, findings []match.Finding, ids spdxIDs) *spdx.Package {
+func spdxPackage(p inventory.Package, findings []match.Finding, ids *spdxIDs) *spdx.Package {
 	version := p.Version
 	if version == "" {
 		version = noAssertion
@@ -193,11 +209,20 @@ func spdxPackage(p inventory.Package, findings []match.Finding, ids spdxIDs) *sp
 }
 
 // spdxIDs hands out SPDX identifiers unique within one document.
-type spdxIDs map[common.ElementID]bool
+type spdxIDs struct {
+	taken map[common.ElementID]bool
+	// next is, per base name, the first suffix not known to be taken.
+	next map[string]int
+}
+
+// newSPDXIDs is an empty set of identifiers.
+func newSPDXIDs() *spdxIDs {
+	return &spdxIDs{taken: map[common.ElementID]bool{}, next: map[string]int{}}
+}
 
 // take sanitizes name into an SPDX identifier (letters, digits, "." and
 // "-") made unique with a numeric suffix.
-func (s spdxIDs) take(name string) common.ElementID {
+func (s *spdxIDs) take(name string) common.ElementID {
 	var b strings.Builder
 	for _, r := range name {
 		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
@@ -211,9 +236,13 @@ func (s spdxIDs) take(name string) common.ElementID {
 		base = "element"
 	}
 	id := common.ElementID(base)
-	for n := 2; s[id]; n++ {
-		id = common.ElementID(fmt.Sprintf("%s-%d", base, n))
+	// Every suffix below next[base] is taken already (identifiers are
+	// never given back), so the search starts there.
+	n := max(s.next[base], 2)
+	for ; s.taken[id]; n++ {
+		id = common.ElementID(base + "-" + strconv.Itoa(n))
 	}
-	s[id] = true
+	s.next[base] = n
+	s.taken[id] = true
 	return id
 }

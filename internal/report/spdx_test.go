@@ -157,12 +157,22 @@ func TestSPDXNamespaceFromContent(t *testing.T) {
 }
 
 func TestSPDXIDsSanitizedAndUnique(t *testing.T) {
-	ids := spdxIDs{}
+	ids := newSPDXIDs()
 	got := []string{}
 	for _, name := range []string{"Package-@types/node-20.1", "Package-@types/node-20.1", "Package-ünï", "", "Package-a_b c"} {
 		got = append(got, string(ids.take(name)))
 	}
 	want := "Package--types-node-20.1 Package--types-node-20.1-2 Package--n element Package-a-b-c"
+	if strings.Join(got, " ") != want {
+		t.Errorf("ids %q, want %q", got, want)
+	}
+	// A name that looks like a suffixed one is skipped over, and many
+	// repeats of one name count on.
+	got = got[:0]
+	for _, name := range []string{"x", "x-3", "x", "x", "x", "x-3"} {
+		got = append(got, string(ids.take(name)))
+	}
+	want = "x x-3 x-2 x-4 x-5 x-3-2"
 	if strings.Join(got, " ") != want {
 		t.Errorf("ids %q, want %q", got, want)
 	}
