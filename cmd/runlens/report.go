@@ -17,7 +17,9 @@ func (a *app) reportCommand() *cobra.Command {
 		Use:   "report --input RESULT.json",
 		Short: "Render a saved JSON result in another format",
 		Long: `Render a result saved with --format json in any output format, applying
-the same filters and exit-code policy as a live scan.`,
+the same filters and exit-code policy as a live scan. The findings are
+ranked again (a result saved by an older runlens gains the ranking): pass
+the --vex and --policy the scan used to keep what they suppressed.`,
 		Example: `  runlens scan image --archive app.tar -f json -o result.json
   runlens report --input result.json --severity CRITICAL`,
 		Args: cobra.NoArgs,
