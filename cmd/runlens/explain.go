@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/usage"
 )
@@ -37,12 +35,7 @@ and --vex the scan used (a different tier than the saved one is noted).`,
 			if err := o.load(cmd.Context()); err != nil {
 				return err
 			}
-			f, err := os.Open(input)
-			if err != nil {
-				return fmt.Errorf("opening saved result: %w", err)
-			}
-			defer f.Close()
-			doc, err := result.Read(f)
+			doc, err := readResult(input)
 			if err != nil {
 				return err
 			}

@@ -30,12 +30,7 @@ the --vex and --policy the scan used to keep what they suppressed.`,
 			if err := o.check(cmd.Context()); err != nil {
 				return err
 			}
-			f, err := os.Open(input)
-			if err != nil {
-				return fmt.Errorf("opening saved result: %w", err)
-			}
-			defer f.Close()
-			doc, err := result.Read(f)
+			doc, err := readResult(input)
 			if err != nil {
 				return err
 			}
@@ -45,4 +40,14 @@ the --vex and --policy the scan used to keep what they suppressed.`,
 	cmd.Flags().StringVarP(&input, "input", "i", "", "a JSON result written by runlens")
 	o.register(cmd)
 	return cmd
+}
+
+// readResult reads a JSON result saved with --format json.
+func readResult(path string) (*result.Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening saved result: %w", err)
+	}
+	defer f.Close()
+	return result.Read(f)
 }
