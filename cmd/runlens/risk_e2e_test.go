@@ -89,10 +89,9 @@ func TestRiskRankingOnRealCluster(t *testing.T) {
 		riskCheckFormats(t, cli, saved)
 		riskCheckTable(t, cli, scan)
 	}
-	t.Logf("timings: cluster up %s, image+apply+pods running %s, scan %s, checks %s, total %s (before teardown)",
-		tUp.Sub(t0).Round(100*time.Millisecond), tPods.Sub(tUp).Round(100*time.Millisecond),
-		tScan.Sub(tPods).Round(100*time.Millisecond), time.Since(tScan).Round(100*time.Millisecond),
-		time.Since(t0).Round(100*time.Millisecond))
+	ms := func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
+	t.Logf("timings: cluster up %s, image+apply+pods running %s, db import+scan %s, checks %s, total %s (before teardown)",
+		ms(tUp.Sub(t0)), ms(tPods.Sub(tUp)), ms(tScan.Sub(tPods)), ms(time.Since(tScan)), ms(time.Since(t0)))
 }
 
 // riskWaitPods waits until storefront's two pods, internal-api's and
