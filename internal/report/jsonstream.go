@@ -152,6 +152,25 @@ func streamJSON(w io.Writer, skeleton any, escapeHTML bool, arrays ...jsonArray)
 // as json.Marshal or an Encoder without indent gives it).
 func streamJSONBody(w io.Writer, body []byte, escapeHTML bool, arrays ...jsonArray) error {
 	iw := newIndentWriter(w, "  ")
+	if err := spliceJSON(iw, body, escapeHTML, arrays); err != nil {
+		return err
+	}
+	return iw.Flush()
+}
+
+// streamCompactJSON writes skeleton with its arrays as json.Marshal
+// would, compact (for a hash of the document).
+func streamCompactJSON(w io.Writer, skeleton any, arrays ...jsonArray) error {
+	body, err := json.Marshal(skeleton)
+	if err != nil {
+		return err
+	}
+	return spliceJSON(w, body, true, arrays)
+}
+
+// spliceJSON writes body with each array's marker replaced by its
+// elements, compact.
+func spliceJSON(w io.Writer, body []byte, escapeHTML bool, arrays []jsonArray) error {
 	body = bytes.TrimSuffix(body, []byte("\n"))
 	type cut struct {
 		at, end int
@@ -173,27 +192,29 @@ func streamJSONBody(w io.Writer, body []byte, escapeHTML bool, arrays ...jsonArr
 		cuts = append(cuts, cut{at: at, end: at + len(marker), a: a})
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].at < cuts[j].at })
-	elems := json.NewEncoder(iw)
+	var eb bytes.Buffer
+	elems := json.NewEncoder(&eb)
 	elems.SetEscapeHTML(escapeHTML)
 	prev := 0
 	for _, c := range cuts {
-		if _, err := iw.Write(body[prev:c.at]); err != nil {
+		if _, err := w.Write(body[prev:c.at]); err != nil {
 			return err
 		}
 		for i := range c.a.n {
+			eb.Reset()
 			if i > 0 {
-				if _, err := iw.Write([]byte{','}); err != nil {
-					return err
-				}
+				eb.WriteByte(',')
 			}
 			if err := elems.Encode(c.a.elem(i)); err != nil {
+				return err
+			}
+			// Encode ends each value with a newline; Marshal does not.
+			if _, err := w.Write(bytes.TrimSuffix(eb.Bytes(), []byte("\n"))); err != nil {
 				return err
 			}
 		}
 		prev = c.end
 	}
-	if _, err := iw.Write(body[prev:]); err != nil {
-		return err
-	}
-	return iw.Flush()
+	_, err := w.Write(body[prev:])
+	return err
 }

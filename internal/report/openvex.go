@@ -3,7 +3,6 @@ package report
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -37,13 +36,24 @@ func writeOpenVEX(w io.Writer, doc *result.Document, _ Options) error {
 		},
 		Statements: statements,
 	}
-	body, err := json.Marshal(&out)
-	if err != nil {
+	// The id is the hash of the compact document without it; both it and
+	// the document are streamed a statement at a time, never held whole.
+	var arrays []jsonArray
+	if len(statements) > 0 {
+		out.Statements = []vex.Statement{{Vulnerability: vex.Vulnerability{Name: "\x00runlens:statements"}}}
+		arrays = append(arrays, jsonArray{marker: &out.Statements[0], n: len(statements), elem: func(i int) any { return &statements[i] }})
+	}
+	h := sha256.New()
+	if err := streamCompactJSON(h, &out, arrays...); err != nil {
 		return fmt.Errorf("writing OpenVEX report: %w", err)
 	}
-	sum := sha256.Sum256(body)
-	out.ID = vex.PublicNamespace + "/public/vex-" + hex.EncodeToString(sum[:])
-	if err := out.ToJSON(w); err != nil {
+	out.ID = vex.PublicNamespace + "/public/vex-" + hex.EncodeToString(h.Sum(nil))
+	// As the library's ToJSON writes it: indented, and HTML escaped (its
+	// MarshalJSON uses json.Marshal), with a final newline.
+	if err := streamJSON(w, &out, true, arrays...); err != nil {
+		return fmt.Errorf("writing OpenVEX report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
 		return fmt.Errorf("writing OpenVEX report: %w", err)
 	}
 	return nil
@@ -68,17 +78,20 @@ type vexGroup struct {
 // vexGroups groups the document's risks, or when it has none its images'
 // findings, by digest, vulnerability and package, in that order.
 func vexGroups(doc *result.Document) []*vexGroup {
-	byKey := map[string]*vexGroup{}
+	// A group is keyed by its digest, vulnerability and purl, and by the
+	// package's "name version" when it has no purl.
+	type key struct{ digest, vuln, purl, pkg string }
+	byKey := map[key]*vexGroup{}
 	var list []*vexGroup
 	get := func(digest, vuln string, p match.PackageRef) *vexGroup {
-		g := &vexGroup{digest: digest, vuln: vuln, purl: p.PURL}
-		if g.purl == "" {
-			g.pkg = p.Name + " " + p.Version
+		k := key{digest: digest, vuln: vuln, purl: p.PURL}
+		if p.PURL == "" {
+			k.pkg = p.Name + " " + p.Version
 		}
-		k := digest + "\x00" + vuln + "\x00" + g.purl + "\x00" + g.pkg
 		if old := byKey[k]; old != nil {
 			return old
 		}
+		g := &vexGroup{digest: digest, vuln: vuln, purl: p.PURL, pkg: k.pkg}
 		byKey[k] = g
 		list = append(list, g)
 		return g

@@ -42,12 +42,23 @@ func vexProducts(digest string, repos []string, purl string) []vex.Product {
 // references that name a registry repository (not a file).
 func vexRepositories(doc *result.Document) map[string][]string {
 	sets := map[string]map[string]bool{}
+	// A reference is parsed once, however many workloads and risks name
+	// it; "" marks one that names no repository.
+	parsed := map[string]string{}
 	add := func(digest, ref string) {
-		if digest == "" || !vexRegistryRef(ref) {
+		if digest == "" {
 			return
 		}
-		repo, ok := workload.Repository(ref)
-		if !ok {
+		repo, seen := parsed[ref]
+		if !seen {
+			if vexRegistryRef(ref) {
+				if r, ok := workload.Repository(ref); ok {
+					repo = r
+				}
+			}
+			parsed[ref] = repo
+		}
+		if repo == "" {
 			return
 		}
 		if sets[digest] == nil {
