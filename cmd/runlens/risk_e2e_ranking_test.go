@@ -149,6 +149,20 @@ func riskCheckKEV(t *testing.T, byKey map[string]*result.Risk) {
 		d.Automatable.Value != "yes" || d.Automatable.Source != result.SourceCISA || d.HumanImpact.Source != result.SourceWorkload {
 		t.Errorf("%s on storefront: decision inputs %+v", riskKEV, d)
 	}
+	for _, fx := range []struct {
+		r        *result.Risk
+		ref      string
+		pods     int
+		ctr      string
+		critical bool
+	}{{a, riskStorefront, 2, "web", true}, {c, riskInternalAPI, 1, "api", true}, {b, riskWorker, 1, "worker", false}} {
+		f := fx.r.Facts
+		if f.Replicas != fx.pods || len(f.Containers) != 1 || f.Containers[0] != fx.ctr || f.CriticalNamespace != fx.critical ||
+			f.Owner != workload.OwnerInternal || !f.KEVListed {
+			t.Errorf("%s on %s: facts %+v; want %d pods, container %s, critical namespace %t, owner internal, KEV", riskKEV, fx.ref,
+				f, fx.pods, fx.ctr, fx.critical)
+		}
+	}
 	// Human Impact: cluster-admin is very high (a critical namespace cannot
 	// raise it further); a plain token is medium, raised to high by the
 	// critical namespace; nothing sensitive outside one is low.
