@@ -30,7 +30,7 @@ func cdxVulnerabilities(doc *result.Document, images []*cdxImage) []cdx.Vulnerab
 	for _, a := range collectAdvisories(doc) {
 		advisories[a.ID] = a
 	}
-	byOccurrence := map[string][]*result.Risk{}
+	byOccurrence := map[occurrence][]*result.Risk{}
 	for i := range doc.Risks {
 		r := &doc.Risks[i]
 		k := occurrenceKey(r.Image, r.Vulnerability, r.Package)
@@ -67,9 +67,17 @@ func cdxVulnerabilities(doc *result.Document, images []*cdxImage) []cdx.Vulnerab
 	return out
 }
 
-// occurrenceKey identifies a finding in one image.
-func occurrenceKey(digest, vuln string, p match.PackageRef) string {
-	return digest + "\x00" + vuln + "\x00" + findingKey(p)
+// occurrence identifies a finding in one image: the digest, the
+// vulnerability and the package as findingKey names it.
+type occurrence struct {
+	digest, vuln                            string
+	typ, ecosystem, name, version, location string
+}
+
+// occurrenceKey identifies a finding in one image (a comparable key, so
+// that grouping a large document's risks builds no string per risk).
+func occurrenceKey(digest, vuln string, p match.PackageRef) occurrence {
+	return occurrence{digest: digest, vuln: vuln, typ: p.Type, ecosystem: p.Ecosystem, name: p.Name, version: p.Version, location: p.Location}
 }
 
 // cdxVulnerability is one entry of the BOM's vulnerabilities.
