@@ -246,18 +246,29 @@ func riskResult(newResult func(string) *sarif.Result, r *result.Risk, path strin
 	if where == "" {
 		where = r.Image
 	}
-	msg := fmt.Sprintf("%s %s@%s in %s", r.Vulnerability, r.Package.Name, r.Package.Version, where)
+	// The message is built in one buffer: a result is written per risk.
+	workload := r.WorkloadRef()
+	var msg strings.Builder
+	msg.Grow(128)
+	msg.WriteString(r.Vulnerability + " " + r.Package.Name + "@" + r.Package.Version + " in " + where)
 	if r.Workload != "" {
-		msg += " on " + r.WorkloadRef()
+		msg.WriteString(" on " + workload)
 	}
-	msg += fmt.Sprintf(": tier %s, score %.1f", r.Tier, r.Score)
+	msg.WriteString(": tier " + r.Tier + ", score ")
+	msg.WriteString(strconv.FormatFloat(r.Score, 'f', 1, 64))
 	if n := min(len(r.Reasons), sarifReasons); n > 0 {
-		msg += " — " + strings.Join(r.Reasons[:n], "; ")
+		msg.WriteString(" — ")
+		for i, reason := range r.Reasons[:n] {
+			if i > 0 {
+				msg.WriteString("; ")
+			}
+			msg.WriteString(reason)
+		}
 	}
 	res := newResult(r.Vulnerability).WithLevel(tierLevel(r.Tier)).
-		WithMessage(sarif.NewTextMessage(msg)).
-		AddLocation(sarifLocation(path, where, r.Image, r.WorkloadRef())).
-		WithPartialFingerprints(map[string]string{sarifFingerprint: fingerprint(r.Vulnerability, r.Package, imageRepository(where), r.WorkloadRef())})
+		WithMessage(sarif.NewTextMessage(msg.String())).
+		AddLocation(sarifLocation(path, where, r.Image, workload)).
+		WithPartialFingerprints(map[string]string{sarifFingerprint: fingerprint(r.Vulnerability, r.Package, imageRepository(where), workload)})
 	props := sarif.NewPropertyBag().Add("tier", r.Tier).Add("score", r.Score)
 	if r.Runtime.State != "" {
 		props.Add("runtime", r.Runtime.State)
