@@ -206,18 +206,17 @@ func (g *vexGroup) decide(s *vex.Statement) {
 	}
 	var inUse, watched, unknown []string
 	for _, r := range open {
-		where := vexPlace(r)
 		switch w := r.Runtime.Window; {
 		case result.InUse(r.Runtime.State):
-			inUse = append(inUse, r.Runtime.State+" in "+where)
+			inUse = append(inUse, r.Runtime.State+" in "+vexPlace(r))
 		case r.Runtime.State == result.RuntimeNotObserved && w != nil && w.Complete:
-			watched = append(watched, where+" from "+vexStamp(w.Start)+" to "+vexStamp(w.End))
+			watched = append(watched, vexPlaceThen(r, " from "+vexStamp(w.Start)+" to "+vexStamp(w.End)))
 		case r.Runtime.State == result.RuntimeNotObserved && w != nil:
-			unknown = append(unknown, fmt.Sprintf("%s watched over a partial window (%d events dropped)", where, w.Drops))
+			unknown = append(unknown, fmt.Sprintf("%s watched over a partial window (%d events dropped)", vexPlace(r), w.Drops))
 		case r.Runtime.State == result.RuntimeNotObserved:
-			unknown = append(unknown, where+" not seen in use, with no observation window")
+			unknown = append(unknown, vexPlaceThen(r, " not seen in use, with no observation window"))
 		default:
-			unknown = append(unknown, where+": runtime unknown")
+			unknown = append(unknown, vexPlaceThen(r, ": runtime unknown"))
 		}
 	}
 	switch {
@@ -280,6 +279,15 @@ func (g *vexGroup) action() string {
 		return "upgrade " + g.pkgName + " to " + g.fixed[0]
 	}
 	return "no fixed version of " + g.pkgName + " is known: limit the exposure and privileges of the workloads that run it, or remove it from the image"
+}
+
+// vexPlaceThen is vexPlace followed by text, made in one allocation (it
+// is made for every risk of a large document).
+func vexPlaceThen(r *result.Risk, text string) string {
+	if r.Workload == "" {
+		return "the image" + text
+	}
+	return r.Cluster + "/" + r.Namespace + "/" + r.Workload + text
 }
 
 // vexPlace names where a risk is: its workload, or the image.
