@@ -130,7 +130,7 @@ func writeActions(w *errWriter, actions []result.Action) {
 	if len(actions) == 0 {
 		return
 	}
-	w.printf("REMEDIATION (%d actions, ranked by the risk each removes)\n", len(actions))
+	w.printf("REMEDIATION (%d actions, by their most urgent tier, then the risk each removes)\n", len(actions))
 	for i, a := range actions {
 		if i == maxActions {
 			w.printf("  … %d more in -f json or -f html\n", len(actions)-maxActions)

@@ -60,7 +60,7 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 		lead, late = "", fv.exploitReason
 	}
 	e.Reasons = reasons([3]string{lead, place.exposureReason, runtimeReason}, place.impactReasons,
-		[5]string{place.criticalReason, fv.severityReason, late, fv.fixReason, place.ruleReason})
+		[6]string{place.criticalReason, fv.severityReason, fv.assumedReason, late, fv.fixReason, place.ruleReason})
 }
 
 // Score weights (sum 1): severity, exploitation (with EPSS), system
@@ -198,7 +198,7 @@ func containsFold(list []string, s string) bool {
 
 // reasons lists the non-empty phrases of head, then middle, then those
 // of tail, in one allocation (there is a list per entry).
-func reasons(head [3]string, middle []string, tail [5]string) []string {
+func reasons(head [3]string, middle []string, tail [6]string) []string {
 	n := len(middle)
 	for _, p := range head {
 		if p != "" {

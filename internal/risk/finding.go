@@ -20,7 +20,7 @@ type findingView struct {
 	// severity is the 0–1 severity component of the score.
 	severity float64
 	// reasons in the order they are told.
-	exploitReason, severityReason, fixReason string
+	exploitReason, severityReason, fixReason, assumedReason string
 	// facts are the finding's facts every entry of it shares.
 	facts *result.FindingFacts
 }
@@ -43,6 +43,7 @@ func viewFinding(f *match.Finding) *findingView {
 	}
 	v.exploitReason = exploitReason(f, v)
 	v.severityReason = severityReason(f)
+	v.assumedReason = assumedReason(v)
 	v.fixReason = fixReason(f)
 	return v
 }
@@ -203,10 +204,29 @@ func cisaPhrase(f *match.Finding) string {
 }
 
 func severityReason(f *match.Finding) string {
-	if f.CVSS != nil && f.CVSS.Score > 0 {
+	switch {
+	case f.CVSS != nil && f.CVSS.Score > 0:
 		return fmt.Sprintf("%s %.1f (%s)", f.Severity, f.CVSS.Score, f.CVSS.Vector)
+	case f.Severity == "UNKNOWN" || f.Severity == "":
+		return "severity unknown: no CVSS score or rating"
 	}
 	return f.Severity
+}
+
+// assumedReason says which inputs were assumed for want of data, when
+// any was: the tier rests on them.
+func assumedReason(v *findingView) string {
+	var parts []string
+	if v.automatable.Source == result.SourceAssumed {
+		parts = append(parts, "automatable")
+	}
+	if v.technicalImpact.Source == result.SourceAssumed {
+		parts = append(parts, "total technical impact")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "assumed " + strings.Join(parts, " and ") + ": no CISA decision and no CVSS vector"
 }
 
 func fixReason(f *match.Finding) string {
