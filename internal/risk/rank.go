@@ -11,9 +11,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"slices"
-	"fmt"
 	"strconv"
 	"time"
 
