@@ -69,5 +69,6 @@ and --vex the scan used (a different tier than the saved one is noted).`,
 	cmd.Flags().StringVarP(&input, "input", "i", "", "a JSON result written by runlens")
 	cmd.Flags().StringArrayVar(&o.vexPaths, "vex", nil, "VEX documents to rank with, as the scan did (repeatable)")
 	cmd.Flags().StringVar(&o.policyFile, "policy", "", "policy file to rank with, as the scan did")
+	cmd.Flags().StringArrayVar(&o.evidence, "evidence", nil, "node agent evidence to rank with, as the scan did (repeatable)")
 	return cmd
 }

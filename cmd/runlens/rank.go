@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlens/runlens/internal/evidence"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/usage"
@@ -16,6 +19,7 @@ import (
 // carries, and once load has run, what they mean.
 type rankOptions struct {
 	vexPaths       []string
+	evidence       []string
 	policyFile     string
 	showSuppressed bool
 	top            int
@@ -26,6 +30,7 @@ type rankOptions struct {
 
 func (o *rankOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
+	f.StringArrayVar(&o.evidence, "evidence", nil, "node agent evidence: a file an agent wrote (runlens agent --once) or an agent's URL (http://NODE:PORT/v1/evidence), repeatable; gives each risk its runtime state")
 	f.StringArrayVar(&o.vexPaths, "vex", nil, "OpenVEX or CycloneDX VEX document, or a directory of them (repeatable): not_affected and fixed statements suppress the risks they match")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file: mappings, critical namespaces, per-namespace/image rules and accepted risks (docs/prioritization.md)")
 	f.BoolVar(&o.showSuppressed, "show-suppressed", false, "list the risks set aside by VEX or accepted in the policy (they are always counted)")
@@ -55,8 +60,18 @@ func (o *rankOptions) load(ctx context.Context) error {
 			return set.Lookup(vex.Query{Vulnerability: q.Vulnerability, Aliases: q.Aliases, Digest: q.Digest, Repositories: q.Repositories, PackagePURL: q.PackagePURL})
 		}
 	}
+	if len(o.evidence) > 0 {
+		docs, err := evidence.Load(ctx, &http.Client{Timeout: 30 * time.Second}, o.evidence)
+		if err != nil {
+			return usage.Errorf("--evidence: %v", err)
+		}
+		o.opts.Runtime = evidence.NewIndex(docs).Runtime
+	}
 	return nil
 }
+
+// minObservation is the policy's minimum runtime window (0: the default).
+func (o *rankOptions) minObservation() time.Duration { return o.opts.Policy.MinWindow() }
 
 // rank fills doc's risks, funnels and remediation.
 func (o *rankOptions) rank(doc *result.Document) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,57 @@ func TestReportReplaysIntoEveryFormat(t *testing.T) {
 	}
 	if code, _, stderr := c.run("", "explain", "r-nothing", "--input", saved); code == 0 || !strings.Contains(stderr, "no risk") {
 		t.Errorf("explain of an unknown id: exit %d, %s", code, stderr)
+	}
+}
+
+// TestEvidenceGivesRisksTheirRuntimeState: a node agent's evidence for
+// the web workload's three pods — log4j-core loaded in one, everything
+// watched for 48 h with no drops — makes log4shell "loaded" (the record in
+// its reasons) and lodash, never seen in use, "not-observed" with its
+// System Exposure lowered to small; the api workload, unwatched, stays
+// unknown.
+func TestEvidenceGivesRisksTheirRuntimeState(t *testing.T) {
+	c := newCLI(t)
+	const web = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	window := `{"start": "2026-11-29T00:00:00Z", "end": "2026-12-01T00:00:00Z", "complete": true}`
+	containers := ""
+	for i := 1; i <= 3; i++ {
+		if i > 1 {
+			containers += ","
+		}
+		containers += `{"id": "c` + string(rune('0'+i)) + `", "name": "web", "pod_uid": "0a1b2c3d-0000-4000-8000-00000000000` + string(rune('0'+i)) + `", "digest": "` + web + `", "window": ` + window + `}`
+	}
+	ev := writeFile(t, "node-1.json", `{"schema_version": "1.0", "node": "node-1", "window": `+window+`,
+  "containers": [`+containers+`],
+  "records": [{"digest": "`+web+`", "package": {"name": "org.apache.logging.log4j:log4j-core", "version": "2.14.1"},
+    "pod_uid": "0a1b2c3d-0000-4000-8000-000000000002", "pod_namespace": "shop", "pod_name": "web-7d9f-b2", "state": "loaded",
+    "pids": [4242], "files": ["/app/lib/log4j-core-2.14.1.jar"], "window": `+window+`}]}`)
+	code, out, stderr := c.run("", "report", "--input", "testdata/cluster.json", "--evidence", ev, "-f", "json")
+	if code != 2 { // the fixture has a failed image
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc result.Document
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]result.Risk{}
+	for _, r := range doc.Risks {
+		by[r.Workload+" "+r.Vulnerability] = r
+	}
+	log4shell, lodash, api := by["Deployment/web CVE-2021-44228"], by["Deployment/web CVE-2021-23337"], by["Deployment/api CVE-2024-45296"]
+	if log4shell.Runtime.State != result.RuntimeLoaded || !strings.Contains(strings.Join(log4shell.Reasons, "|"), "runtime: loaded (loaded by pid 4242 (/app/lib/log4j-core-2.14.1.jar) in shop/web-7d9f-b2)") {
+		t.Errorf("log4shell: %+v", log4shell.Runtime)
+	}
+	if lodash.Runtime.State != result.RuntimeNotObserved || lodash.Decision.SystemExposure.Value != "small" || lodash.Decision.SystemExposure.Source != result.SourceRuntime {
+		t.Errorf("lodash: runtime %+v, exposure %+v", lodash.Runtime, lodash.Decision.SystemExposure)
+	}
+	if lodash.Score >= log4shell.Score || api.Runtime.State != result.RuntimeUnknown {
+		t.Errorf("scores %.1f (lodash) vs %.1f (log4shell); api %s", lodash.Score, log4shell.Score, api.Runtime.State)
+	}
+	if f := doc.Summary.Risk; f.InUse == nil || *f.InUse != 1 {
+		t.Errorf("funnel in use %v, want 1", f.InUse)
+	}
+	if code, _, stderr := c.run("", "report", "--input", "testdata/cluster.json", "--evidence", writeFile(t, "bad.json", "{}")); code != 64 || !strings.Contains(stderr, "bad.json") {
+		t.Errorf("bad evidence: exit %d, %s", code, stderr)
 	}
 }

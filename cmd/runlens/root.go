@@ -216,7 +216,8 @@ func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error
 	if err := o.rank.rank(doc); err != nil {
 		return err
 	}
-	opts := report.Options{View: o.view, Top: o.rank.top, ShowSuppressed: o.rank.showSuppressed, ListPackages: o.listPackages}
+	opts := report.Options{View: o.view, Top: o.rank.top, ShowSuppressed: o.rank.showSuppressed, ListPackages: o.listPackages,
+		MinObservation: o.rank.minObservation()}
 	if err := o.writer.WriteOut(a.stdout, o.output, doc, opts); err != nil {
 		return err
 	}

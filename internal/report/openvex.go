@@ -18,12 +18,12 @@ import (
 // writeOpenVEX writes an OpenVEX v0.2.0 document (docs/vex.md): one
 // statement per image digest, vulnerability and package, whose status
 // says only what runtime evidence or an input VEX statement supports.
-func writeOpenVEX(w io.Writer, doc *result.Document, _ Options) error {
+func writeOpenVEX(w io.Writer, doc *result.Document, opts Options) error {
 	names := vexRepositories(doc)
 	groups := vexGroups(doc)
 	statements := make([]vex.Statement, 0, len(groups))
 	for _, g := range groups {
-		statements = append(statements, g.statement(names[g.digest]))
+		statements = append(statements, g.statement(names[g.digest], opts.MinObservation))
 	}
 	at := doc.CreatedAt.UTC()
 	out := vex.VEX{
@@ -151,13 +151,14 @@ func vexPackageName(source, name string) string {
 }
 
 // statement is the group's OpenVEX statement about the image named by
-// repos (its "registry/repo" names).
-func (g *vexGroup) statement(repos []string) vex.Statement {
+// repos (its "registry/repo" names); min is the shortest complete window
+// that proves a package unused.
+func (g *vexGroup) statement(repos []string, min time.Duration) vex.Statement {
 	s := vex.Statement{
 		Vulnerability: vex.Vulnerability{Name: vex.VulnerabilityID(g.vuln), Aliases: vexAliases(g.vuln, g.aliases)},
 		Products:      vexProducts(g.digest, repos, g.purl),
 	}
-	g.decide(&s)
+	g.decide(&s, min)
 	if g.purl == "" {
 		s.StatusNotes = strings.TrimSpace(s.StatusNotes + " The package, " + g.pkg + ", has no purl: the statement names the whole image.")
 	}
@@ -169,7 +170,7 @@ func (g *vexGroup) statement(repos []string) vex.Statement {
 // occurrence in use, makes the finding affected; not_affected needs every
 // other occurrence watched over a complete window and never seen in use;
 // anything else is under investigation.
-func (g *vexGroup) decide(s *vex.Statement) {
+func (g *vexGroup) decide(s *vex.Statement, min time.Duration) {
 	if g.scanOnly {
 		s.Status = vex.StatusUnderInvestigation
 		s.StatusNotes = "An image scan: no workload running the image was watched."
@@ -209,8 +210,10 @@ func (g *vexGroup) decide(s *vex.Statement) {
 		switch w := r.Runtime.Window; {
 		case result.InUse(r.Runtime.State):
 			inUse = append(inUse, r.Runtime.State+" in "+vexPlace(r))
-		case r.Runtime.State == result.RuntimeNotObserved && w != nil && w.Complete:
+		case r.Runtime.State == result.RuntimeNotObserved && w.Proves(min):
 			watched = append(watched, vexPlaceThen(r, " from "+vexStamp(w.Start)+" to "+vexStamp(w.End)))
+		case r.Runtime.State == result.RuntimeNotObserved && w != nil && w.Complete:
+			unknown = append(unknown, vexPlaceThen(r, fmt.Sprintf(" watched for %s only, less than the %s an unused package needs", w.End.Sub(w.Start).Round(time.Minute), minOrDefault(min))))
 		case r.Runtime.State == result.RuntimeNotObserved && w != nil:
 			unknown = append(unknown, fmt.Sprintf("%s watched over a partial window (%d events dropped)", vexPlace(r), w.Drops))
 		case r.Runtime.State == result.RuntimeNotObserved:
@@ -344,4 +347,11 @@ func vexFirst(list ...string) string {
 		}
 	}
 	return ""
+}
+
+func minOrDefault(min time.Duration) time.Duration {
+	if min <= 0 {
+		return result.DefaultMinObservation
+	}
+	return min
 }

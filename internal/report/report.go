@@ -9,6 +9,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/runlens/runlens/internal/result"
 )
@@ -25,6 +26,9 @@ type Options struct {
 	// ListPackages asks for the per-image sections of a cluster scan's
 	// table.
 	ListPackages bool
+	// MinObservation is how long a complete runtime window must be for
+	// OpenVEX to call a package not affected (0: the default, 24 h).
+	MinObservation time.Duration
 }
 
 // Format is one output format.

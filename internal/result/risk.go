@@ -106,6 +106,11 @@ type Runtime struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
+// DefaultMinObservation is how long a complete observation must be
+// before a package never seen in use counts as unused: shorter windows
+// miss what runs daily (a policy file may change it).
+const DefaultMinObservation = 24 * time.Hour
+
 // Window is a span of runtime observation.
 type Window struct {
 	Start time.Time `json:"start"`
@@ -115,6 +120,16 @@ type Window struct {
 	Complete bool `json:"complete"`
 	// Drops counts the events lost in the window.
 	Drops int64 `json:"drops,omitempty"`
+}
+
+// Proves reports whether w is a complete observation of at least min
+// (DefaultMinObservation when min is 0): enough to call a package never
+// seen in use unused.
+func (w *Window) Proves(min time.Duration) bool {
+	if min <= 0 {
+		min = DefaultMinObservation
+	}
+	return w != nil && w.Complete && w.End.Sub(w.Start) >= min
 }
 
 // Decision is the SSVC Deployer decision of one entry: each input with

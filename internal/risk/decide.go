@@ -15,7 +15,7 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	exposure := place.exposure
 	var runtimeReason string
 	switch rt := e.Runtime; {
-	case rt.State == result.RuntimeNotObserved && rt.Window != nil && rt.Window.Complete && exposure.Source != result.SourcePolicy:
+	case rt.State == result.RuntimeNotObserved && rt.Window.Proves(r.policy.MinWindow()) && exposure.Source != result.SourcePolicy:
 		// SSVC: a vulnerable component present but not reachable is
 		// "small"; the finding stays, its priority drops.
 		exposure = &result.Input{Value: "small", Source: result.SourceRuntime,
@@ -26,6 +26,8 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 		if len(rt.Evidence) > 0 {
 			runtimeReason += " (" + rt.Evidence[0] + ")"
 		}
+	case rt.State == result.RuntimeNotObserved && rt.Window != nil && rt.Window.Complete:
+		runtimeReason = "runtime: not seen in use, but watched only " + windowText(rt.Window)
 	case rt.State == result.RuntimeNotObserved:
 		runtimeReason = "runtime: not seen in use, but " + windowText(rt.Window)
 	}
@@ -81,12 +83,13 @@ var (
 )
 
 // runtimeLevel is the runtime component: in use counts most, unknown in
-// between, unused over a complete window least.
-func runtimeLevel(rt result.Runtime) float64 {
+// between, unused over a window that proves it (the one that lowered
+// System Exposure) least.
+func runtimeLevel(rt result.Runtime, d *result.Decision) float64 {
 	switch {
 	case result.InUse(rt.State):
 		return 1
-	case rt.State == result.RuntimeNotObserved && rt.Window != nil && rt.Window.Complete:
+	case d.SystemExposure.Source == result.SourceRuntime:
 		return 0
 	case rt.State == result.RuntimeNotObserved:
 		return 0.5
@@ -119,7 +122,7 @@ func scoreParts(sev float64, d *result.Decision, rt result.Runtime, epss *match.
 		{"system exposure", weightExposure, exposureLevel[d.SystemExposure.Value]},
 		{"human impact", weightImpact, impactLevel[d.HumanImpact.Value]},
 		{"automatable", weightAutomatable, auto},
-		{"runtime evidence", weightRuntime, runtimeLevel(rt)},
+		{"runtime evidence", weightRuntime, runtimeLevel(rt, d)},
 	}
 }
 

@@ -39,10 +39,24 @@ type Policy struct {
 	// Accept are accepted risks: matching entries are suppressed until
 	// they expire.
 	Accept []Acceptance `json:"accept,omitempty"`
+	// MinObservation is how long a complete runtime window must be before
+	// a package never seen in use counts as unused ("24h", the default;
+	// "72h"): shorter windows neither lower System Exposure nor make
+	// OpenVEX say not_affected.
+	MinObservation string `json:"minObservation,omitempty"`
 
 	// file is where the policy was read from, for reasons.
 	file      string
 	selectors []labels.Selector
+	minWindow time.Duration
+}
+
+// MinWindow is the policy's minimum observation (0 means the default).
+func (p *Policy) MinWindow() time.Duration {
+	if p == nil {
+		return 0
+	}
+	return p.minWindow
 }
 
 // Match selects entries by namespace and image (globs, path.Match
@@ -144,6 +158,13 @@ func (p *Policy) check() error {
 		if !slices.Contains(HumanImpactValues, v) {
 			errs = append(errs, fmt.Errorf("humanImpact.%s: %q is not a Human Impact (want %s)", k, v, strings.Join(HumanImpactValues, ", ")))
 		}
+	}
+	if p.MinObservation != "" {
+		d, err := time.ParseDuration(p.MinObservation)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("minObservation: %q is not a positive duration (24h, 72h)", p.MinObservation))
+		}
+		p.minWindow = d
 	}
 	p.selectors = nil
 	for _, s := range p.CriticalNamespaces {

@@ -96,9 +96,13 @@ func TestScoreNeverZeroWithoutEPSS(t *testing.T) {
 }
 
 func observed(state string, complete bool) func(*result.Workload, string, match.PackageRef) result.Runtime {
-	start := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	return observedFor(state, complete, 48*time.Hour)
+}
+
+func observedFor(state string, complete bool, d time.Duration) func(*result.Workload, string, match.PackageRef) result.Runtime {
+	start := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	return func(*result.Workload, string, match.PackageRef) result.Runtime {
-		return result.Runtime{State: state, Window: &result.Window{Start: start, End: start.Add(6 * time.Hour), Complete: complete}}
+		return result.Runtime{State: state, Window: &result.Window{Start: start, End: start.Add(d), Complete: complete}}
 	}
 }
 
@@ -121,6 +125,17 @@ func TestRuntimeEvidenceLowersExposureButKeepsTheFinding(t *testing.T) {
 	partial := rankOne(t, f, Options{Runtime: observed(result.RuntimeNotObserved, false)})
 	if partial.Decision.SystemExposure.Value != "open" || partial.Tier != result.TierImmediate {
 		t.Errorf("partial window changed the decision: %+v", partial.Decision.SystemExposure)
+	}
+	short := rankOne(t, f, Options{Runtime: observedFor(result.RuntimeNotObserved, true, 6*time.Hour)})
+	if short.Decision.SystemExposure.Value != "open" || !strings.Contains(strings.Join(short.Reasons, "|"), "watched only 6h0m0s") {
+		t.Errorf("6 h, less than the 24 h minimum, changed the decision: %+v %q", short.Decision.SystemExposure, short.Reasons)
+	}
+	policy := &Policy{MinObservation: "1h"}
+	if err := policy.check(); err != nil {
+		t.Fatal(err)
+	}
+	if e := rankOne(t, f, Options{Policy: policy, Runtime: observedFor(result.RuntimeNotObserved, true, 6*time.Hour)}); e.Decision.SystemExposure.Value != "small" {
+		t.Errorf("a policy minimum of 1 h should let 6 h prove it: %+v", e.Decision.SystemExposure)
 	}
 	loaded := rankOne(t, f, Options{Runtime: observed(result.RuntimeLoaded, true)})
 	if loaded.Score <= unknown.Score || !strings.Contains(strings.Join(loaded.Reasons, "|"), "runtime: loaded") {

@@ -47,8 +47,10 @@ type Workload struct {
 	Namespace string `json:"namespace"`
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
-	// Pods is the number of pods seen; Nodes where they run.
+	// Pods is the number of pods seen; Nodes where they run; PodUIDs the
+	// pods, which node agents' evidence names.
 	Pods            int               `json:"pods"`
+	PodUIDs         []string          `json:"pod_uids,omitempty"`
 	Nodes           []string          `json:"nodes,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
 	NamespaceLabels map[string]string `json:"namespace_labels,omitempty"`

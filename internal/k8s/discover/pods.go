@@ -123,6 +123,9 @@ func (b *builder) addPod(p *corev1.Pod) {
 		b.pods[key] = &PodInfo{Namespace: p.Namespace, Labels: p.Labels, Spec: &spec}
 	}
 	agg.w.Pods++
+	if p.UID != "" {
+		agg.w.PodUIDs = append(agg.w.PodUIDs, string(p.UID))
+	}
 	b.funnel.Pods++
 	if p.Spec.NodeName != "" {
 		agg.nodes[p.Spec.NodeName] = struct{}{}
