@@ -84,7 +84,7 @@ func readLine(br *bufio.Reader) (string, error) {
 			}
 			return "", err
 		}
-		if buf == nil && !isPrefix {
+		if buf == nil && !isPrefix && len(chunk) <= maxMapsLine {
 			return string(chunk), nil
 		}
 		if len(buf)+len(chunk) > maxMapsLine {
