@@ -91,8 +91,9 @@ func (r *processReader) fieldFailed(field string, err error) bool {
 // problem records that field could not be read.
 func (r *processReader) problem(field string, err error) {
 	reason := err.Error()
+	var pe *fs.PathError
 	switch {
-	case errors.Is(err, fs.ErrPermission):
+	case errors.As(err, &pe) && errors.Is(err, fs.ErrPermission):
 		reason = "permission denied"
 	case errors.Is(err, errMalformed):
 		reason = strings.TrimPrefix(err.Error(), errMalformed.Error()+": ")
@@ -237,7 +238,12 @@ func (r *processReader) readFDs() error {
 	}
 	defer d.Close()
 	seen := map[fileKey]bool{}
-	looked := 0
+	looked, denied := 0, 0
+	defer func() {
+		if denied > 0 {
+			r.problem("fd", fmt.Errorf("%w on %d descriptors", fs.ErrPermission, denied))
+		}
+	}()
 	for {
 		names, err := d.Readdirnames(fdBatch)
 		for _, n := range names {
@@ -246,7 +252,9 @@ func (r *processReader) readFDs() error {
 				return nil
 			}
 			looked++
-			r.readFD(filepath.Join(fdDir, n), seen)
+			if err := r.readFD(filepath.Join(fdDir, n), seen); errors.Is(err, fs.ErrPermission) {
+				denied++
+			}
 		}
 		if err == io.EOF || (err == nil && len(names) == 0) {
 			return nil
@@ -258,27 +266,28 @@ func (r *processReader) readFDs() error {
 }
 
 // readFD reads one descriptor; a descriptor closed meanwhile is skipped.
-func (r *processReader) readFD(name string, seen map[fileKey]bool) {
+// It returns the error of a descriptor it could not read.
+func (r *processReader) readFD(name string, seen map[fileKey]bool) error {
 	target, err := os.Readlink(name)
 	if err != nil {
-		return
+		return err
 	}
 	if ino, ok := bracketInode(target, "socket:["); ok {
 		r.proc.Sockets = append(r.proc.Sockets, ino)
-		return
+		return nil
 	}
 	if !strings.HasPrefix(target, "/") {
-		return // pipe:[…], anon_inode:…
+		return nil // pipe:[…], anon_inode:…
 	}
 	dev, ino, regular, err := statID(name)
 	if err != nil || !regular {
-		return
+		return err
 	}
 	path, deleted := cutDeleted(target)
 	f := FileID{Path: path, Dev: dev, Inode: ino, Deleted: deleted}
-	if seen[f.key()] {
-		return
+	if !seen[f.key()] {
+		seen[f.key()] = true
+		r.proc.Files = append(r.proc.Files, f)
 	}
-	seen[f.key()] = true
-	r.proc.Files = append(r.proc.Files, f)
+	return nil
 }
