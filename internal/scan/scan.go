@@ -205,3 +205,19 @@ func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(
 	defer img.Close()
 	return s.Scan(ctx, img)
 }
+
+// Inventory reads img's packages without matching them: the node agent
+// maps the files processes use to packages with it. The result says
+// whether the read was complete (status partial or failed, with the
+// reason); the error is set when nothing could be read.
+func (s *Scanner) Inventory(ctx context.Context, img image.Image) (*inventory.Inventory, *result.Image, error) {
+	res := &result.Image{Target: img.Descriptor(), Status: result.StatusScanned, Findings: []match.Finding{}}
+	inv, cached, err := s.inventory(ctx, img, res)
+	res.Cached = cached
+	if err != nil {
+		res.Status, res.Error = result.StatusFailed, err.Error()
+		return nil, res, err
+	}
+	res.PackageCount = len(inv.Packages)
+	return inv, res, nil
+}

@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/runlens/runlens/internal/agent/attribute"
+	"github.com/runlens/runlens/internal/evidence"
+	"github.com/runlens/runlens/internal/inventory"
+	"github.com/runlens/runlens/internal/result"
+)
+
+// Sources are where a snapshot's facts come from; each is a function so
+// the CRI, /proc and the inventories can be swapped (tests, a node without
+// CRI).
+type Sources struct {
+	// Node names the node in the document.
+	Node string
+	// Containers lists the running containers (the CRI).
+	Containers func(ctx context.Context) ([]evidence.Container, error)
+	// Processes returns what each container's processes use, by container
+	// id (a /proc scan; the tracer adds to it).
+	Processes func(ctx context.Context) (map[string][]Process, error)
+	// Inventory reads the packages of a container's image (the runtime's
+	// content store, else the live root through /proc/<pid>/root).
+	Inventory func(ctx context.Context, c *evidence.Container) (*inventory.Inventory, error)
+	// Since is when the agent started watching; Complete says it saw
+	// every use since then (a tracer attached, nothing dropped). A
+	// snapshot without a tracer sees only what runs at that moment, so
+	// its window is never complete.
+	Since    time.Time
+	Complete bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Snapshot makes the evidence document of one look at the node: every
+// running container with its window, and the records of the packages its
+// processes use. A container whose image cannot be inventoried is kept
+// (its window says it was watched, its records are missing) and named in
+// Problems, so the ranking never reads it as unused: its window is
+// marked incomplete.
+func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
+	now := time.Now
+	if src.Now != nil {
+		now = src.Now
+	}
+	containers, err := src.Containers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	procs, err := src.Processes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading processes: %w", err)
+	}
+	at := now().UTC()
+	since := src.Since
+	if since.IsZero() || since.After(at) {
+		since = at
+	}
+	doc := &evidence.Document{SchemaVersion: evidence.SchemaVersion, Node: src.Node, CreatedAt: at,
+		Window: result.Window{Start: since, End: at, Complete: src.Complete}, Containers: []evidence.Container{}, Records: []evidence.Record{}}
+	indexes := map[string]*attribute.Index{}
+	for i := range containers {
+		c := containers[i]
+		start := since
+		if c.StartedAt.After(start) {
+			start = c.StartedAt
+		}
+		c.Window = result.Window{Start: start, End: at, Complete: src.Complete}
+		ix, err := indexFor(ctx, src, &c, indexes)
+		if err != nil {
+			c.Window.Complete = false
+			doc.Problems = append(doc.Problems, fmt.Sprintf("container %s (%s/%s): %v", c.ID, c.PodNamespace, c.PodName, err))
+		}
+		doc.Containers = append(doc.Containers, c)
+		if ix == nil {
+			continue
+		}
+		seen := &Seen{Container: c, Processes: procs[c.ID], At: at}
+		doc.Records = append(doc.Records, Records(seen, ix)...)
+	}
+	sort.SliceStable(doc.Containers, func(i, j int) bool { return doc.Containers[i].ID < doc.Containers[j].ID })
+	return doc, nil
+}
+
+// indexFor returns the attribution index of c's image, reading its
+// inventory once per digest.
+func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]*attribute.Index) (*attribute.Index, error) {
+	key := c.Digest
+	if key == "" {
+		key = "container:" + c.ID
+	}
+	if ix, ok := cache[key]; ok {
+		if ix == nil {
+			return nil, fmt.Errorf("image %s could not be inventoried", c.Digest)
+		}
+		return ix, nil
+	}
+	inv, err := src.Inventory(ctx, c)
+	if err != nil {
+		cache[key] = nil
+		return nil, fmt.Errorf("inventory of %s: %w", c.Image, err)
+	}
+	ix := attribute.New(inv.Packages)
+	cache[key] = ix
+	return ix, nil
+}
