@@ -119,7 +119,7 @@ func (r *processReader) readStat() (kernel bool, err error) {
 	s := string(data)
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
-		return false, fmt.Errorf("%w: stat %q", errMalformed, s)
+		return false, fmt.Errorf("%w: no (comm) in %q", errMalformed, s)
 	}
 	r.proc.Comm = s[open+1 : end]
 	f := strings.Fields(s[end+1:])
