@@ -24,6 +24,9 @@ import (
 const helperEnv = "RUNLENS_PROCSCAN_HELPER"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(unprivEnv) == "1" {
+		os.Exit(runUnprivileged())
+	}
 	if os.Getenv(helperEnv) == "1" {
 		if err := runHelper(); err != nil {
 			fmt.Fprintln(os.Stdout, "error:", err)
@@ -77,7 +80,7 @@ type fakePod struct {
 
 // newFakePod creates the pod's cgroup, or skips the test where this host
 // cannot (not root, no cgroup2 mount, not writable).
-func newFakePod(t *testing.T) *fakePod {
+func newFakePod(t testing.TB) *fakePod {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups")
@@ -99,7 +102,7 @@ func newFakePod(t *testing.T) *fakePod {
 
 // container creates a container cgroup in the pod and returns its id and
 // directory.
-func (p *fakePod) container(t *testing.T) (id, dir string) {
+func (p *fakePod) container(t testing.TB) (id, dir string) {
 	id = randHex(t, 32)
 	dir = filepath.Join(p.top, "kubepods", "besteffort", "pod"+p.uid, id)
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -133,7 +136,7 @@ func rmdirRetry(d string) {
 
 // cgroup2Mount finds where the cgroup v2 hierarchy is mounted (on hybrid
 // hosts /sys/fs/cgroup/unified).
-func cgroup2Mount(t *testing.T) string {
+func cgroup2Mount(t testing.TB) string {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Skipf("mountinfo: %v", err)
@@ -149,7 +152,7 @@ func cgroup2Mount(t *testing.T) string {
 }
 
 // randHex returns n random bytes in hex.
-func randHex(t *testing.T, n int) string {
+func randHex(t testing.TB, n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -166,7 +169,7 @@ type child struct {
 
 // startIn starts cmd born into the cgroup dir (clone3 CLONE_INTO_CGROUP),
 // or moved there right after start where the kernel lacks that.
-func startIn(t *testing.T, cmd *exec.Cmd, dir string) *child {
+func startIn(t testing.TB, cmd *exec.Cmd, dir string) *child {
 	t.Helper()
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -211,7 +214,7 @@ func startIn(t *testing.T, cmd *exec.Cmd, dir string) *child {
 }
 
 // line reads the child's next line of output, with a timeout.
-func (c *child) line(t *testing.T) string {
+func (c *child) line(t testing.TB) string {
 	t.Helper()
 	got := make(chan string, 1)
 	go func() {
