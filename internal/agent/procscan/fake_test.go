@@ -172,8 +172,8 @@ func TestScanFakeTree(t *testing.T) {
 	}
 
 	p10 := findProc(t, snap, 10)
-	if p10.Comm != "server) (x" || p10.PPID != 1 || p10.Cwd != "/srv" || p10.NetNS != 4026532500 {
-		t.Errorf("pid 10 = comm %q ppid %d cwd %q netns %d", p10.Comm, p10.PPID, p10.Cwd, p10.NetNS)
+	if p10.Comm != "server) (x" || p10.PPID != 1 || p10.Cwd != "/srv" || p10.NetNS != 4026532500 || p10.StartTime != 42 {
+		t.Errorf("pid 10 = comm %q ppid %d cwd %q netns %d start %d", p10.Comm, p10.PPID, p10.Cwd, p10.NetNS, p10.StartTime)
 	}
 	checkInode(t, "exe", p10.Exe, server)
 	if len(p10.Files) != 1 || p10.Files[0].Path != logf {

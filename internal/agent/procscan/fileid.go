@@ -58,10 +58,11 @@ func parseMapsDev(s string) (Dev, bool) {
 // mount namespace and the device and inode of the file. Dev and Inode are
 // zero when the file could not be stat'ed.
 //
-// On overlayfs the two sources differ: stat through /proc/<pid>/exe or
-// fd/N gives the overlay's device, while maps names the file of the layer
-// underneath (the kernel maps the real file), so match maps entries on the
-// layer's device and exe/fd entries on the overlay's.
+// On overlayfs (a container's root) the two sources differ: stat through
+// /proc/<pid>/exe or fd/N gives the overlay's device, while maps prints the
+// path as the container sees it with the device and inode of the layer's
+// file underneath (the kernel maps the real file). Match maps entries on
+// the layer's device and exe and fd entries on the overlay's.
 type FileID struct {
 	Path  string `json:"path"`
 	Dev   Dev    `json:"dev,omitzero"`

@@ -90,3 +90,20 @@ func TestScanErrors(t *testing.T) {
 		t.Errorf("Scan with a cancelled context = %v, want context.Canceled", err)
 	}
 }
+
+// TestUnknownNamespacesBounded: processes whose network namespace cannot
+// be read are read one by one, up to a bound, and the rest is said.
+func TestUnknownNamespacesBounded(t *testing.T) {
+	proc := filepath.Join(t.TempDir(), "proc")
+	for pid := 1; pid <= maxUnknownNS+6; pid++ {
+		writeFake(t, proc, fakeProc{pid: pid, comm: "p", cgroup: "0::/\n"})
+	}
+	snap, err := Scan(context.Background(), Options{ProcRoot: proc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "net: 70 processes in unreadable network namespaces; the tables of 64 read"
+	if !slices.Contains(snap.Problems, want) {
+		t.Errorf("problems %q lack %q", snap.Problems, want)
+	}
+}

@@ -83,6 +83,9 @@ func TestScanLive(t *testing.T) {
 	if hp.PPID != os.Getpid() {
 		t.Errorf("helper ppid = %d, want %d", hp.PPID, os.Getpid())
 	}
+	if me := findProc(t, snap, os.Getpid()); hp.StartTime < me.StartTime || me.StartTime == 0 {
+		t.Errorf("helper started at %d, before the test process (%d)", hp.StartTime, me.StartTime)
+	}
 	m := findMapping(hp.Maps, mapped)
 	if m == nil {
 		t.Fatalf("mapped file %s not in the helper's maps", mapped)

@@ -159,6 +159,10 @@ func decodeAddr(h string) (netip.Addr, error) {
 	return netip.AddrFrom16(b), nil
 }
 
+// maxUnknownNS bounds the processes whose network namespace could not be
+// read (each is read as a namespace of its own).
+const maxUnknownNS = 64
+
 // nsGroup is the processes of one network namespace.
 type nsGroup struct {
 	ns   uint64
@@ -170,6 +174,7 @@ type nsGroup struct {
 // processes holding each socket.
 func readListeners(ctx context.Context, opts Options, procs []Process, rec *recorder) []Listener {
 	var groups []nsGroup
+	unknown := 0
 	index := map[uint64]int{}
 	owners := map[uint64][]int{}
 	for _, p := range procs {
@@ -178,8 +183,10 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 				owners[ino] = append(o, p.PID)
 			}
 		}
-		if p.NetNS == 0 { // unreadable: its own group
-			groups = append(groups, nsGroup{pids: []int{p.PID}})
+		if p.NetNS == 0 { // unreadable: its own group, up to a bound
+			if unknown++; unknown <= maxUnknownNS {
+				groups = append(groups, nsGroup{pids: []int{p.PID}})
+			}
 			continue
 		}
 		if i, ok := index[p.NetNS]; ok {
@@ -188,6 +195,9 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 		}
 		index[p.NetNS] = len(groups)
 		groups = append(groups, nsGroup{ns: p.NetNS, pids: []int{p.PID}})
+	}
+	if unknown > maxUnknownNS {
+		rec.add(fmt.Sprintf("net: %d processes in unreadable network namespaces; the tables of %d read", unknown, maxUnknownNS))
 	}
 	var out []Listener
 	seen := map[uint64]bool{}

@@ -123,9 +123,12 @@ func (r *processReader) readStat() (kernel bool, err error) {
 	}
 	r.proc.Comm = s[open+1 : end]
 	f := strings.Fields(s[end+1:])
-	// f[0] state, f[1] ppid, … f[6] flags.
-	if len(f) < 7 {
+	// f[0] state, f[1] ppid, … f[6] flags, … f[19] starttime.
+	if len(f) < 20 {
 		return false, fmt.Errorf("%w: stat has %d fields after comm", errMalformed, len(f))
+	}
+	if r.proc.StartTime, err = strconv.ParseUint(f[19], 10, 64); err != nil {
+		return false, fmt.Errorf("%w: stat starttime %q", errMalformed, f[19])
 	}
 	if r.proc.PPID, err = strconv.Atoi(f[1]); err != nil {
 		return false, fmt.Errorf("%w: stat ppid %q", errMalformed, f[1])

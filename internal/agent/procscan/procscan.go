@@ -110,6 +110,10 @@ type Process struct {
 	PID  int    `json:"pid"`
 	PPID int    `json:"ppid"`
 	Comm string `json:"comm"`
+	// StartTime is when the process started, in clock ticks since boot
+	// (stat's starttime): with PID it tells a process from a later one
+	// that reuses its pid.
+	StartTime uint64 `json:"start_time"`
 	// Exe is the executable: the exe link's target and the device and
 	// inode of the file it names.
 	Exe FileID `json:"exe"`
