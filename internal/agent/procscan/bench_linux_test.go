@@ -16,7 +16,8 @@ func BenchmarkScan(b *testing.B) {
 
 // BenchmarkScan50Containers starts 50 containers' worth of processes in
 // imitated kubepods cgroups (each: python3's http.server, which maps its
-// libraries and listens, and three sleeps), then scans the real /proc.
+// libraries and listens in a network namespace of its own, and three
+// sleeps), then scans the real /proc.
 // The node agent's bootstrap aims at 50 running containers in under 5 s.
 func BenchmarkScan50Containers(b *testing.B) {
 	const containers, sleeps = 50, 3
@@ -30,7 +31,7 @@ func BenchmarkScan50Containers(b *testing.B) {
 	for range containers {
 		id, dir := pod.container(b)
 		ids[id] = true
-		servers = append(servers, startIn(b, exec.Command(python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"), dir))
+		servers = append(servers, startIn(b, podNetwork(exec.Command(python, "-u", "-m", "http.server", "0", "--bind", "0.0.0.0")), dir))
 		for range sleeps {
 			startIn(b, exec.Command("sleep", "600"), dir)
 		}
@@ -46,6 +47,7 @@ func BenchmarkScan50Containers(b *testing.B) {
 // benchScan runs Scan in a loop; with want, it checks every container in
 // it was found with a listener.
 func benchScan(b *testing.B, want map[string]bool) {
+	b.ReportAllocs()
 	ctx := context.Background()
 	var procs, maps, fds, ctrs int
 	var took time.Duration

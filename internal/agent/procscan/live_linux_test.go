@@ -168,7 +168,8 @@ type child struct {
 }
 
 // startIn starts cmd born into the cgroup dir (clone3 CLONE_INTO_CGROUP),
-// or moved there right after start where the kernel lacks that.
+// or moved there right after start where the kernel lacks that. Other
+// attributes already set on cmd (a new network namespace) are kept.
 func startIn(t testing.TB, cmd *exec.Cmd, dir string) *child {
 	t.Helper()
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
@@ -185,9 +186,12 @@ func startIn(t testing.TB, cmd *exec.Cmd, dir string) *child {
 		t.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 	if err := cmd.Start(); err != nil {
-		cmd.SysProcAttr = nil
+		cmd.SysProcAttr.UseCgroupFD = false
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -211,6 +215,13 @@ func startIn(t testing.TB, cmd *exec.Cmd, dir string) *child {
 		}
 	})
 	return c
+}
+
+// podNetwork starts cmd in a network namespace of its own, as a pod's
+// sandbox has (only its loopback, down: bind to 0.0.0.0).
+func podNetwork(cmd *exec.Cmd) *exec.Cmd {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	return cmd
 }
 
 // line reads the child's next line of output, with a timeout.

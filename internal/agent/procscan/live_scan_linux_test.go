@@ -17,8 +17,9 @@ import (
 
 // TestScanLive starts, in two container cgroups of one imitated kubepods
 // pod, the helper (maps a file, opens a file, listens on TCP and UDP) and
-// python3's http.server, scans the real /proc and checks that each is
-// attributed to its container with what it executes, maps and listens on.
+// python3's http.server (in a network namespace of its own, as a pod's),
+// scans the real /proc and checks that each is attributed to its
+// container with what it executes, maps and listens on.
 func TestScanLive(t *testing.T) {
 	pod := newFakePod(t)
 	dir := t.TempDir()
@@ -50,7 +51,7 @@ func TestScanLive(t *testing.T) {
 	if python := pythonPath(); python != "" {
 		var pyDir string
 		pyID, pyDir = pod.container(t)
-		py = startIn(t, exec.Command(python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"), pyDir)
+		py = startIn(t, podNetwork(exec.Command(python, "-u", "-m", "http.server", "0", "--bind", "0.0.0.0")), pyDir)
 		m := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(py.line(t))
 		if m == nil {
 			t.Fatal("python3 http.server did not say its port")
@@ -158,9 +159,19 @@ func checkPython(t *testing.T, snap *Snapshot, pid int, uid, id string, port int
 	if libs == 0 {
 		t.Errorf("neither libc nor libpython in python's %d maps", len(p.Maps))
 	}
-	checkListener(t, snap, "tcp", netip.MustParseAddr("127.0.0.1"), port, pid)
+	// It runs in a network namespace of its own, read separately.
+	checkListener(t, snap, "tcp", netip.MustParseAddr("0.0.0.0"), port, pid)
 	if c := snap.Containers[id]; c == nil || !hasPort(c.Listeners, "tcp", port) {
 		t.Errorf("python's container lacks tcp/%d", port)
+	}
+	me := findProc(t, snap, os.Getpid())
+	if p.NetNS == 0 || p.NetNS == me.NetNS {
+		t.Errorf("python's netns %d, the test's %d: want a namespace of its own", p.NetNS, me.NetNS)
+	}
+	for _, l := range snap.Listeners {
+		if slices.Contains(l.PIDs, pid) && l.NetNS != p.NetNS {
+			t.Errorf("python's listener %+v not in its namespace %d", l, p.NetNS)
+		}
 	}
 }
 

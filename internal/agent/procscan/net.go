@@ -199,13 +199,21 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 	if unknown > maxUnknownNS {
 		rec.add(fmt.Sprintf("net: %d processes in unreadable network namespaces; the tables of %d read", unknown, maxUnknownNS))
 	}
+	// The kernel walks its whole TCP hash for each namespace's table (a
+	// few ms even when empty), so namespaces are read in parallel.
+	per := make([][]Listener, len(groups))
+	recs := make([]recorder, len(groups))
+	forEach(ctx, opts.Workers, len(groups), func(i int) {
+		recs[i].max = opts.MaxProblems
+		per[i] = readNamespace(opts, groups[i], &recs[i])
+	})
 	var out []Listener
 	seen := map[uint64]bool{}
-	for _, g := range groups {
-		if ctx.Err() != nil {
-			return out
+	for i := range groups {
+		for _, p := range recs[i].problems {
+			rec.add(p)
 		}
-		for _, l := range readNamespace(opts, g, rec) {
+		for _, l := range per[i] {
 			if seen[l.Inode] {
 				continue
 			}

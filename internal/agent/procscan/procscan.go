@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -229,31 +230,10 @@ type result struct {
 // read, by pid.
 func readAll(ctx context.Context, opts Options, pids []int, snap *Snapshot, rec *recorder) ([]Process, error) {
 	results := make([]result, len(pids))
-	next := make(chan int)
-	done := make(chan struct{})
-	for range opts.Workers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for i := range next {
-				r := &processReader{opts: opts, pid: pids[i]}
-				results[i] = r.read()
-			}
-		}()
-	}
-	var err error
-feed:
-	for i := range pids {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			err = fmt.Errorf("procscan: %w", ctx.Err())
-			break feed
-		}
-	}
-	close(next)
-	for range opts.Workers {
-		<-done
-	}
+	err := forEach(ctx, opts.Workers, len(pids), func(i int) {
+		r := &processReader{opts: opts, pid: pids[i]}
+		results[i] = r.read()
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +253,33 @@ feed:
 		}
 	}
 	return procs, nil
+}
+
+// forEach runs fn(0) … fn(n-1) on the given number of goroutines. It
+// stops handing out work when ctx ends, and then returns ctx's error.
+func forEach(ctx context.Context, workers, n int, fn func(i int)) error {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	var err error
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			err = fmt.Errorf("procscan: %w", ctx.Err())
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return err
 }
 
 // recorder keeps the snapshot's problems up to a cap.
