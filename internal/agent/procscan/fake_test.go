@@ -125,6 +125,9 @@ func TestScanFakeTree(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(proc, "20"), 0o755))
 	// Vanishes between its stat and the rest.
 	gone := writeFake(t, proc, fakeProc{pid: 21, comm: "short", cgroup: "0::" + kube + "\n", exe: server, netns: 4026532500})
+	// Exits and its pid is taken by a new process (another start time)
+	// while it is read.
+	reused := writeFake(t, proc, fakeProc{pid: 25, comm: "old", cgroup: "0::" + kube + "\n", exe: server, netns: 4026532500})
 	// A zombie: stat only.
 	writeFake(t, proc, fakeProc{pid: 22, ppid: 10, comm: "zombie", stat: "22 (zombie) Z 10 22 22 0 -1 4227084 0 0 0 0 0 0 0 0 20 0 1 0 42 0 0\n"})
 	// Malformed stat: a problem, skipped.
@@ -137,8 +140,11 @@ func TestScanFakeTree(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(proc, "uptime"), []byte("1 1\n"), 0o444))
 
 	testHookAfterStat = func(dir string) {
-		if dir == gone {
+		switch dir {
+		case gone:
 			os.RemoveAll(dir)
+		case reused:
+			os.WriteFile(filepath.Join(dir, "stat"), []byte("25 (new) S 1 25 25 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 0 0\n"), 0o444)
 		}
 	}
 	t.Cleanup(func() { testHookAfterStat = nil })
@@ -157,8 +163,8 @@ func TestScanFakeTree(t *testing.T) {
 	if !slices.Equal(pids, []int{1, 10, 11, 22, 24}) {
 		t.Errorf("pids = %v, want [1 10 11 22 24]", pids)
 	}
-	if snap.Vanished != 2 || snap.KernelThreads != 1 {
-		t.Errorf("vanished=%d kernel=%d, want 2 and 1", snap.Vanished, snap.KernelThreads)
+	if snap.Vanished != 3 || snap.KernelThreads != 1 {
+		t.Errorf("vanished=%d kernel=%d, want 3 (20, 21, 25) and 1", snap.Vanished, snap.KernelThreads)
 	}
 	wantProblems := []string{"pid 23 (): stat: ", "pid 10 (server) (x): maps: 1 malformed lines",
 		"pid 11 (worker): maps: 1 malformed lines", "pid 24 (odd): maps: ", "net/tcp6: 1 malformed lines"}

@@ -66,10 +66,20 @@ func (r *processReader) read() result {
 			break
 		}
 	}
-	if r.vanished {
+	if r.vanished || !r.same() {
 		return result{outcome: readVanished}
 	}
 	return result{proc: r.proc, problems: r.problems}
+}
+
+// same reads stat again and reports the same process is still there: not
+// exited, its pid not taken by a new one (another start time) meanwhile.
+func (r *processReader) same() bool {
+	again := processReader{opts: r.opts, pid: r.pid, dir: r.dir}
+	if _, err := again.readStat(); err != nil {
+		return !isGone(err)
+	}
+	return again.proc.StartTime == r.proc.StartTime
 }
 
 // fieldFailed handles an error reading one field: gone (the process
