@@ -69,6 +69,32 @@ func groupContainers(procs []Process, listeners []Listener) map[string]*Containe
 	return out
 }
 
+// internPaths makes processes that name the same file share one string
+// for its path (every process maps libc), so a snapshot of a busy node
+// keeps each path once.
+func internPaths(procs []Process) {
+	seen := map[string]string{}
+	in := func(s string) string {
+		if t, ok := seen[s]; ok {
+			return t
+		}
+		seen[s] = s
+		return s
+	}
+	for i := range procs {
+		p := &procs[i]
+		p.Exe.Path = in(p.Exe.Path)
+		p.Cwd = in(p.Cwd)
+		p.Cgroup = in(p.Cgroup)
+		for j := range p.Maps {
+			p.Maps[j].Path = in(p.Maps[j].Path)
+		}
+		for j := range p.Files {
+			p.Files[j].Path = in(p.Files[j].Path)
+		}
+	}
+}
+
 // compareFile orders files by path, then device and inode.
 func compareFile(a, b FileID) int {
 	return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Dev.Major, b.Dev.Major),

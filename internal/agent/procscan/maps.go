@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // mapsResult is what parseMaps found in one maps file.
@@ -31,7 +32,8 @@ const maxMapsLine = 8 << 10
 // lines.
 func parseMaps(r io.Reader, maxLines int) (mapsResult, error) {
 	var res mapsResult
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := getReader(r)
+	defer putReader(br)
 	index := map[fileKey]int{}
 	for {
 		line, err := readLine(br)
@@ -66,6 +68,23 @@ func parseMaps(r io.Reader, maxLines int) (mapsResult, error) {
 		index[k] = len(res.maps)
 		res.maps = append(res.maps, m)
 	}
+}
+
+// readers are the line readers of maps and socket tables, reused: each
+// buffer is large so one read takes what the kernel gives at once.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+// getReader returns a pooled reader over r.
+func getReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+// putReader returns br to the pool.
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readers.Put(br)
 }
 
 // errLongLine reports a line longer than maxMapsLine (skipped whole).

@@ -1,7 +1,6 @@
 package procscan
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -63,7 +62,8 @@ type netResult struct {
 func parseNet(r io.Reader, proto string, maxLines int) (netResult, error) {
 	var res netResult
 	udp := strings.HasPrefix(proto, "udp")
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := getReader(r)
+	defer putReader(br)
 	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err == io.EOF {

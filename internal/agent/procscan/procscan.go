@@ -177,6 +177,7 @@ func Scan(ctx context.Context, opts Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	internPaths(procs)
 	snap.Processes = procs
 	snap.Listeners = readListeners(ctx, opts, procs, rec)
 	if err := ctx.Err(); err != nil {
