@@ -62,7 +62,7 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 	}
 	doc := &evidence.Document{SchemaVersion: evidence.SchemaVersion, Node: src.Node, CreatedAt: at,
 		Window: result.Window{Start: since, End: at, Complete: src.Complete}, Containers: []evidence.Container{}, Records: []evidence.Record{}}
-	indexes := map[string]*attribute.Index{}
+	indexes := map[string]indexed{}
 	for i := range containers {
 		c := containers[i]
 		start := since
@@ -86,25 +86,31 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 	return doc, nil
 }
 
+// indexed is an image's attribution index, and why it is incomplete.
+type indexed struct {
+	ix  *attribute.Index
+	err error
+}
+
 // indexFor returns the attribution index of c's image, reading its
-// inventory once per digest.
-func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]*attribute.Index) (*attribute.Index, error) {
+// inventory once per digest. A partly read image gives an index and the
+// error saying so; an unreadable one no index.
+func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]indexed) (*attribute.Index, error) {
 	key := c.Digest
 	if key == "" {
 		key = "container:" + c.ID
 	}
-	if ix, ok := cache[key]; ok {
-		if ix == nil {
-			return nil, fmt.Errorf("image %s could not be inventoried", c.Digest)
-		}
-		return ix, nil
+	if e, ok := cache[key]; ok {
+		return e.ix, e.err
 	}
 	inv, err := src.Inventory(ctx, c)
-	if err != nil {
-		cache[key] = nil
-		return nil, fmt.Errorf("inventory of %s: %w", c.Image, err)
+	var e indexed
+	if inv != nil {
+		e.ix = attribute.New(inv.Packages)
 	}
-	ix := attribute.New(inv.Packages)
-	cache[key] = ix
-	return ix, nil
+	if err != nil {
+		e.err = fmt.Errorf("inventory of %s: %w", c.Image, err)
+	}
+	cache[key] = e
+	return e.ix, e.err
 }
