@@ -37,7 +37,10 @@ func TestSnapshotKeepsContainersWhoseImageCouldNotBeRead(t *testing.T) {
 	}
 	calls := 0
 	inv := src.Inventory
-	src.Inventory = func(ctx context.Context, c *evidence.Container) (*inventory.Inventory, error) { calls++; return inv(ctx, c) }
+	src.Inventory = func(ctx context.Context, c *evidence.Container) (*inventory.Inventory, error) {
+		calls++
+		return inv(ctx, c)
+	}
 	doc, err := Snapshot(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)

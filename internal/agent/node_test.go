@@ -16,7 +16,7 @@ func TestProcessesOfGroupsByContainerWithPorts(t *testing.T) {
 	snap := &procscan.Snapshot{
 		Processes: []procscan.Process{
 			{PID: 42, Exe: procscan.FileID{Path: "/usr/bin/python3.11"}, Attribution: procscan.Attribution{PodUID: "p1", ContainerID: "c1"},
-				Maps: []procscan.Mapping{{FileID: procscan.FileID{Path: "/usr/lib/x86_64-linux-gnu/libssl.so.3"}, Exec: true}},
+				Maps:  []procscan.Mapping{{FileID: procscan.FileID{Path: "/usr/lib/x86_64-linux-gnu/libssl.so.3"}, Exec: true}},
 				Files: []procscan.FileID{{Path: "/srv/index.html"}}},
 			{PID: 7, Exe: procscan.FileID{Path: "/usr/sbin/sshd"}}, // a host process
 		},
