@@ -2,7 +2,9 @@ package cri_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +28,7 @@ import (
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/testing/cluster"
+	"github.com/runlens/runlens/internal/testing/testimage"
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
@@ -45,7 +50,13 @@ func TestCRIAndContentStoreOnRealCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed := c.PushImage(ctx, t, cluster.WithApp(ctx, t, base), "agent/app", "1")
+	// Two layers of 24 MiB of files besides the sample's packages, so the
+	// times compare reading real amounts of layer data.
+	withBulk, err := mutate.AppendLayers(base, bulkLayer(t, "opt/bulk-a", 1), bulkLayer(t, "opt/bulk-b", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := c.PushImage(ctx, t, cluster.WithApp(ctx, t, withBulk), "agent/app", "1")
 	tag := c.Registry + "/agent/app:1"
 	cs := c.Admin(t)
 	p := runPod(ctx, t, cs, "inventory", tag)
@@ -83,10 +94,31 @@ func TestCRIAndContentStoreOnRealCluster(t *testing.T) {
 	}
 	checkProcess(t, *ec, c.CgroupRoot)
 
+	checkImported(ctx, t, c, client, cs)
 	watchPod(ctx, t, client, cs, tag)
 
 	root := filepath.Join(c.Dir, "containerd", "root")
 	compareScans(ctx, t, root, ec.Image, c.Registry+"/agent/app@"+pushed.DigestStr())
+}
+
+// bulkLayer is a layer of 768 files of 32 KiB of pseudo-random hex text
+// (gzip halves it, as it does binaries and libraries) under dir.
+func bulkLayer(t *testing.T, dir string, seed uint64) v1.Layer {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed))
+	entries := []testimage.Entry{{Name: dir + "/", Mode: 0o755}}
+	for i := range 768 {
+		raw := make([]byte, 16<<10)
+		for j := range raw {
+			raw[j] = byte(r.Uint32())
+		}
+		entries = append(entries, testimage.Entry{Name: fmt.Sprintf("%s/f%04d", dir, i), Mode: 0o644, Data: []byte(hex.EncodeToString(raw))})
+	}
+	l, err := testimage.TarLayer(entries, testimage.Created, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func find(cs []evidence.Container, id string) *evidence.Container {
@@ -123,6 +155,24 @@ func checkProcess(t *testing.T, ec evidence.Container, cgroupRoot string) {
 		t.Errorf("/proc/%d/cgroup does not name container %s at %s:\n%s", ec.PIDs[0], ec.ID, ec.CgroupPath, b)
 	}
 	t.Logf("pid %d, cgroup %s (%d hierarchies agree)", ec.PIDs[0], ec.CgroupPath, same)
+}
+
+// checkImported runs an image imported into containerd without a
+// registry: the runtime knows no registry digest for it, and none is made
+// up.
+func checkImported(ctx context.Context, t *testing.T, c *cluster.Cluster, client *cri.Client, cs kubernetes.Interface) {
+	t.Helper()
+	const name = "localhost/agent/imported:1"
+	c.ImportImage(ctx, t, cluster.AppImage(ctx, t), name)
+	p := runPod(ctx, t, cs, "imported", name)
+	all, err := client.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := find(all, strings.TrimPrefix(p.Status.ContainerStatuses[0].ContainerID, "containerd://"))
+	if ec == nil || ec.Digest != "" || ec.Image != name || ec.PodUID != string(p.UID) {
+		t.Errorf("imported image's container: %+v; want image %s without a digest (the pod's imageID is %s)", ec, name, p.Status.ContainerStatuses[0].ImageID)
+	}
 }
 
 // watchPod watches while a second pod starts and is deleted: its container
