@@ -89,7 +89,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	f.CountVarP(&a.verbose, "verbose", "v", "log more on stderr (-v info, -vv debug)")
 	f.BoolVar(&a.noProg, "no-progress", false, "never draw the progress line")
-	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand(), a.explainCommand())
+	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand(), a.explainCommand(), a.agentCommand())
 	requireSubcommands(cmd)
 	return cmd
 }
