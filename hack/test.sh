@@ -16,6 +16,7 @@ need=()
 command -v dpkg >/dev/null || need+=(dpkg)
 command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium) # the HTML report's browser test
+command -v python3 >/dev/null || need+=(python3)   # the agent's /proc test runs python3 -m http.server
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
@@ -34,7 +35,7 @@ go test ./...
 # only the concurrency tests: its import tests are 10x slower under -race
 # and exercise no shared state.
 echo "== go test -race"
-go test -race ./cmd/runlens/ ./internal/scan/ ./internal/clusterscan/ ./internal/registry/... ./internal/image/ ./internal/cache/ ./internal/k8s/... ./internal/fanout/
+go test -race ./cmd/runlens/ ./internal/scan/ ./internal/clusterscan/ ./internal/registry/... ./internal/image/ ./internal/cache/ ./internal/k8s/... ./internal/fanout/ ./internal/agent/...
 go test -race -run 'Parallel|Survives|Concurrent|Killed|Check' ./internal/vulndb/
 
 if [ "${RUNLENS_E2E:-1}" != 0 ] && [ -x hack/cluster/e2e.sh ]; then
