@@ -27,7 +27,8 @@ const maxIndexDepth = 4
 // manifest, index and config are read and verified here; each layer blob
 // is checked to be present with its declared size, and verified as
 // RootFS reads it. A missing blob is an error wrapping ErrBlobMissing that
-// names its digest.
+// names its digest. The image reads through s: keep s open while it is
+// used.
 func (s *Store) Image(ctx context.Context, ref string) (image.Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -14,7 +14,9 @@ import (
 // "slice:prefix:name" ("kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>",
 // CRI-O's prefix being "crio"), which systemd places at
 // /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope.
-// An empty input gives "".
+// On a cgroup v1 host the cgroupfs form is also the path in each
+// hierarchy (/proc/<pid>/cgroup shows it on every line). An empty input
+// gives "".
 func CgroupPath(spec string) string {
 	if spec == "" {
 		return ""
