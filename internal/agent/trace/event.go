@@ -1,0 +1,172 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Kind is what an event reports.
+type Kind uint8
+
+const (
+	// KindExec is a successful execve/execveat: Path is the file name the
+	// caller passed, as the kernel resolved it for the exec.
+	KindExec Kind = iota + 1
+	// KindOpen is an open request (openat, openat2 or open), reported on
+	// entry to the system call, so it includes opens that then fail.
+	KindOpen
+)
+
+// String returns "exec" or "open".
+func (k Kind) String() string {
+	switch k {
+	case KindExec:
+		return "exec"
+	case KindOpen:
+		return "open"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Event is one execution or file open seen by the tracer.
+type Event struct {
+	Kind Kind
+	// Syscall is "openat", "openat2" or "open" for KindOpen, "" for exec.
+	Syscall string
+	// PID is the process (thread group) id and TID the thread id, both in
+	// the initial pid namespace (as /proc on the node names them).
+	PID, TID uint32
+	// CgroupID is the task's cgroup v2 id (see CgroupID).
+	CgroupID uint64
+	// Comm is the task's command name (after the exec, for KindExec).
+	Comm string
+	// Path is the file name as the caller passed it (up to 4,095 bytes;
+	// relative to Dirfd or the working directory when not absolute), ""
+	// when it could not be read.
+	Path string
+	// Dirfd is the openat/openat2 directory fd (AT_FDCWD, -100, for the
+	// working directory); Flags the open flags (O_RDONLY, O_CLOEXEC, …).
+	Dirfd int32
+	Flags uint64
+	// Time is when the kernel saw it.
+	Time time.Time
+}
+
+// Raw event layout (struct event in bpf/tracer.c).
+const (
+	offTs       = 0
+	offCgroup   = 8
+	offFlags    = 16
+	offPid      = 24
+	offTid      = 28
+	offKind     = 32
+	offDirfd    = 36
+	offPathLen  = 40
+	offComm     = 48
+	commLen     = 16
+	headerSize  = offComm + commLen
+	rawExec     = 1
+	rawOpenat   = 2
+	rawOpenat2  = 3
+	rawOpen     = 4
+	maxPathSize = 4096
+)
+
+// decode fills e from one ring-buffer record.
+func (t *Tracer) decode(raw []byte, e *Event) error {
+	if len(raw) < headerSize {
+		return fmt.Errorf("trace: short event of %d bytes", len(raw))
+	}
+	le := binary.NativeEndian
+	*e = Event{
+		PID:      le.Uint32(raw[offPid:]),
+		TID:      le.Uint32(raw[offTid:]),
+		CgroupID: le.Uint64(raw[offCgroup:]),
+		Flags:    le.Uint64(raw[offFlags:]),
+		Dirfd:    int32(le.Uint32(raw[offDirfd:])),
+		Comm:     cstring(raw[offComm : offComm+commLen]),
+		Time:     t.wallBase.Add(time.Duration(le.Uint64(raw[offTs:])) - t.monoBase),
+	}
+	switch le.Uint32(raw[offKind:]) {
+	case rawExec:
+		e.Kind = KindExec
+	case rawOpenat:
+		e.Kind, e.Syscall = KindOpen, "openat"
+	case rawOpenat2:
+		e.Kind, e.Syscall = KindOpen, "openat2"
+	case rawOpen:
+		e.Kind, e.Syscall = KindOpen, "open"
+	default:
+		return fmt.Errorf("trace: unknown event kind %d", le.Uint32(raw[offKind:]))
+	}
+	n := int(le.Uint32(raw[offPathLen:]))
+	if n > maxPathSize || headerSize+n > len(raw) {
+		return fmt.Errorf("trace: event path of %d bytes in a record of %d", n, len(raw))
+	}
+	e.Path = cstring(raw[headerSize : headerSize+n])
+	return nil
+}
+
+// cstring returns b up to its first NUL.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// Run reads events and calls fn with each, in ring-buffer order, until
+// ctx ends (it then returns ctx.Err()) or the tracer is closed (nil). The
+// Event passed to fn is reused: copy it to keep it. One Run (or Events)
+// at a time.
+func (t *Tracer) Run(ctx context.Context, fn func(*Event)) error {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	// Flush wakes the reader, which returns what the ring holds and then
+	// ErrFlushed (SetDeadline would wait for the blocked read's lock).
+	stop := context.AfterFunc(ctx, func() { t.reader.Flush() })
+	defer stop()
+	var rec ringbuf.Record
+	var ev Event
+	for {
+		if err := t.reader.ReadInto(&rec); err != nil {
+			switch {
+			case errors.Is(err, ringbuf.ErrClosed):
+				return nil
+			case errors.Is(err, ringbuf.ErrFlushed):
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue
+			}
+			return fmt.Errorf("trace: read ring buffer: %w", err)
+		}
+		if err := t.decode(rec.RawSample, &ev); err != nil {
+			return err
+		}
+		fn(&ev)
+	}
+}
+
+// Events starts a reader and returns its events; the channel is closed
+// when ctx ends, the tracer is closed or reading fails. A slow consumer
+// slows the reader, and the ring buffer then fills and drops (see Drops).
+func (t *Tracer) Events(ctx context.Context) <-chan Event {
+	ch := make(chan Event, 1024)
+	go func() {
+		defer close(ch)
+		t.Run(ctx, func(e *Event) {
+			select {
+			case ch <- *e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	return ch
+}

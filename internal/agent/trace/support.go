@@ -1,0 +1,103 @@
+package trace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
+)
+
+// ErrNoBTF means the kernel publishes no BTF (/sys/kernel/btf/vmlinux),
+// which the CO-RE programs need to be relocated to this kernel.
+var ErrNoBTF = errors.New("kernel BTF not available")
+
+// ErrNoTracefs means tracefs is not mounted, so tracepoints cannot be
+// found; mount it with `mount -t tracefs nodev /sys/kernel/tracing`.
+var ErrNoTracefs = errors.New("tracefs not mounted")
+
+// ErrBPFRefused means the kernel refused to create BPF maps or programs:
+// missing privileges (CAP_BPF and CAP_PERFMON, or root), BPF disabled, or
+// a kernel without ring buffers or tracepoint programs.
+var ErrBPFRefused = errors.New("kernel refused BPF")
+
+// tracefsRoots are where tracefs is looked for, in order.
+var tracefsRoots = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+
+// Supported says why the tracer cannot run here, or nil when it can. The
+// error wraps ErrNoBTF, ErrNoTracefs or ErrBPFRefused.
+func Supported() error {
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoBTF, err)
+	}
+	if _, err := tracefsRoot(); err != nil {
+		return err
+	}
+	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
+		return fmt.Errorf("%w: ring buffer map: %w", ErrBPFRefused, err)
+	}
+	if err := features.HaveProgramType(ebpf.TracePoint); err != nil {
+		return fmt.Errorf("%w: tracepoint program: %w", ErrBPFRefused, err)
+	}
+	return nil
+}
+
+// tracefsRoot returns the mounted tracefs that has the sched_process_exec
+// tracepoint.
+func tracefsRoot() (string, error) {
+	for _, root := range tracefsRoots {
+		if _, err := os.Stat(root + "/events/sched/sched_process_exec/id"); err == nil {
+			return root, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no events/sched/sched_process_exec under %s (mount -t tracefs nodev /sys/kernel/tracing)",
+		ErrNoTracefs, strings.Join(tracefsRoots, " or "))
+}
+
+// CgroupID returns the id of the cgroup v2 directory at path, as
+// bpf_get_current_cgroup_id reports it for the tasks in it: the
+// directory's inode number.
+func CgroupID(path string) (uint64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup id: %w", err)
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("cgroup id: %s is not a directory", path)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, fmt.Errorf("cgroup id: no inode for %s", path)
+	}
+	return st.Ino, nil
+}
+
+// CgroupRoot returns the mount point of the cgroup v2 hierarchy
+// (/sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid
+// one), read from /proc/self/mountinfo.
+func CgroupRoot() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("cgroup2 mount: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// id parent major:minor root mountpoint options [optional...] - fstype source super
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+				return fields[4], nil
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("cgroup2 mount: %w", err)
+	}
+	return "", errors.New("cgroup2 mount: no cgroup2 file system mounted")
+}
