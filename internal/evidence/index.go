@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/runlens/runlens/internal/match"
@@ -69,7 +70,7 @@ var stateRank = map[string]int{result.RuntimeExecuted: 0, result.RuntimeListenin
 //   - unknown when no agent watched any of its pods.
 func (ix *Index) Runtime(w *result.Workload, digest string, p match.PackageRef) result.Runtime {
 	var best *Record
-	var evidence []string
+	var evidence, ports []string
 	watchedPods, pods := 0, len(w.PodUIDs)
 	var window *result.Window
 	var drops int64
@@ -81,6 +82,11 @@ func (ix *Index) Runtime(w *result.Workload, digest string, p match.PackageRef) 
 				best = r
 			}
 			evidence = append(evidence, describe(r))
+			for _, p := range r.Ports {
+				if !slices.Contains(ports, p) {
+					ports = append(ports, p)
+				}
+			}
 		}
 		ws := ix.watched[k]
 		if len(ws) == 0 {
@@ -103,7 +109,7 @@ func (ix *Index) Runtime(w *result.Workload, digest string, p match.PackageRef) 
 		window.Drops = drops
 	}
 	if best != nil {
-		rt := result.Runtime{State: best.State, Evidence: evidence}
+		rt := result.Runtime{State: best.State, Evidence: evidence, Ports: ports}
 		if window != nil {
 			rt.Window = window
 		}

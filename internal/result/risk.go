@@ -104,6 +104,8 @@ type Runtime struct {
 	// Evidence are what was seen, e.g. "pid 42 (nginx) maps
 	// /usr/lib/x86_64-linux-gnu/libssl.so.3".
 	Evidence []string `json:"evidence,omitempty"`
+	// Ports are where a process using the package listens ("tcp/8080").
+	Ports []string `json:"ports,omitempty"`
 }
 
 // DefaultMinObservation is how long a complete observation must be

@@ -23,6 +23,9 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 		runtimeReason = "runtime: not loaded or executed during " + windowText(rt.Window)
 	case result.InUse(rt.State):
 		runtimeReason = "runtime: " + rt.State
+		if exposed := servedPort(rt.Ports, place.exposurePaths); exposed != "" && rt.State == result.RuntimeListening {
+			runtimeReason = "runtime: loaded by the process listening on " + exposed
+		}
 		if len(rt.Evidence) > 0 {
 			runtimeReason += " (" + rt.Evidence[0] + ")"
 		}
@@ -226,4 +229,23 @@ func appendNonEmpty(out, phrases []string) []string {
 		}
 	}
 	return out
+}
+
+// servedPort joins the ports a process using the package listens on to
+// the workload's exposure paths: "8080, the target port of Ingress
+// shop/web (shop.example.com/) → Service shop/web:80", or "tcp/8080" when
+// no path reaches it, "" without ports.
+func servedPort(ports, paths []string) string {
+	for _, port := range ports {
+		_, n, _ := strings.Cut(port, "/")
+		for _, p := range paths {
+			if head, ok := strings.CutSuffix(p, " → pod port "+n); ok {
+				return n + ", the target port of " + head
+			}
+		}
+	}
+	if len(ports) > 0 {
+		return ports[0]
+	}
+	return ""
 }

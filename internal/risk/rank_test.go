@@ -205,3 +205,23 @@ func TestExplainShowsTheWholePath(t *testing.T) {
 		}
 	}
 }
+
+// TestListeningJoinsTheServedPort: a package used by the process that
+// listens on the port the workload's Service targets says so.
+func TestListeningJoinsTheServedPort(t *testing.T) {
+	f := facts{exploitation: "poc", automatable: "yes", impact: "total", exposure: "internet", class: ClassFoothold, epss: -1}
+	listening := func(*result.Workload, string, match.PackageRef) result.Runtime {
+		return result.Runtime{State: result.RuntimeListening, Ports: []string{"tcp/8080"}, Evidence: []string{"listening on tcp/8080 by pid 42"}}
+	}
+	e := rankOne(t, f, Options{Runtime: listening})
+	want := "runtime: loaded by the process listening on 8080, the target port of Ingress shop/web (shop.example.com/) → Service shop/web:80 (listening on tcp/8080 by pid 42)"
+	if !slices.Contains(e.Reasons, want) {
+		t.Errorf("reasons %q lack %q", e.Reasons, want)
+	}
+	other := func(*result.Workload, string, match.PackageRef) result.Runtime {
+		return result.Runtime{State: result.RuntimeListening, Ports: []string{"tcp/9090"}}
+	}
+	if e := rankOne(t, f, Options{Runtime: other}); !slices.Contains(e.Reasons, "runtime: loaded by the process listening on tcp/9090") {
+		t.Errorf("an unexposed port: %q", e.Reasons)
+	}
+}

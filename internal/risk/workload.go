@@ -16,6 +16,7 @@ type placeView struct {
 	// workload is "Kind/Name", empty for image scans.
 	workload      string
 	exposureLevel string
+	exposurePaths []string
 	exposure      *result.Input
 	// impact is the Human Impact before technical impact lowers it; its
 	// class the sensitivity class it came from; lowered the same one step
@@ -179,7 +180,7 @@ func (r *ranker) exposureOf(v *placeView, w *result.Workload) {
 		return
 	}
 	e := w.Exposure
-	v.exposureLevel = e.Level
+	v.exposureLevel, v.exposurePaths = e.Level, e.Paths
 	basis := []string{"exposure " + e.Level}
 	basis = append(basis, e.Paths...)
 	for _, np := range e.NetworkPolicies {
