@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
@@ -132,6 +133,9 @@ func (t *Tracer) Run(ctx context.Context, fn func(*Event)) error {
 	// ErrFlushed (SetDeadline would wait for the blocked read's lock).
 	stop := context.AfterFunc(ctx, func() { t.reader.Flush() })
 	defer stop()
+	// The programs wake the reader only when the ring fills up; below
+	// that, it polls.
+	t.reader.SetDeadline(time.Now().Add(t.poll))
 	var rec ringbuf.Record
 	var ev Event
 	for {
@@ -143,6 +147,12 @@ func (t *Tracer) Run(ctx context.Context, fn func(*Event)) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				continue
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				t.reader.SetDeadline(time.Now().Add(t.poll))
 				continue
 			}
 			return fmt.Errorf("trace: read ring buffer: %w", err)

@@ -30,6 +30,11 @@ import (
 // zero: 4 MiB, about 50,000 events of typical path length.
 const DefaultRingBufferSize = 4 << 20
 
+// DefaultPollInterval is how often the reader looks at the ring buffer
+// when Options leaves it zero. The programs wake the reader early once the
+// ring is an eighth full.
+const DefaultPollInterval = 20 * time.Millisecond
+
 // configWatchAll is the bit of the config map that traces every cgroup.
 const configWatchAll = 1
 
@@ -43,6 +48,9 @@ type Options struct {
 	WatchAll bool
 	// Cgroups are cgroup v2 ids (see CgroupID) to trace from the start.
 	Cgroups []uint64
+	// PollInterval bounds how late an event is delivered while the ring
+	// is less than an eighth full; 0 means DefaultPollInterval.
+	PollInterval time.Duration
 }
 
 // Tracer is a loaded and attached set of tracing programs. Its methods
@@ -57,6 +65,7 @@ type Tracer struct {
 	monoBase time.Duration
 	wallBase time.Time
 	ringSize int
+	poll     time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -85,7 +94,10 @@ func Open(opts Options) (*Tracer, error) {
 	if _, err := tracefsRoot(); err != nil {
 		return nil, err
 	}
-	t := &Tracer{ringSize: ringSize(opts.RingBufferSize)}
+	t := &Tracer{ringSize: ringSize(opts.RingBufferSize), poll: opts.PollInterval}
+	if t.poll <= 0 {
+		t.poll = DefaultPollInterval
+	}
 	// Kernels since 5.11 charge BPF memory to the memory cgroup and need
 	// no rlimit; where raising it is not allowed, loading may still work.
 	if err := rlimit.RemoveMemlock(); err != nil {
