@@ -35,14 +35,16 @@ func Supported() error {
 	if _, err := btf.LoadKernelSpec(); err != nil {
 		return fmt.Errorf("%w: %w", ErrNoBTF, err)
 	}
-	if _, err := tracefsRoot(); err != nil {
-		return err
-	}
 	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
 		return fmt.Errorf("%w: ring buffer map: %w", ErrBPFRefused, err)
 	}
 	if err := features.HaveProgramType(ebpf.TracePoint); err != nil {
 		return fmt.Errorf("%w: tracepoint program: %w", ErrBPFRefused, err)
+	}
+	// Last: without privileges tracefs is unreadable too, and the refusal
+	// is the cause worth naming.
+	if _, err := tracefsRoot(); err != nil {
+		return err
 	}
 	return nil
 }
