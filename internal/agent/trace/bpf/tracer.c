@@ -85,10 +85,24 @@ static __always_inline int traced(__u64 cgid)
 	return bpf_map_lookup_elem(&watched, &cgid) != 0;
 }
 
+/* All lost events, whatever their cgroup: counted even when the drops map
+ * is full, so that no loss goes unseen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops_total SEC(".maps");
+
 static __always_inline void count_drop(__u64 cgid)
 {
+	__u32 zero = 0;
 	__u64 one = 1;
-	__u64 *n = bpf_map_lookup_elem(&drops, &cgid);
+	__u64 *n = bpf_map_lookup_elem(&drops_total, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	n = bpf_map_lookup_elem(&drops, &cgid);
 
 	if (n) {
 		__sync_fetch_and_add(n, 1);
