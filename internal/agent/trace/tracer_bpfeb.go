@@ -34,6 +34,7 @@ type tracerEvent struct {
 const (
 	tracerMapConfig           = "config"
 	tracerMapDrops            = "drops"
+	tracerMapDropsTotal       = "drops_total"
 	tracerMapEvents           = "events"
 	tracerMapScratch          = "scratch"
 	tracerMapWatched          = "watched"
@@ -95,11 +96,12 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
-	Config  *ebpf.MapSpec `ebpf:"config"`
-	Drops   *ebpf.MapSpec `ebpf:"drops"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Scratch *ebpf.MapSpec `ebpf:"scratch"`
-	Watched *ebpf.MapSpec `ebpf:"watched"`
+	Config     *ebpf.MapSpec `ebpf:"config"`
+	Drops      *ebpf.MapSpec `ebpf:"drops"`
+	DropsTotal *ebpf.MapSpec `ebpf:"drops_total"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
+	Watched    *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // tracerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -128,17 +130,19 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
-	Config  *ebpf.Map `ebpf:"config"`
-	Drops   *ebpf.Map `ebpf:"drops"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Scratch *ebpf.Map `ebpf:"scratch"`
-	Watched *ebpf.Map `ebpf:"watched"`
+	Config     *ebpf.Map `ebpf:"config"`
+	Drops      *ebpf.Map `ebpf:"drops"`
+	DropsTotal *ebpf.Map `ebpf:"drops_total"`
+	Events     *ebpf.Map `ebpf:"events"`
+	Scratch    *ebpf.Map `ebpf:"scratch"`
+	Watched    *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
 		m.Config,
 		m.Drops,
+		m.DropsTotal,
 		m.Events,
 		m.Scratch,
 		m.Watched,
