@@ -97,6 +97,19 @@ func TestDropsAreCountedPerCgroup(t *testing.T) {
 		t.Errorf("received %d + dropped %d = %d, want %d (%d opens + %d start-up events)",
 			all, drops[cg], got, want, opens, overhead)
 	}
+	total, err := tr.DropsTotal()
+	if err != nil || total != drops[cg] {
+		t.Errorf("DropsTotal = %d, %v; want the cgroup's %d", total, err, drops[cg])
+	}
+	if n, err := tr.Forget(cg); err != nil || n != drops[cg] {
+		t.Errorf("Forget = %d, %v; want %d", n, err, drops[cg])
+	}
+	if d, _ := tr.Drops(); len(d) != 0 {
+		t.Errorf("drops after Forget: %v", d)
+	}
+	if n, err := tr.Forget(cg); err != nil || n != 0 {
+		t.Errorf("second Forget = %d, %v; want 0", n, err)
+	}
 	if all > tr.RingBufferSize()/headerSize {
 		t.Errorf("%d events received from a %d-byte ring", all, tr.RingBufferSize())
 	}

@@ -236,6 +236,38 @@ func (t *Tracer) Drops() (map[uint64]uint64, error) {
 	return out, nil
 }
 
+// DropsTotal returns how many events were lost in all, whatever their
+// cgroup: it is counted even when the per-cgroup map is full (16,384
+// cgroups not forgotten), so it is at least the sum of Drops.
+func (t *Tracer) DropsTotal() (uint64, error) {
+	var n uint64
+	if err := t.objs.DropsTotal.Lookup(uint32(0), &n); err != nil {
+		return 0, fmt.Errorf("trace: read total drops: %w", err)
+	}
+	return n, nil
+}
+
+// Forget stops tracing the cgroup and removes its drop count, returning
+// the count's last value; call it once a container is gone and its
+// evidence is written, so that the per-cgroup map does not fill up.
+func (t *Tracer) Forget(cgroupID uint64) (uint64, error) {
+	if err := t.Unwatch(cgroupID); err != nil {
+		return 0, err
+	}
+	var n uint64
+	err := t.objs.Drops.LookupAndDelete(cgroupID, &n)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		// Hash maps without LookupAndDelete (kernels before 5.14).
+		if err = t.objs.Drops.Lookup(cgroupID, &n); err == nil {
+			err = t.objs.Drops.Delete(cgroupID)
+		}
+	}
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return 0, fmt.Errorf("trace: forget cgroup %d: %w", cgroupID, err)
+	}
+	return n, nil
+}
+
 // Close detaches the programs and frees the maps; it may be called more
 // than once, and ends any Run or Events reader.
 func (t *Tracer) Close() error {
