@@ -1,6 +1,10 @@
 package match
 
-import "time"
+import (
+	"time"
+
+	"github.com/runlens/runlens/internal/gosym"
+)
 
 // Finding is one vulnerability affecting one package. Advisories that are
 // aliases of each other (CVE, GHSA, GO-, DSA...) merge into one Finding.
@@ -54,6 +58,34 @@ type Finding struct {
 	ExploitReferences []string `json:"exploit_references,omitempty"`
 	// SSVC are the SSVC decision points of the finding (set by the scan).
 	SSVC *SSVC `json:"ssvc,omitempty"`
+	// Symbols is set on findings of Go packages (go-module, go-stdlib)
+	// whose Go vulnerability database record (GO-) says which code is
+	// vulnerable; the scan checks them against the binary's functions.
+	Symbols *GoSymbols `json:"symbols,omitempty"`
+}
+
+// GoSymbols says whether the vulnerable code a Go advisory names is
+// linked into the binary the package was found in.
+type GoSymbols struct {
+	// Checked is true when the binary's function table was read; false
+	// leaves Linked and Reachable unknown (the binary was not readable,
+	// or the inventory came from a cache).
+	Checked bool `json:"checked"`
+	// Advisory is the GO- record the symbols come from (the first when
+	// several are merged).
+	Advisory string `json:"advisory"`
+	// Vulnerable are the vulnerable names: "pkgpath.Func",
+	// "pkgpath.Type.Method", a package path alone for a whole package,
+	// "module/..." for a whole module.
+	Vulnerable []string `json:"vulnerable"`
+	// Linked are the names of Vulnerable the binary links (a whole package
+	// or module by any of its functions).
+	Linked []string `json:"linked,omitempty"`
+	// Reachable is Checked and Linked not empty.
+	Reachable bool `json:"reachable"`
+	// Imports are the advisories' imports the names come from, for the
+	// scan's check; not written.
+	Imports []gosym.Import `json:"-"`
 }
 
 // EPSS is FIRST's exploit prediction for one CVE.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/osv-scalibr/semantic"
 
+	"github.com/runlens/runlens/internal/gosym"
 	"github.com/runlens/runlens/internal/osv"
 	"github.com/runlens/runlens/internal/severity"
 )
@@ -23,6 +24,9 @@ type hit struct {
 	// statuses are the triage statuses (distroStatus) of its affected
 	// entries that hold the version and name no fix.
 	statuses []string
+	// imports are the vulnerable Go packages and symbols of a GO- record's
+	// affected entries that hold the version (goImports).
+	imports []gosym.Import
 }
 
 // cvePattern finds a CVE ID, also inside distribution IDs such as
@@ -282,6 +286,7 @@ func (g *group) finding(ctx context.Context, hits []hit, pkg PackageRef, metrics
 	for _, i := range order {
 		f.ExploitReferences = exploitReferences(f.ExploitReferences, hits[i].vuln)
 	}
+	f.Symbols = goSymbols(hits, order)
 	return f
 }
 

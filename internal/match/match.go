@@ -96,6 +96,11 @@ func Match(ctx context.Context, inv *inventory.Inventory, src Source) (Result, e
 				c := *f.CVSS
 				f.CVSS = &c
 			}
+			if f.Symbols != nil {
+				gs := *f.Symbols
+				gs.Vulnerable, gs.Imports = slices.Clone(gs.Vulnerable), slices.Clone(gs.Imports)
+				f.Symbols = &gs
+			}
 			f.Package = ref
 			res.Findings = append(res.Findings, f)
 		}
@@ -209,6 +214,7 @@ func check(v *osv.Vulnerability, q query, iv *installed) (hit, []string, bool) {
 		}
 		affected = true
 		h.fixed = append(h.fixed, vd.fixed...)
+		h.imports = append(h.imports, goImports(v, a)...)
 		if len(vd.fixed) == 0 {
 			h.statuses = append(h.statuses, distroStatus(v, a))
 		}
