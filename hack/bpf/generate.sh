@@ -30,7 +30,7 @@ fi
 # The structs the BPF programs read. CO-RE relocates every field access
 # against the running kernel's BTF at load time, so the header only has to
 # name the fields, not match any one kernel's layout.
-structs=(trace_entry trace_event_raw_sched_process_exec trace_event_raw_sys_enter open_how)
+structs=(trace_entry trace_event_raw_sched_process_exec trace_event_raw_sys_enter trace_event_raw_sys_exit open_how)
 
 full=$(mktemp)
 trap 'rm -f "$full"' EXIT

@@ -2,6 +2,11 @@
 /* The node agent's continuous tracer: program executions and file opens,
  * attributed to the cgroup (v2) of the task that made them.
  *
+ * An open is reported when the system call returns, with its result: the
+ * entry stashes the arguments per thread and the exit reads the path,
+ * so that failed opens (the dynamic linker's and interpreters' probing of
+ * search paths) can be left out in the kernel.
+ *
  * Each event is built in a per-CPU scratch buffer (the path may be up to
  * PATH_MAX bytes) and copied into the ring buffer with only the bytes the
  * path uses. The reader is woken only once the ring is an eighth full
@@ -23,11 +28,13 @@
 
 /* config[0] bits. */
 #define CONFIG_WATCH_ALL 1
+#define CONFIG_FAILED_OPENS 2
 
 struct event {
 	__u64 ts;        /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
 	__u64 cgroup_id; /* bpf_get_current_cgroup_id */
 	__u64 flags;     /* open flags */
+	__s64 ret;       /* open result: fd, or -errno */
 	__u32 pid;       /* tgid, in the initial pid namespace */
 	__u32 tid;
 	__u32 kind;
@@ -75,12 +82,32 @@ struct {
 	__type(value, __u32);
 } config SEC(".maps");
 
-static __always_inline int traced(__u64 cgid)
+/* An open between its entry and its exit. */
+struct pending {
+	__u64 path;
+	__u64 flags;
+	__s32 dirfd;
+	__u32 kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct pending);
+} inflight SEC(".maps");
+
+static __always_inline __u32 config_bits(void)
 {
 	__u32 zero = 0;
 	__u32 *cfg = bpf_map_lookup_elem(&config, &zero);
 
-	if (cfg && (*cfg & CONFIG_WATCH_ALL))
+	return cfg ? *cfg : 0;
+}
+
+static __always_inline int traced(__u64 cgid)
+{
+	if (config_bits() & CONFIG_WATCH_ALL)
 		return 1;
 	return bpf_map_lookup_elem(&watched, &cgid) != 0;
 }
@@ -130,6 +157,7 @@ static __always_inline struct event *start(__u32 kind, __u64 cgid)
 	e->ts = bpf_ktime_get_ns();
 	e->cgroup_id = cgid;
 	e->flags = 0;
+	e->ret = 0;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->kind = kind;
@@ -184,20 +212,48 @@ int trace_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return 0;
 }
 
-static __always_inline int trace_open(__u32 kind, const char *path, __s32 dirfd, __u64 flags)
+/* open_enter stashes an open's arguments until it returns. */
+static __always_inline int open_enter(__u32 kind, const char *path, __s32 dirfd, __u64 flags)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending p = {
+		.path = (__u64)path,
+		.flags = flags,
+		.dirfd = dirfd,
+		.kind = kind,
+	};
+
+	if (!traced(bpf_get_current_cgroup_id()))
+		return 0;
+	bpf_map_update_elem(&inflight, &id, &p, BPF_ANY);
+	return 0;
+}
+
+/* The exit of openat, openat2 and open: reports the stashed open with its
+ * result; the path is read from the caller's memory now. */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int trace_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cgid = bpf_get_current_cgroup_id();
+	struct pending *p = bpf_map_lookup_elem(&inflight, &id);
+	struct pending open;
 	struct event *e;
 	long n;
 
-	if (!traced(cgid))
+	if (!p)
 		return 0;
-	e = start(kind, cgid);
+	open = *p;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ctx->ret < 0 && !(config_bits() & CONFIG_FAILED_OPENS))
+		return 0;
+	e = start(open.kind, cgid);
 	if (!e)
 		return 0;
-	e->dirfd = dirfd;
-	e->flags = flags;
-	n = bpf_probe_read_user_str(e->path, PATH_MAX, path);
+	e->dirfd = open.dirfd;
+	e->flags = open.flags;
+	e->ret = ctx->ret;
+	n = bpf_probe_read_user_str(e->path, PATH_MAX, (const char *)open.path);
 	submit(e, n);
 	return 0;
 }
@@ -205,7 +261,7 @@ static __always_inline int trace_open(__u32 kind, const char *path, __s32 dirfd,
 SEC("tracepoint/syscalls/sys_enter_openat")
 int trace_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return trace_open(KIND_OPENAT, (const char *)ctx->args[1], (__s32)ctx->args[0], ctx->args[2]);
+	return open_enter(KIND_OPENAT, (const char *)ctx->args[1], (__s32)ctx->args[0], ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -217,14 +273,14 @@ int trace_openat2(struct trace_event_raw_sys_enter *ctx)
 	/* args[2] is the caller's struct open_how; read only its flags. */
 	if (bpf_probe_read_user(&how.flags, sizeof(how.flags), (void *)ctx->args[2]) == 0)
 		flags = how.flags;
-	return trace_open(KIND_OPENAT2, (const char *)ctx->args[1], (__s32)ctx->args[0], flags);
+	return open_enter(KIND_OPENAT2, (const char *)ctx->args[1], (__s32)ctx->args[0], flags);
 }
 
 /* open(2) exists on x86-64 (not on arm64); attached only where it does. */
 SEC("tracepoint/syscalls/sys_enter_open")
 int trace_open_legacy(struct trace_event_raw_sys_enter *ctx)
 {
-	return trace_open(KIND_OPEN, (const char *)ctx->args[0], -100, ctx->args[1]);
+	return open_enter(KIND_OPEN, (const char *)ctx->args[0], -100, ctx->args[1]);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
