@@ -18,6 +18,7 @@ type tracerEvent struct {
 	Ts       uint64
 	CgroupId uint64
 	Flags    uint64
+	Ret      int64
 	Pid      uint32
 	Tid      uint32
 	Kind     uint32
@@ -28,6 +29,14 @@ type tracerEvent struct {
 	Path     [4096]int8
 }
 
+type tracerPending struct {
+	_     structs.HostLayout
+	Path  uint64
+	Flags uint64
+	Dirfd int32
+	Kind  uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -36,9 +45,11 @@ const (
 	tracerMapDrops            = "drops"
 	tracerMapDropsTotal       = "drops_total"
 	tracerMapEvents           = "events"
+	tracerMapInflight         = "inflight"
 	tracerMapScratch          = "scratch"
 	tracerMapWatched          = "watched"
 	tracerProgTraceExec       = "trace_exec"
+	tracerProgTraceOpenExit   = "trace_open_exit"
 	tracerProgTraceOpenLegacy = "trace_open_legacy"
 	tracerProgTraceOpenat     = "trace_openat"
 	tracerProgTraceOpenat2    = "trace_openat2"
@@ -87,6 +98,7 @@ type tracerSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerProgramSpecs struct {
 	TraceExec       *ebpf.ProgramSpec `ebpf:"trace_exec"`
+	TraceOpenExit   *ebpf.ProgramSpec `ebpf:"trace_open_exit"`
 	TraceOpenLegacy *ebpf.ProgramSpec `ebpf:"trace_open_legacy"`
 	TraceOpenat     *ebpf.ProgramSpec `ebpf:"trace_openat"`
 	TraceOpenat2    *ebpf.ProgramSpec `ebpf:"trace_openat2"`
@@ -100,6 +112,7 @@ type tracerMapSpecs struct {
 	Drops      *ebpf.MapSpec `ebpf:"drops"`
 	DropsTotal *ebpf.MapSpec `ebpf:"drops_total"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	Inflight   *ebpf.MapSpec `ebpf:"inflight"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	Watched    *ebpf.MapSpec `ebpf:"watched"`
 }
@@ -134,6 +147,7 @@ type tracerMaps struct {
 	Drops      *ebpf.Map `ebpf:"drops"`
 	DropsTotal *ebpf.Map `ebpf:"drops_total"`
 	Events     *ebpf.Map `ebpf:"events"`
+	Inflight   *ebpf.Map `ebpf:"inflight"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
 	Watched    *ebpf.Map `ebpf:"watched"`
 }
@@ -144,6 +158,7 @@ func (m *tracerMaps) Close() error {
 		m.Drops,
 		m.DropsTotal,
 		m.Events,
+		m.Inflight,
 		m.Scratch,
 		m.Watched,
 	)
@@ -160,6 +175,7 @@ type tracerVariables struct {
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerPrograms struct {
 	TraceExec       *ebpf.Program `ebpf:"trace_exec"`
+	TraceOpenExit   *ebpf.Program `ebpf:"trace_open_exit"`
 	TraceOpenLegacy *ebpf.Program `ebpf:"trace_open_legacy"`
 	TraceOpenat     *ebpf.Program `ebpf:"trace_openat"`
 	TraceOpenat2    *ebpf.Program `ebpf:"trace_openat2"`
@@ -168,6 +184,7 @@ type tracerPrograms struct {
 func (p *tracerPrograms) Close() error {
 	return _TracerClose(
 		p.TraceExec,
+		p.TraceOpenExit,
 		p.TraceOpenLegacy,
 		p.TraceOpenat,
 		p.TraceOpenat2,

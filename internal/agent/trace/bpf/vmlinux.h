@@ -42,6 +42,13 @@ struct trace_event_raw_sys_enter {
 	char __data[0];
 };
 
+struct trace_event_raw_sys_exit {
+	struct trace_entry ent;
+	long int id;
+	long int ret;
+	char __data[0];
+};
+
 struct open_how {
 	__u64 flags;
 	__u64 mode;
