@@ -19,8 +19,9 @@ const (
 	// KindExec is a successful execve/execveat: Path is the file name the
 	// caller passed, as the kernel resolved it for the exec.
 	KindExec Kind = iota + 1
-	// KindOpen is an open request (openat, openat2 or open), reported on
-	// entry to the system call, so it includes opens that then fail.
+	// KindOpen is an open (openat, openat2 or open), reported when the
+	// system call returns: Result is the fd, or -errno when it failed
+	// (failed opens are reported only with Options.FailedOpens).
 	KindOpen
 )
 
@@ -55,6 +56,8 @@ type Event struct {
 	// working directory); Flags the open flags (O_RDONLY, O_CLOEXEC, …).
 	Dirfd int32
 	Flags uint64
+	// Result is an open's return value: the fd, or -errno.
+	Result int64
 	// Time is when the kernel saw it.
 	Time time.Time
 }
@@ -64,12 +67,13 @@ const (
 	offTs       = 0
 	offCgroup   = 8
 	offFlags    = 16
-	offPid      = 24
-	offTid      = 28
-	offKind     = 32
-	offDirfd    = 36
-	offPathLen  = 40
-	offComm     = 48
+	offRet      = 24
+	offPid      = 32
+	offTid      = 36
+	offKind     = 40
+	offDirfd    = 44
+	offPathLen  = 48
+	offComm     = 56
 	commLen     = 16
 	headerSize  = offComm + commLen
 	rawExec     = 1
@@ -90,6 +94,7 @@ func (t *Tracer) decode(raw []byte, e *Event) error {
 		TID:      le.Uint32(raw[offTid:]),
 		CgroupID: le.Uint64(raw[offCgroup:]),
 		Flags:    le.Uint64(raw[offFlags:]),
+		Result:   int64(le.Uint64(raw[offRet:])),
 		Dirfd:    int32(le.Uint32(raw[offDirfd:])),
 		Comm:     cstring(raw[offComm : offComm+commLen]),
 		Time:     t.wallBase.Add(time.Duration(le.Uint64(raw[offTs:])) - t.monoBase),

@@ -2,7 +2,8 @@
 // every program execution (sched_process_exec) and file open (openat,
 // openat2 and, where the architecture has it, open) made by the tasks of
 // the cgroups it is asked to watch, each attributed to the task's cgroup
-// v2 id. Events the ring buffer had no room for are not lost silently:
+// v2 id. Opens are reported when they return, with their result; failed
+// ones only when asked. Events the ring buffer had no room for are not lost silently:
 // they are counted per cgroup and read with Drops.
 //
 // The BPF programs are CO-RE objects compiled from bpf/tracer.c and
@@ -35,8 +36,11 @@ const DefaultRingBufferSize = 4 << 20
 // ring is an eighth full.
 const DefaultPollInterval = 20 * time.Millisecond
 
-// configWatchAll is the bit of the config map that traces every cgroup.
-const configWatchAll = 1
+// Bits of the config map: trace every cgroup; report failed opens.
+const (
+	configWatchAll    = 1
+	configFailedOpens = 2
+)
 
 // Options configure Open.
 type Options struct {
@@ -48,6 +52,9 @@ type Options struct {
 	WatchAll bool
 	// Cgroups are cgroup v2 ids (see CgroupID) to trace from the start.
 	Cgroups []uint64
+	// FailedOpens reports opens that failed too (ENOENT of a search
+	// path, EACCES); by default only opens that returned an fd are.
+	FailedOpens bool
 	// PollInterval bounds how late an event is delivered while the ring
 	// is less than an eighth full; 0 means DefaultPollInterval.
 	PollInterval time.Duration
@@ -67,6 +74,9 @@ type Tracer struct {
 	ringSize int
 	poll     time.Duration
 
+	cfgMu sync.Mutex
+	cfg   uint32
+
 	closeOnce sync.Once
 	closeErr  error
 	readMu    sync.Mutex
@@ -85,6 +95,10 @@ var attachments = []attachment{
 	{"syscalls", "sys_enter_openat2", func(o *tracerObjects) *ebpf.Program { return o.TraceOpenat2 }, false},
 	// open(2) does not exist on arm64 and other newer architectures.
 	{"syscalls", "sys_enter_open", func(o *tracerObjects) *ebpf.Program { return o.TraceOpenLegacy }, true},
+	// One program reports the opens on their return.
+	{"syscalls", "sys_exit_openat", func(o *tracerObjects) *ebpf.Program { return o.TraceOpenExit }, false},
+	{"syscalls", "sys_exit_openat2", func(o *tracerObjects) *ebpf.Program { return o.TraceOpenExit }, false},
+	{"syscalls", "sys_exit_open", func(o *tracerObjects) *ebpf.Program { return o.TraceOpenExit }, true},
 }
 
 // Open loads the programs, attaches them to their tracepoints and opens
@@ -120,10 +134,15 @@ func Open(opts Options) (*Tracer, error) {
 
 // setup fills the filter maps, attaches the programs and opens the reader.
 func (t *Tracer) setup(opts Options) error {
+	var cfg uint32
 	if opts.WatchAll {
-		if err := t.WatchAll(); err != nil {
-			return err
-		}
+		cfg |= configWatchAll
+	}
+	if opts.FailedOpens {
+		cfg |= configFailedOpens
+	}
+	if err := t.setConfig(cfg, cfg); err != nil {
+		return err
 	}
 	for _, id := range opts.Cgroups {
 		if err := t.Watch(id); err != nil {
@@ -209,15 +228,20 @@ func (t *Tracer) Unwatch(cgroupID uint64) error {
 }
 
 // WatchAll traces every cgroup, watched or not.
-func (t *Tracer) WatchAll() error { return t.setConfig(configWatchAll) }
+func (t *Tracer) WatchAll() error { return t.setConfig(configWatchAll, configWatchAll) }
 
 // WatchListed goes back to tracing only the watched cgroups.
-func (t *Tracer) WatchListed() error { return t.setConfig(0) }
+func (t *Tracer) WatchListed() error { return t.setConfig(configWatchAll, 0) }
 
-func (t *Tracer) setConfig(v uint32) error {
-	if err := t.objs.Config.Put(uint32(0), v); err != nil {
+// setConfig sets the config bits of mask to those of v.
+func (t *Tracer) setConfig(mask, v uint32) error {
+	t.cfgMu.Lock()
+	defer t.cfgMu.Unlock()
+	cfg := t.cfg&^mask | v&mask
+	if err := t.objs.Config.Put(uint32(0), cfg); err != nil {
 		return fmt.Errorf("trace: set config: %w", err)
 	}
+	t.cfg = cfg
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -98,8 +99,8 @@ func TestExecAndOpensOfAWatchedCgroup(t *testing.T) {
 		t.Errorf("exec time %v not within the test's run (started %v)", ex.Time, start)
 	}
 	op := c.wait(t, "open of /etc/hostname", func(e *Event) bool { return e.Kind == KindOpen && e.Path == "/etc/hostname" })
-	if op.CgroupID != cg.id || int(op.PID) != cat.Process.Pid || op.Syscall != "openat" {
-		t.Errorf("open event = %+v, want cgroup %d pid %d via openat", op, cg.id, cat.Process.Pid)
+	if op.CgroupID != cg.id || int(op.PID) != cat.Process.Pid || op.Syscall != "openat" || op.Result < 0 {
+		t.Errorf("open event = %+v, want cgroup %d pid %d via openat, an fd as result", op, cg.id, cat.Process.Pid)
 	}
 
 	// A path longer than 255 bytes arrives whole, and openat2 is seen
@@ -170,7 +171,7 @@ func TestCloseDetachesAndFrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progs []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{tr.objs.TraceExec, tr.objs.TraceOpenat, tr.objs.TraceOpenat2, tr.objs.TraceOpenLegacy} {
+	for _, p := range []*ebpf.Program{tr.objs.TraceExec, tr.objs.TraceOpenat, tr.objs.TraceOpenat2, tr.objs.TraceOpenLegacy, tr.objs.TraceOpenExit} {
 		info, err := p.Info()
 		if err != nil {
 			t.Fatal(err)
@@ -178,8 +179,8 @@ func TestCloseDetachesAndFrees(t *testing.T) {
 		id, _ := info.ID()
 		progs = append(progs, id)
 	}
-	if len(tr.links) < 3 {
-		t.Fatalf("%d tracepoints attached, want at least 3", len(tr.links))
+	if len(tr.links) < 5 {
+		t.Fatalf("%d tracepoints attached, want at least 5 (exec, openat and openat2 entries and exits)", len(tr.links))
 	}
 	ch := tr.Events(context.Background())
 	if err := tr.Close(); err != nil {
@@ -223,5 +224,58 @@ func TestCgroupIDAndRingSize(t *testing.T) {
 		if got := ringSize(in); got != want {
 			t.Errorf("ringSize(%d) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+func TestFailedOpensOnlyWhenAsked(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "does-not-exist")
+	for _, failed := range []bool{false, true} {
+		tr := openTracer(t, Options{FailedOpens: failed})
+		cg := newCgroup(t)
+		if err := tr.Watch(cg.id); err != nil {
+			t.Fatal(err)
+		}
+		c := collect(t, tr)
+		// cat fails on the missing file, then opens the one that exists.
+		if err := cg.command(t, "/bin/cat", missing, "/etc/hostname").Run(); err == nil {
+			t.Fatal("cat of a missing file succeeded")
+		}
+		c.wait(t, "open of /etc/hostname", func(e *Event) bool { return e.Path == "/etc/hostname" })
+		e, seen := c.find(func(e *Event) bool { return e.Path == missing })
+		switch {
+		case failed && !seen:
+			t.Error("FailedOpens: the failed open is not reported")
+		case failed && e.Result != -int64(unix.ENOENT):
+			t.Errorf("FailedOpens: result %d, want -ENOENT", e.Result)
+		case !failed && seen:
+			t.Errorf("failed open reported without FailedOpens: %+v", e)
+		}
+		tr.Close()
+	}
+}
+
+// TestEventLayout holds the decoder's offsets to the C struct as bpf2go
+// saw it.
+func TestEventLayout(t *testing.T) {
+	var e tracerEvent
+	for name, got := range map[string][2]uintptr{
+		"ts":        {unsafe.Offsetof(e.Ts), offTs},
+		"cgroup_id": {unsafe.Offsetof(e.CgroupId), offCgroup},
+		"flags":     {unsafe.Offsetof(e.Flags), offFlags},
+		"ret":       {unsafe.Offsetof(e.Ret), offRet},
+		"pid":       {unsafe.Offsetof(e.Pid), offPid},
+		"tid":       {unsafe.Offsetof(e.Tid), offTid},
+		"kind":      {unsafe.Offsetof(e.Kind), offKind},
+		"dirfd":     {unsafe.Offsetof(e.Dirfd), offDirfd},
+		"path_len":  {unsafe.Offsetof(e.PathLen), offPathLen},
+		"comm":      {unsafe.Offsetof(e.Comm), offComm},
+		"path":      {unsafe.Offsetof(e.Path), headerSize},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("%s at %d in the C struct, decoded at %d", name, got[0], got[1])
+		}
+	}
+	if len(e.Path) != maxPathSize {
+		t.Errorf("path of %d bytes, decoded up to %d", len(e.Path), maxPathSize)
 	}
 }
