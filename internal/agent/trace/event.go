@@ -170,13 +170,20 @@ func (t *Tracer) Run(ctx context.Context, fn func(*Event)) error {
 }
 
 // Events starts a reader and returns its events; the channel is closed
-// when ctx ends, the tracer is closed or reading fails. A slow consumer
-// slows the reader, and the ring buffer then fills and drops (see Drops).
+// when ctx ends, the tracer is closed or reading fails (then Err says
+// why). A slow consumer slows the reader, and the ring buffer then fills
+// and drops (see Drops).
 func (t *Tracer) Events(ctx context.Context) <-chan Event {
 	ch := make(chan Event, 1024)
 	go func() {
 		defer close(ch)
-		t.Run(ctx, func(e *Event) {
+		var err error
+		defer func() {
+			if err != nil && !errors.Is(err, ctx.Err()) {
+				t.readErr.Store(&err)
+			}
+		}()
+		err = t.Run(ctx, func(e *Event) {
 			select {
 			case ch <- *e:
 			case <-ctx.Done():
@@ -184,4 +191,13 @@ func (t *Tracer) Events(ctx context.Context) <-chan Event {
 		})
 	}()
 	return ch
+}
+
+// Err is the error that ended an Events reader, or nil when none failed
+// (ending with its context or Close is no failure).
+func (t *Tracer) Err() error {
+	if p := t.readErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"math/bits"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,6 +81,7 @@ type Tracer struct {
 	closeOnce sync.Once
 	closeErr  error
 	readMu    sync.Mutex
+	readErr   atomic.Pointer[error]
 }
 
 // attachment is one tracepoint a program is attached to.

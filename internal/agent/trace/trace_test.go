@@ -183,6 +183,28 @@ func TestCloseDetachesAndFrees(t *testing.T) {
 		t.Fatalf("%d tracepoints attached, want at least 5 (exec, openat and openat2 entries and exits)", len(tr.links))
 	}
 	ch := tr.Events(context.Background())
+	// The channel delivers: this process's own open, under WatchAll.
+	marker := filepath.Join(t.TempDir(), "events-marker")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.ReadFile(marker); err != nil {
+		t.Fatal(err)
+	}
+	for timeout := time.After(5 * time.Second); ; {
+		select {
+		case e := <-ch:
+			if e.Path != marker {
+				continue
+			}
+			if int(e.PID) != os.Getpid() || e.Kind != KindOpen {
+				t.Errorf("marker event = %+v", e)
+			}
+		case <-timeout:
+			t.Fatal("no event for the marker on the Events channel")
+		}
+		break
+	}
 	if err := tr.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -191,6 +213,9 @@ func TestCloseDetachesAndFrees(t *testing.T) {
 	}
 	// The reader ends (events read before Close may still be queued).
 	for range ch {
+	}
+	if err := tr.Err(); err != nil {
+		t.Errorf("Err after Close = %v, want nil", err)
 	}
 	// Programs are freed once no fd or link holds them.
 	for _, id := range progs {
