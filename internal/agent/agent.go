@@ -26,6 +26,12 @@ type Sources struct {
 	// Inventory reads the packages of a container's image (the runtime's
 	// content store, else the live root through /proc/<pid>/root).
 	Inventory func(ctx context.Context, c *evidence.Container) (*inventory.Inventory, error)
+	// Drift, when set, compares each container's live root with its
+	// image (Drifter.Drift): given the image's inventory and the
+	// container's processes, what the live root has that the image does
+	// not; nil when it cannot tell (an image read from the live root).
+	// Nil turns the check off.
+	Drift func(ctx context.Context, c *evidence.Container, img *inventory.Inventory, procs []Process) (*evidence.Drift, error)
 	// Since is when the agent started watching; Complete says it saw
 	// every use since then (a tracer attached, nothing dropped). A
 	// snapshot without a tracer sees only what runs at that moment, so
@@ -70,10 +76,17 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 			start = c.StartedAt
 		}
 		c.Window = result.Window{Start: start, End: at, Complete: src.Complete}
-		ix, err := indexFor(ctx, src, &c, indexes)
+		ix, inv, err := indexFor(ctx, src, &c, indexes)
 		if err != nil {
 			c.Window.Complete = false
 			doc.Problems = append(doc.Problems, fmt.Sprintf("container %s (%s/%s): %v", c.ID, c.PodNamespace, c.PodName, err))
+		}
+		if src.Drift != nil && inv != nil && err == nil {
+			d, err := src.Drift(ctx, &c, inv, procs[c.ID])
+			if err != nil {
+				doc.Problems = append(doc.Problems, fmt.Sprintf("container %s (%s/%s): %v", c.ID, c.PodNamespace, c.PodName, err))
+			}
+			c.Drift = d
 		}
 		doc.Containers = append(doc.Containers, c)
 		if ix == nil {
@@ -86,8 +99,10 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 	return doc, nil
 }
 
-// indexed is an image's attribution index, and why it is incomplete.
+// indexed is an image's inventory, its attribution index, and why it is
+// incomplete.
 type indexed struct {
+	inv *inventory.Inventory
 	ix  *attribute.Index
 	err error
 }
@@ -95,16 +110,16 @@ type indexed struct {
 // indexFor returns the attribution index of c's image, reading its
 // inventory once per digest. A partly read image gives an index and the
 // error saying so; an unreadable one no index.
-func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]indexed) (*attribute.Index, error) {
+func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]indexed) (*attribute.Index, *inventory.Inventory, error) {
 	key := c.Digest
 	if key == "" {
 		key = "container:" + c.ID
 	}
 	if e, ok := cache[key]; ok {
-		return e.ix, e.err
+		return e.ix, e.inv, e.err
 	}
 	inv, err := src.Inventory(ctx, c)
-	var e indexed
+	e := indexed{inv: inv}
 	if inv != nil {
 		e.ix = attribute.New(inv.Packages)
 	}
@@ -112,5 +127,5 @@ func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map
 		e.err = fmt.Errorf("inventory of %s: %w", c.Image, err)
 	}
 	cache[key] = e
-	return e.ix, e.err
+	return e.ix, e.inv, e.err
 }

@@ -5,6 +5,13 @@
 // `GET /v1/evidence`); `runlens scan cluster --evidence` reads it back and
 // the ranking takes each package's runtime state from it.
 //
+// A container may carry Drift: what its live root filesystem has that
+// its image does not — packages installed and files written or dropped
+// after it started (Container.Drift; absent when not checked, empty
+// lists when checked and nothing found). Drift is evidence of its own:
+// its packages are not in the image's inventory, so the scan of the
+// image never lists them.
+//
 // The package holds the model and the joining of records to workloads
 // only; it imports nothing that reads /proc, BPF or the CRI.
 package evidence
@@ -57,6 +64,10 @@ type Container struct {
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	// Window is how long the agent watched this container.
 	Window result.Window `json:"window"`
+	// Drift is what the live root has that the image does not; nil when
+	// it was not checked (drift off, or the image was read from the live
+	// root itself, so there is nothing to compare with).
+	Drift *Drift `json:"drift,omitempty"`
 }
 
 // Package identifies a package of an image as the inventory names it;
@@ -67,6 +78,9 @@ type Package struct {
 	Ecosystem string `json:"ecosystem,omitempty"`
 	PURL      string `json:"purl,omitempty"`
 	Location  string `json:"location,omitempty"`
+	// Type is the inventory's package type (deb, apk, rpm, npm, python,
+	// go-binary, …); set on drift packages.
+	Type string `json:"type,omitempty"`
 }
 
 // Record is what was seen of one package of one image in one pod.
