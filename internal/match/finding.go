@@ -67,9 +67,10 @@ type Finding struct {
 // GoSymbols says whether the vulnerable code a Go advisory names is
 // linked into the binary the package was found in.
 type GoSymbols struct {
-	// Checked is true when the binary's function table was read; false
-	// leaves Linked and Reachable unknown (the binary was not readable,
-	// or the inventory came from a cache).
+	// Checked is true when the binaries' function tables were read (or
+	// one that was read links the code); false leaves Linked and
+	// Reachable unknown (a binary was not readable, or the inventory came
+	// from a cache).
 	Checked bool `json:"checked"`
 	// Advisory is the GO- record the symbols come from (the first when
 	// several are merged).
@@ -83,6 +84,10 @@ type GoSymbols struct {
 	Linked []string `json:"linked,omitempty"`
 	// Reachable is Checked and Linked not empty.
 	Reachable bool `json:"reachable"`
+	// Binaries are the executables the package was found in, all of which
+	// were read when Checked (one module version in several binaries is
+	// one finding); any one linking the code makes it Reachable.
+	Binaries []string `json:"binaries,omitempty"`
 	// Imports are the advisories' imports the names come from, for the
 	// scan's check; not written.
 	Imports []gosym.Import `json:"-"`

@@ -70,7 +70,16 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*result.Image, err
 	res := &result.Image{Target: desc, Status: result.StatusScanned, Findings: []match.Finding{}}
 	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
 
-	inv, cached, err := s.inventory(ctx, img, res)
+	// A freshly read image is matched while its root is open, so that Go
+	// findings are checked against the functions their binary links.
+	matched := false
+	var merr error
+	inv, cached, err := s.inventory(ctx, img, res, func(root layerfs.RootFS, inv *inventory.Inventory) {
+		matched, merr = true, s.match(ctx, inv, res)
+		if merr == nil {
+			checkGoSymbols(ctx, root, inv, res.Findings)
+		}
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -80,7 +89,10 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*result.Image, err
 		return res, nil
 	}
 	res.Cached = cached
-	if err := s.match(ctx, inv, res); err != nil {
+	if !matched {
+		merr = s.match(ctx, inv, res)
+	}
+	if err := merr; err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -92,7 +104,9 @@ func (s *Scanner) Scan(ctx context.Context, img image.Image) (*result.Image, err
 
 // inventory returns the image's packages from the cache or by extraction.
 // A partial extraction is returned with res marked partial and not cached.
-func (s *Scanner) inventory(ctx context.Context, img image.Image, res *result.Image) (*inventory.Inventory, bool, error) {
+// withRoot, if set, is called with an extracted inventory before the
+// image's root is closed (never for a cached one).
+func (s *Scanner) inventory(ctx context.Context, img image.Image, res *result.Image, withRoot func(layerfs.RootFS, *inventory.Inventory)) (*inventory.Inventory, bool, error) {
 	id, cacheable := Identity(res.Target)
 	cacheable = cacheable && s.Cache != nil
 	if cacheable {
@@ -145,6 +159,9 @@ func (s *Scanner) inventory(ctx context.Context, img image.Image, res *result.Im
 	if cacheable && res.Status == result.StatusScanned {
 		// A failed cache write only costs the next scan time.
 		_ = s.Cache.Put(ctx, &cache.Entry{Identity: id, Version: extract.Version, Inventory: inv, LayerIssues: res.LayerIssues})
+	}
+	if withRoot != nil {
+		withRoot(root, inv)
 	}
 	return inv, false, nil
 }
@@ -212,7 +229,7 @@ func (s *Scanner) ScanDigest(ctx context.Context, ref, digest string, open func(
 // reason); the error is set when nothing could be read.
 func (s *Scanner) Inventory(ctx context.Context, img image.Image) (*inventory.Inventory, *result.Image, error) {
 	res := &result.Image{Target: img.Descriptor(), Status: result.StatusScanned, Findings: []match.Finding{}}
-	inv, cached, err := s.inventory(ctx, img, res)
+	inv, cached, err := s.inventory(ctx, img, res, nil)
 	res.Cached = cached
 	if err != nil {
 		res.Status, res.Error = result.StatusFailed, err.Error()
