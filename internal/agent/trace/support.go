@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -94,7 +95,7 @@ func CgroupRoot() (string, error) {
 		fields := strings.Fields(sc.Text())
 		for i, fld := range fields {
 			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return fields[4], nil
+				return unescapeMount(fields[4]), nil
 			}
 		}
 	}
@@ -102,4 +103,24 @@ func CgroupRoot() (string, error) {
 		return "", fmt.Errorf("cgroup2 mount: %w", err)
 	}
 	return "", errors.New("cgroup2 mount: no cgroup2 file system mounted")
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space,
+// \011, \012, \134).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

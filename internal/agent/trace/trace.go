@@ -273,6 +273,24 @@ func (t *Tracer) DropsTotal() (uint64, error) {
 	return n, nil
 }
 
+// Missed returns how many times the kernel skipped one of the programs
+// because another BPF program was running on the same CPU (recursion
+// misses, Linux 5.12+): events lost before any cgroup could be charged,
+// which Drops and DropsTotal cannot count. Any growth makes every window
+// partial.
+func (t *Tracer) Missed() (uint64, error) {
+	var n uint64
+	for _, p := range []*ebpf.Program{t.objs.TraceExec, t.objs.TraceOpenat, t.objs.TraceOpenat2,
+		t.objs.TraceOpenLegacy, t.objs.TraceOpenExit} {
+		st, err := p.Stats()
+		if err != nil {
+			return 0, fmt.Errorf("trace: read program stats: %w", err)
+		}
+		n += st.RecursionMisses
+	}
+	return n, nil
+}
+
 // Forget stops tracing the cgroup and removes its drop count, returning
 // the count's last value; call it once a container is gone and its
 // evidence is written, so that the per-cgroup map does not fill up.

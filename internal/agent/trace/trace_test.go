@@ -159,6 +159,11 @@ func TestExecAndOpensOfAWatchedCgroup(t *testing.T) {
 	if err := tr.WatchListed(); err != nil {
 		t.Fatal(err)
 	}
+	if n, err := tr.Missed(); err != nil {
+		t.Errorf("Missed: %v", err)
+	} else {
+		t.Logf("recursion misses: %d", n)
+	}
 	if d, _ := tr.Drops(); d[cg.id] != 0 {
 		t.Errorf("drops of the cgroup = %d with a 4 MiB ring and a reader", d[cg.id])
 	}
@@ -302,5 +307,19 @@ func TestEventLayout(t *testing.T) {
 	}
 	if len(e.Path) != maxPathSize {
 		t.Errorf("path of %d bytes, decoded up to %d", len(e.Path), maxPathSize)
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{
+		"/sys/fs/cgroup":        "/sys/fs/cgroup",
+		`/mnt/a\040b`:           "/mnt/a b",
+		`/mnt/back\134slash`:    `/mnt/back\slash`,
+		`/mnt/trailing\04`:      `/mnt/trailing\04`,
+		`/mnt/not\999an-escape`: `/mnt/not\999an-escape`,
+	} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
