@@ -323,3 +323,17 @@ func TestUnescapeMount(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenNamesAMissingTracefs(t *testing.T) {
+	saved := tracefsRoots
+	tracefsRoots = []string{filepath.Join(t.TempDir(), "no-tracefs")}
+	defer func() { tracefsRoots = saved }()
+	tr, err := Open(Options{})
+	if err == nil {
+		tr.Close()
+		t.Fatal("Open without tracefs succeeded")
+	}
+	if !errors.Is(err, ErrNoTracefs) || !strings.Contains(err.Error(), "mount -t tracefs") {
+		t.Errorf("Open without tracefs: %v, want ErrNoTracefs saying how to mount it", err)
+	}
+}
