@@ -2,9 +2,9 @@
 // every program execution (sched_process_exec) and file open (openat,
 // openat2 and, where the architecture has it, open) made by the tasks of
 // the cgroups it is asked to watch, each attributed to the task's cgroup
-// v2 id. Opens are reported when they return, with their result; failed
-// ones only when asked. Events the ring buffer had no room for are not lost silently:
-// they are counted per cgroup and read with Drops.
+// v2 id. Opens are reported when they return, with their result (failed
+// ones only when asked). Events the ring buffer had no room for are not
+// lost silently: they are counted per cgroup and read with Drops.
 //
 // The BPF programs are CO-RE objects compiled from bpf/tracer.c and
 // committed (hack/bpf/generate.sh regenerates them), so building and
@@ -29,7 +29,8 @@ import (
 )
 
 // DefaultRingBufferSize is the ring buffer's size when Options leaves it
-// zero: 4 MiB, about 50,000 events of typical path length.
+// zero: 4 MiB, about 35,000 events with paths of 30 bytes (an event
+// takes 80 bytes and its path).
 const DefaultRingBufferSize = 4 << 20
 
 // DefaultPollInterval is how often the reader looks at the ring buffer
@@ -107,9 +108,6 @@ var attachments = []attachment{
 // the ring buffer. The error names what failed and wraps ErrNoBTF,
 // ErrNoTracefs or ErrBPFRefused where one of them is the cause.
 func Open(opts Options) (*Tracer, error) {
-	if _, err := tracefsRoot(); err != nil {
-		return nil, err
-	}
 	t := &Tracer{ringSize: ringSize(opts.RingBufferSize), poll: opts.PollInterval}
 	if t.poll <= 0 {
 		t.poll = DefaultPollInterval
@@ -127,6 +125,11 @@ func Open(opts Options) (*Tracer, error) {
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		return nil, loadError(err)
 	}
+	// After the load: without privileges that fails first, and says so.
+	if _, err := tracefsRoot(); err != nil {
+		t.objs.Close()
+		return nil, err
+	}
 	if err := t.setup(opts); err != nil {
 		t.Close()
 		return nil, err
@@ -143,7 +146,7 @@ func (t *Tracer) setup(opts Options) error {
 	if opts.FailedOpens {
 		cfg |= configFailedOpens
 	}
-	if err := t.setConfig(cfg, cfg); err != nil {
+	if err := t.setConfig(^uint32(0), cfg); err != nil {
 		return err
 	}
 	for _, id := range opts.Cgroups {
