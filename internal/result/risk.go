@@ -162,6 +162,7 @@ const (
 	SourceComputed = "computed" // computed by runlens from the finding's data
 	SourceWorkload = "workload" // from the workload's exposure or sensitivity
 	SourceRuntime  = "runtime"  // lowered by runtime evidence
+	SourceCode     = "code"     // lowered because the vulnerable code is not linked
 	SourcePolicy   = "policy"   // set by the policy file
 	SourceAssumed  = "assumed"  // unknown; the conservative value is taken
 )

@@ -34,6 +34,8 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	case rt.State == result.RuntimeNotObserved:
 		runtimeReason = "runtime: not seen in use, but " + windowText(rt.Window)
 	}
+	// Code reachability (code.go): vulnerable Go functions not linked.
+	exposure, codeReason := codeExposure(exposure, fv.symbols)
 	impact := place.impact
 	if fv.technicalImpact.Value == "partial" {
 		impact = place.impactPartial(fv.technicalImpact.Source)
@@ -64,7 +66,7 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	if d.Exploitation.Value == "none" {
 		lead, late = "", fv.exploitReason
 	}
-	e.Reasons = reasons([3]string{lead, place.exposureReason, runtimeReason}, place.impactReasons,
+	e.Reasons = reasons([4]string{lead, place.exposureReason, runtimeReason, codeReason}, place.impactReasons,
 		[6]string{place.criticalReason, fv.severityReason, fv.assumedReason, late, fv.fixReason, place.ruleReason})
 }
 
@@ -204,7 +206,7 @@ func containsFold(list []string, s string) bool {
 
 // reasons lists the non-empty phrases of head, then middle, then those
 // of tail, in one allocation (there is a list per entry).
-func reasons(head [3]string, middle []string, tail [6]string) []string {
+func reasons(head [4]string, middle []string, tail [6]string) []string {
 	n := len(middle)
 	for _, p := range head {
 		if p != "" {

@@ -23,6 +23,8 @@ type findingView struct {
 	exploitReason, severityReason, fixReason, assumedReason string
 	// facts are the finding's facts every entry of it shares.
 	facts *result.FindingFacts
+	// symbols is the Go symbol check of the finding, if any (code.go).
+	symbols *match.GoSymbols
 }
 
 // viewFinding derives f's inputs.
@@ -32,6 +34,7 @@ func viewFinding(f *match.Finding) *findingView {
 		automatable:     automatableOf(f),
 		technicalImpact: technicalImpactOf(f),
 		severity:        severityComponent(f.CVSS, f.Severity),
+		symbols:         f.Symbols,
 	}
 	v.facts = &result.FindingFacts{Severity: f.Severity, CVSS: f.CVSS, EPSS: f.EPSS, KEV: f.KEV, KEVListed: f.KEV != nil,
 		FixedVersions: f.FixedVersions, Status: result.StatusOf(f)}
