@@ -73,6 +73,9 @@ type vexGroup struct {
 	// fixed are the finding's fixed versions, lowest first (as match
 	// sorts them).
 	fixed []string
+	// notLinked, if set, says the vulnerable Go code is not in the
+	// binaries (openvex_code.go).
+	notLinked string
 }
 
 // vexGroups groups the document's risks, or when it has none its images'
@@ -83,6 +86,7 @@ func vexGroups(doc *result.Document) []*vexGroup {
 	type key struct{ digest, vuln, purl, pkg string }
 	byKey := map[key]*vexGroup{}
 	var list []*vexGroup
+	notLinked := vexNotLinked(doc)
 	get := func(digest, vuln string, p match.PackageRef) *vexGroup {
 		k := key{digest: digest, vuln: vuln, purl: p.PURL}
 		if p.PURL == "" {
@@ -108,6 +112,9 @@ func vexGroups(doc *result.Document) []*vexGroup {
 		if len(g.fixed) == 0 {
 			g.fixed = r.Facts.FixedVersions
 		}
+		if notLinked != nil {
+			g.notLinked = notLinked[vexCodeKey{r.Image, r.Vulnerability, r.Package.Name, r.Package.Version, r.Package.Location}]
+		}
 	}
 	if len(doc.Risks) == 0 {
 		for _, img := range doc.Images {
@@ -122,6 +129,7 @@ func vexGroups(doc *result.Document) []*vexGroup {
 				if len(g.fixed) == 0 {
 					g.fixed = f.FixedVersions
 				}
+				g.notLinked = notLinkedImpact(f.Symbols)
 			}
 		}
 	}
@@ -171,6 +179,10 @@ func (g *vexGroup) statement(repos []string, min time.Duration) vex.Statement {
 // other occurrence watched over a complete window and never seen in use;
 // anything else is under investigation.
 func (g *vexGroup) decide(s *vex.Statement, min time.Duration) {
+	if g.scanOnly && g.notLinked != "" && g.purl != "" {
+		s.Status, s.Justification, s.ImpactStatement = vex.StatusNotAffected, vex.VulnerableCodeNotPresent, g.notLinked
+		return
+	}
 	if g.scanOnly {
 		s.Status = vex.StatusUnderInvestigation
 		s.StatusNotes = "An image scan: no workload running the image was watched."
@@ -203,6 +215,14 @@ func (g *vexGroup) decide(s *vex.Statement, min time.Duration) {
 	}
 	if len(open) == 0 {
 		vexCarry(s, carried[0].VEX)
+		return
+	}
+	if g.notLinked != "" && g.purl != "" {
+		// Whatever runs, code that is not in the binary cannot.
+		s.Status, s.Justification, s.ImpactStatement = vex.StatusNotAffected, vex.VulnerableCodeNotPresent, g.notLinked
+		if len(carried) > 0 {
+			s.StatusNotes = fmt.Sprintf("%d more occurrence(s) set aside by %s.", len(carried), carried[0].VEX.Document)
+		}
 		return
 	}
 	var inUse, watched, unknown []string
