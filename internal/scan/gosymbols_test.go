@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/runlens/runlens/internal/gosym/gosymtest"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/vulndb"
 )
@@ -67,6 +70,10 @@ func TestSampleGoFindingsLinked(t *testing.T) {
 // scanDir scans a directory holding the named programs under /bin
 // against the sample's Go advisories.
 func scanDir(t *testing.T, bins map[string]string) []match.Finding {
+	return scanDirImage(t, bins).Findings
+}
+
+func scanDirImage(t *testing.T, bins map[string]string) *result.Image {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
@@ -101,7 +108,7 @@ func scanDir(t *testing.T, bins map[string]string) []match.Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Findings
+	return res
 }
 
 // Two programs built here with golang.org/x/text: one calls
@@ -139,5 +146,34 @@ func TestGoBinariesToldApart(t *testing.T) {
 		if n != 2 {
 			t.Errorf("%v: %d findings of GO-2021-0113 and GO-2022-1059, want 2", c.binaries, n)
 		}
+	}
+}
+
+// Ranked, the finding in the binary that does not link the vulnerable
+// function has System Exposure small (source code) and ranks below the
+// same finding in the binary that does.
+func TestNotLinkedRanksLower(t *testing.T) {
+	calls := scanDirImage(t, map[string]string{"calls": gosymtest.Build(t, gosymtest.CallsParseAcceptLanguage, "-s -w")})
+	other := scanDirImage(t, map[string]string{"other": gosymtest.Build(t, gosymtest.CallsTagString, "-s -w")})
+	calls.Target.Digest, other.Target.Digest = "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	doc := result.New(result.NewHeader("scan image", "test", nil), []*result.Image{calls, other}, nil, nil)
+	if err := risk.Rank(doc, risk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]result.Risk{}
+	for _, e := range doc.Risks {
+		if e.Vulnerability == "CVE-2022-32149" {
+			by[e.Package.Location] = e
+		}
+	}
+	linked, unlinked := by["/bin/calls"], by["/bin/other"]
+	if ex := unlinked.Decision.SystemExposure; ex.Value != "small" || ex.Source != result.SourceCode {
+		t.Errorf("not linked: exposure %+v, want small (code)", ex)
+	}
+	if ex := linked.Decision.SystemExposure; ex.Source == result.SourceCode || !slices.Contains(linked.Reasons, "links "+parseAcceptLanguage) {
+		t.Errorf("linked: exposure %+v, reasons %q", ex, linked.Reasons)
+	}
+	if unlinked.Score >= linked.Score {
+		t.Errorf("not linked scores %.1f, linked %.1f", unlinked.Score, linked.Score)
 	}
 }
