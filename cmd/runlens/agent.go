@@ -10,13 +10,16 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlens/runlens/internal/agent"
+	"github.com/runlens/runlens/internal/agent/caps"
 	"github.com/runlens/runlens/internal/agent/contentstore"
 	"github.com/runlens/runlens/internal/agent/cri"
+	"github.com/runlens/runlens/internal/agent/trace"
 	"github.com/runlens/runlens/internal/evidence"
 	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/usage"
@@ -32,7 +35,13 @@ type agentOptions struct {
 	containerdRoot string
 	procRoot       string
 	node           string
+	drift          bool
 }
+
+// dropCapabilities makes `runlens agent` drop every capability but
+// caps.Keep() at start. Tests that run the agent inside their own
+// process turn it off: that process still has clusters to tear down.
+var dropCapabilities = true
 
 func (a *app) agentCommand() *cobra.Command {
 	var o agentOptions
@@ -47,6 +56,14 @@ The result is evidence: per image and package, executed, listening, loaded
 or not seen, over an observation window. "runlens scan cluster --evidence"
 gives every risk its runtime state from it.
 
+--drift (on by default with --once) also compares each container's live
+root with its image from the content store: packages installed and files
+written or dropped since it started, in the container's "drift".
+
+It needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (and CAP_BPF, CAP_PERFMON
+for tracing), says which is missing, and drops every other capability at
+start; docs/agent.md has the DaemonSet's securityContext.
+
 --once writes one snapshot and exits. Its window is a single moment, so it
 can prove a package in use but never unused; --listen keeps watching and
 serves the latest evidence at GET /v1/evidence.`,
@@ -57,6 +74,9 @@ serves the latest evidence at GET /v1/evidence.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.once == (o.listen != "") {
 				return usage.Errorf("give exactly one of --once and --listen")
+			}
+			if !cmd.Flags().Changed("drift") {
+				o.drift = o.once
 			}
 			if o.interval < time.Second {
 				return usage.Errorf("--interval: want 1s or more, got %s", o.interval)
@@ -73,10 +93,14 @@ serves the latest evidence at GET /v1/evidence.`,
 	f.StringVar(&o.containerdRoot, "containerd-root", "/var/lib/containerd", "containerd's root, whose content store holds the images; images not found there are read from the live root")
 	f.StringVar(&o.procRoot, "proc", "/proc", "the host's proc filesystem")
 	f.StringVar(&o.node, "node", "", "the node's name in the evidence (default: the host name)")
+	f.BoolVar(&o.drift, "drift", false, "compare each container's live root with its image: packages and files added at runtime (default: on with --once)")
 	return cmd
 }
 
 func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
+	if err := a.agentCapabilities(); err != nil {
+		return err
+	}
 	client, err := cri.Dial(ctx, o.criSocket)
 	if err != nil {
 		return err
@@ -100,6 +124,10 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 		Inventory:  agent.Inventories(store, o.procRoot, &scan.Scanner{}),
 		Since:      time.Now(),
 	}
+	if o.drift && store != nil {
+		d := &agent.Drifter{Store: store, ProcRoot: o.procRoot, Scanner: &scan.Scanner{}}
+		src.Inventory, src.Drift = d.Inventory, d.Drift
+	}
 	if o.once {
 		doc, err := agent.Snapshot(ctx, src)
 		if err != nil {
@@ -110,7 +138,76 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 		}
 		return writeEvidence(a.stdout, o.output, doc)
 	}
-	return serveEvidence(ctx, a, o, src)
+	return serveEvidence(ctx, a, o, a.watch(ctx, o, src))
+}
+
+// watch makes src continuous: every snapshot adds to what was seen since
+// the start, and the tracer's exec and open events fill the time between
+// snapshots. Windows are complete only while the tracer runs and has lost
+// nothing; without it (no BPF here) every window is partial.
+func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) func() agent.Sources {
+	w := agent.NewWatcher(o.procRoot)
+	procs := src.Processes
+	src.Processes = func(ctx context.Context) (map[string][]agent.Process, error) {
+		snap, err := procs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.AddSnapshot(snap)
+		return w.Processes(ctx)
+	}
+	tr, err := trace.Open(trace.Options{WatchAll: true})
+	if err != nil {
+		a.log.Warn("no tracer: only what runs at each look is seen, and no window is complete", "reason", err)
+		return func() agent.Sources { return src }
+	}
+	var running atomic.Bool
+	running.Store(true)
+	go func() {
+		defer tr.Close()
+		defer running.Store(false)
+		err := tr.Run(ctx, func(ev *trace.Event) {
+			switch ev.Kind {
+			case trace.KindExec:
+				w.Exec(ev.PID, ev.Path)
+			case trace.KindOpen:
+				w.Open(ev.PID, ev.Path)
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("tracer stopped", "err", err)
+		}
+	}()
+	return func() agent.Sources {
+		s := src
+		dropped, derr := tr.DropsTotal()
+		missed, merr := tr.Missed()
+		s.Complete = running.Load() && derr == nil && merr == nil && dropped == 0 && missed == 0 && w.Cut() == 0
+		return s
+	}
+}
+
+// agentCapabilities fails naming the capabilities the agent lacks, then
+// drops every one it does not need.
+func (a *app) agentCapabilities() error {
+	have, err := caps.Current()
+	if err != nil {
+		a.log.Warn("capabilities not checked", "reason", err)
+		return nil
+	}
+	if err := caps.Check(have); err != nil {
+		return err
+	}
+	if !dropCapabilities {
+		return nil
+	}
+	after, err := caps.Drop(caps.Keep())
+	if err != nil {
+		a.log.Warn("capabilities not dropped", "reason", err, "effective", have.Effective.String())
+		return nil
+	}
+	a.log.Info("agent capabilities", "effective", after.Effective.String(), "permitted", after.Permitted.String())
+	return nil
 }
 
 // writeEvidence writes doc as indented JSON to path, or w when empty.
@@ -139,13 +236,12 @@ func encodeEvidence(w io.Writer, doc *evidence.Document) error {
 }
 
 // serveEvidence looks again every interval and serves the latest
-// snapshot until ctx ends. Without a tracer it sees only what runs at
-// each look, so its windows are never complete.
-func serveEvidence(ctx context.Context, a *app, o *agentOptions, src agent.Sources) error {
+// snapshot until ctx ends.
+func serveEvidence(ctx context.Context, a *app, o *agentOptions, sources func() agent.Sources) error {
 	var mu sync.Mutex
 	var latest []byte
 	take := func() {
-		doc, err := agent.Snapshot(ctx, src)
+		doc, err := agent.Snapshot(ctx, sources())
 		if err != nil {
 			a.log.Error("agent snapshot failed", "err", err)
 			return

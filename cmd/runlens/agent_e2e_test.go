@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,6 +147,75 @@ func TestAgentEvidenceRanksWhatRuns(t *testing.T) {
 	}
 	if f := doc.Summary.Risk; f.InUse == nil || *f.InUse == 0 {
 		t.Errorf("funnel in use %v", f.InUse)
+	}
+	if !t.Failed() {
+		agentCheckListen(ctx, t, c, cli)
+	}
+}
+
+// agentCheckListen runs `runlens agent --listen` with its tracer, reads
+// its evidence over HTTP while it watches, and ranks with it: the window
+// is complete (nothing dropped), so with a policy whose minimum window the
+// watch has covered, log4shell on batch — watched and never used — gets
+// System Exposure small from runtime, while web's stays as loaded.
+func agentCheckListen(ctx context.Context, t *testing.T, c *cluster.Cluster, cli *cli) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	var stderr strings.Builder
+	go func() {
+		done <- run(actx, []string{"--db-dir", cli.dbDir, "agent", "--listen", addr, "--interval", "1s", "--cri-socket", c.ContainerdSocket,
+			"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	url := "http://" + addr + "/v1/evidence"
+	var ev evidence.Document
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&ev)
+			resp.Body.Close()
+		}
+		if err == nil && ev.Window.End.Sub(ev.Window.Start) >= 3*time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent --listen: no evidence with a 3 s window at %s: %v\n%s", url, err, stderr.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !ev.Window.Complete {
+		t.Fatalf("the tracer's window is not complete: %+v\n%s", ev.Window, stderr.String())
+	}
+	policy := writeFile(t, "policy.yaml", "minObservation: 2s\n")
+	saved := filepath.Join(t.TempDir(), "listen.json")
+	if code, _, serr := cli.run("", "scan", "cluster", "--kubeconfig", c.ScannerKubeconfig, "--evidence", url, "--policy", policy, "-f", "json", "-o", saved); code != exitOK {
+		t.Fatalf("scan cluster --evidence URL: exit %d\n%s", code, serr)
+	}
+	doc := riskReadResult(t, saved)
+	for _, r := range doc.Risks {
+		if r.Vulnerability != riskKEV || r.Namespace != "agent-demo" {
+			continue
+		}
+		switch r.Workload {
+		case "Deployment/batch":
+			if r.Runtime.State != result.RuntimeNotObserved || r.Decision.SystemExposure.Value != "small" || r.Decision.SystemExposure.Source != result.SourceRuntime {
+				t.Errorf("batch over a complete window: runtime %+v, exposure %+v", r.Runtime, r.Decision.SystemExposure)
+			}
+		case "Deployment/web":
+			if r.Runtime.State != result.RuntimeLoaded {
+				t.Errorf("web: runtime %+v", r.Runtime)
+			}
+		}
 	}
 }
 
