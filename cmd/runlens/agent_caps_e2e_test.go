@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/runlens/runlens/internal/agent/caps"
+	"github.com/runlens/runlens/internal/evidence"
+	"github.com/runlens/runlens/internal/testing/cluster"
+)
+
+// TestMain keeps the in-process agent from dropping this process's
+// capabilities: the tests still tear clusters down after it.
+func TestMain(m *testing.M) {
+	dropCapabilities = false
+	os.Exit(m.Run())
+}
+
+// TestAgentLeastPrivilege runs the built runlens binary's `agent --once`
+// on a full local cluster three ways: as root with every capability
+// (it drops to the kept set at start and says so), under capsh with only
+// caps.Keep() (the same records and drift as root), and under capsh
+// without CAP_SYS_PTRACE, then without CAP_DAC_READ_SEARCH (a non-zero
+// exit naming the capability, no evidence written).
+func TestAgentLeastPrivilege(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs the agent as root with fewer capabilities: run as root")
+	}
+	capsh := capshPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin := buildAgentBinary(ctx, t)
+	c := cluster.Start(t, cluster.ModeFull, cluster.WithName("agentcaps"))
+	sample, err := tarball.ImageFromPath(sampleImage, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PushImage(ctx, t, cluster.WithApp(ctx, t, sample), "agent/app", "1")
+	manifest := strings.ReplaceAll(agentManifest, "{{IMAGE}}", c.Registry+"/agent/app:1")
+	if _, err := cluster.Apply(ctx, cluster.RESTConfig(t, c.Kubeconfig), []byte(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	agentWaitRunning(ctx, t, c, 3*time.Minute)
+
+	dir := t.TempDir()
+	agentArgs := func(out string) []string {
+		return []string{"--db-dir", filepath.Join(dir, "db"), "--cache-dir", filepath.Join(dir, "cache"), "-v", "agent", "--once", "-o", out,
+			"--cri-socket", c.ContainerdSocket, "--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName}
+	}
+	run := func(name string, keep caps.Set) (string, string, error) {
+		out := filepath.Join(dir, name+".json")
+		var cmd *exec.Cmd
+		if keep == 0 {
+			cmd = exec.CommandContext(ctx, bin, agentArgs(out)...)
+		} else {
+			args := append([]string{"--drop=" + dropAllBut(keep), "--", "-c", `exec "$@"`, "runlens", bin}, agentArgs(out)...)
+			cmd = exec.CommandContext(ctx, capsh, args...)
+		}
+		t0 := time.Now()
+		b, err := cmd.CombinedOutput()
+		t.Logf("%s: %s in %s", name, keepName(keep), time.Since(t0).Round(time.Millisecond))
+		return out, string(b), err
+	}
+
+	rootOut, log, err := run("root", 0)
+	if err != nil {
+		t.Fatalf("agent as root: %v\n%s", err, log)
+	}
+	if want := "effective=" + caps.Keep().String(); !strings.Contains(log, want) {
+		t.Errorf("the agent did not say it dropped to %s:\n%s", want, log)
+	}
+	asRoot := agentReadEvidence(t, rootOut)
+	if len(asRoot.Problems) > 0 || len(agentFacts(asRoot)) == 0 {
+		t.Fatalf("as root: problems %q, %d records", asRoot.Problems, len(asRoot.Records))
+	}
+
+	for _, keep := range []caps.Set{caps.Keep(), caps.Of(caps.CapSysPtrace, caps.CapDacReadSearch)} {
+		out, log, err := run("capsh", keep)
+		if err != nil {
+			t.Fatalf("agent with %s: %v\n%s", keep, err, log)
+		}
+		ev := agentReadEvidence(t, out)
+		if len(ev.Problems) > 0 {
+			t.Errorf("with %s: problems %q", keep, ev.Problems)
+		}
+		if got, want := agentFacts(ev), agentFacts(asRoot); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("with %s the agent saw\n%s\nas root\n%s", keep, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+
+	for _, drop := range []caps.Cap{caps.CapSysPtrace, caps.CapDacReadSearch} {
+		out, log, err := run("without-"+drop.String(), caps.Keep()&^caps.Of(drop))
+		if err == nil {
+			t.Fatalf("without %s the agent succeeded:\n%s", drop, log)
+		}
+		if want := "missing capability " + strings.ToUpper(drop.String()) + ": needed to"; !strings.Contains(log, want) {
+			t.Errorf("without %s: %q not in\n%s", drop, want, log)
+		}
+		if strings.Contains(log, "panic") {
+			t.Errorf("without %s: a crash\n%s", drop, log)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("without %s: evidence written anyway", drop)
+		}
+	}
+}
+
+// agentFacts are what an evidence document says of the containers, as
+// comparable lines: each record's pod, digest, package, state, pids,
+// files and ports, and each container's drift.
+func agentFacts(d *evidence.Document) []string {
+	var out []string
+	for _, r := range d.Records {
+		out = append(out, fmt.Sprintf("%s/%s %s %s@%s %s pids=%v files=%v ports=%v", r.PodNamespace, r.PodName, r.Digest, r.Package.Name, r.Package.Version, r.State, r.PIDs, r.Files, r.Ports))
+	}
+	for _, c := range d.Containers {
+		if c.Drift == nil {
+			out = append(out, fmt.Sprintf("%s/%s drift not checked", c.PodNamespace, c.PodName))
+			continue
+		}
+		var files []string
+		for _, f := range c.Drift.Files {
+			files = append(files, f.Change+":"+f.Path)
+		}
+		out = append(out, fmt.Sprintf("%s/%s drift packages=%v files=%v complete=%v", c.PodNamespace, c.PodName, c.Drift.Packages, files, c.Drift.Complete))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// capshPath finds capsh, installing libcap2-bin when it is missing.
+func capshPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("capsh"); err == nil {
+		return p
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("capsh missing and no apt-get to install libcap2-bin")
+	}
+	if out, err := exec.Command("apt-get", "install", "-y", "-q", "libcap2-bin").CombinedOutput(); err != nil {
+		t.Skipf("capsh missing; installing libcap2-bin failed: %v\n%s", err, out)
+	}
+	p, err := exec.LookPath("capsh")
+	if err != nil {
+		t.Skip("capsh missing after installing libcap2-bin")
+	}
+	return p
+}
+
+// buildAgentBinary builds runlens as its image does (no cgo, so the
+// agent can drop capabilities on every thread).
+func buildAgentBinary(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "runlens")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// dropAllBut lists every capability this kernel knows except keep, for
+// capsh --drop.
+func dropAllBut(keep caps.Set) string {
+	last := 40
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		fmt.Sscan(strings.TrimSpace(string(b)), &last)
+	}
+	var names []string
+	for c := caps.Cap(0); int(c) <= last; c++ {
+		if !keep.Has(c) {
+			names = append(names, c.String())
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func keepName(keep caps.Set) string {
+	if keep == 0 {
+		return "every capability"
+	}
+	return keep.String()
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/runlens/runlens/internal/evidence"
+	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/testing/cluster"
+)
+
+// TestAgentDriftReportsADroppedBinary: on a full local cluster, `runlens
+// agent --once` finds no drift in freshly started containers; then a
+// binary is written into the running web container through
+// /proc/<pid>/root (what a file dropped at runtime looks like from the
+// node) and run in it with crictl exec: the next snapshot's drift of web
+// names it, added, executable, executed by the new process, while batch
+// (same image, untouched) still has none.
+func TestAgentDriftReportsADroppedBinary(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the agent reads other processes' /proc entries: run as root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c := cluster.Start(t, cluster.ModeFull, cluster.WithName("agentdrift"))
+	sample, err := tarball.ImageFromPath(sampleImage, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PushImage(ctx, t, cluster.WithApp(ctx, t, sample), "agent/app", "1")
+	manifest := strings.ReplaceAll(agentManifest, "{{IMAGE}}", c.Registry+"/agent/app:1")
+	if _, err := cluster.Apply(ctx, cluster.RESTConfig(t, c.Kubeconfig), []byte(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	agentWaitRunning(ctx, t, c, 3*time.Minute)
+	cli := newCLI(t)
+	snapshot := func(name string) *evidence.Document {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), name+".json")
+		t0 := time.Now()
+		code, _, stderr := cli.run("", "agent", "--once", "-o", out, "--cri-socket", c.ContainerdSocket,
+			"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName)
+		if code != 0 {
+			t.Fatalf("agent --once: exit %d: %s", code, stderr)
+		}
+		t.Logf("%s: agent --once (with drift) in %s", name, time.Since(t0).Round(time.Millisecond))
+		return agentReadEvidence(t, out)
+	}
+	pod := func(d *evidence.Document, prefix string) *evidence.Container {
+		t.Helper()
+		for i := range d.Containers {
+			if x := &d.Containers[i]; x.PodNamespace == "agent-demo" && strings.HasPrefix(x.PodName, prefix) {
+				if x.Drift == nil || len(x.PIDs) == 0 {
+					t.Fatalf("%s: drift not checked or no pid: %+v", x.PodName, x)
+				}
+				t.Logf("%s: drift compared %d entries in %d ms, %d files changed, %d packages", x.PodName, x.Drift.Compared, x.Drift.DurationMS, x.Drift.FilesChanged, len(x.Drift.Packages))
+				return x
+			}
+		}
+		t.Fatalf("no %s container in %+v", prefix, d.Containers)
+		return nil
+	}
+	clean := func(x *evidence.Container) {
+		t.Helper()
+		if d := x.Drift; !d.Complete || d.FilesChanged != 0 || len(d.Packages) != 0 {
+			t.Errorf("%s: drift in an untouched container: %+v", x.PodName, d)
+		}
+	}
+
+	before := snapshot("before")
+	if len(before.Problems) > 0 {
+		t.Errorf("problems: %q", before.Problems)
+	}
+	web := pod(before, "web-")
+	clean(web)
+	clean(pod(before, "batch-"))
+
+	// Drop a binary into web's root from the node, and run it there.
+	proc := "/proc/" + strconv.Itoa(web.PIDs[0])
+	bin, err := os.ReadFile(proc + "/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(proc+"/root/runlens-dropped", bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	execCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Crictl(execCtx, "exec", web.ID, "/runlens-dropped", "-listen", "127.0.0.1:18082")
+		done <- err
+	}()
+	defer func() { stop(); <-done }()
+	if !waitExe(web.ID, "/runlens-dropped", 30*time.Second) {
+		select {
+		case err := <-done:
+			t.Fatalf("crictl exec ended: %v", err)
+		default:
+			t.Fatal("the dropped binary is not running in web's container")
+		}
+	}
+
+	after := snapshot("after")
+	w := pod(after, "web-")
+	clean(pod(after, "batch-"))
+	var dropped *evidence.DriftFile
+	for i := range w.Drift.Files {
+		if w.Drift.Files[i].Path == "/runlens-dropped" {
+			dropped = &w.Drift.Files[i]
+		}
+	}
+	if dropped == nil {
+		t.Fatalf("web's drift does not name /runlens-dropped: %+v", w.Drift)
+	}
+	if dropped.Change != evidence.DriftAdded || !dropped.Executable || dropped.State != result.RuntimeExecuted || len(dropped.PIDs) == 0 || dropped.Size != int64(len(bin)) || dropped.Owner != "" {
+		t.Errorf("dropped binary: %+v", dropped)
+	}
+	if w.Drift.Files[0].Path != "/runlens-dropped" || !w.Drift.Complete {
+		t.Errorf("web drift: %+v", w.Drift)
+	}
+}
+
+// waitExe waits until a process of container id runs exe (its cgroup
+// names the container, its exe link the file).
+func waitExe(id, exe string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, d := range dirs {
+			cg, err := os.ReadFile(d + "/cgroup")
+			if err != nil || !strings.Contains(string(cg), id) {
+				continue
+			}
+			if l, err := os.Readlink(d + "/exe"); err == nil && l == exe {
+				return true
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}
