@@ -56,6 +56,29 @@ func TestReachableTellsBinariesApart(t *testing.T) {
 	}
 }
 
+// language.Parse is inlined into main.main: gone from the function table,
+// it is found in the inline tree, stripped binary or not.
+func TestInlinedFunctionsFound(t *testing.T) {
+	for _, ldflags := range []string{"-s -w", ""} {
+		f, err := os.Open(gosymtest.Build(t, gosymtest.CallsParse, ldflags))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := gosym.Read(f, nil)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tab.Inlined {
+			t.Errorf("ldflags %q: inline trees not read", ldflags)
+		}
+		linked, ok := gosym.Reachable(tab.Symbols, go20210113)
+		if !ok || !slices.Equal(linked, []string{"golang.org/x/text/language.Parse"}) {
+			t.Errorf("ldflags %q: linked %v, want language.Parse (inlined)", ldflags, linked)
+		}
+	}
+}
+
 func TestFilterKeepsOnlyWantedPackages(t *testing.T) {
 	f, err := os.Open(gosymtest.Build(t, gosymtest.CallsParseAcceptLanguage, ""))
 	if err != nil {

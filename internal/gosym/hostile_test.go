@@ -19,7 +19,7 @@ func realPclntab(t testing.TB) ([]byte, uint64) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	data, text, err := pclntab(f)
+	data, text, _, err := pclntab(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,33 @@ func elfWithout(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// FuzzInline reads the inline trees of a real binary whose pclntab has
+// bytes flipped at a fuzzed offset: an error or names, never a panic or
+// a hang.
+func FuzzInline(f *testing.F) {
+	file, err := os.Open(gosymtest.Build(f, gosymtest.CallsParse, "-s -w"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer file.Close()
+	data, _, layout, err := pclntab(file)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint32(8), []byte{0xff})
+	f.Add(uint32(64), []byte{1, 2, 3, 4})
+	f.Add(uint32(len(data)/2), []byte{0xff, 0xff, 0xff, 0x7f})
+	f.Fuzz(func(t *testing.T, at uint32, flip []byte) {
+		d := bytes.Clone(data)
+		for i, b := range flip {
+			if j := int(at%uint32(len(d))) + i; j < len(d) {
+				d[j] ^= b
+			}
+		}
+		addInlined(layout, d, map[string]bool{}, nil)
+	})
 }
 
 func FuzzParse(f *testing.F) {

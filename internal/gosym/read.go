@@ -36,24 +36,81 @@ var ErrTooLarge = errors.New("gosym: pclntab over size limit")
 // "pkgpath.Func" or "pkgpath.Type.Method" per function (pointer receivers,
 // closures, generic instantiations and method-value wrappers folded into
 // the function or method they belong to), and one key "pkgpath" per
-// package that has a function. A corrupt or hostile pclntab yields an
-// error, never a panic.
+// package that has a function. Functions inlined into their callers are
+// included where the inline trees are readable (see Table.Inlined). A
+// corrupt or hostile pclntab yields an error, never a panic.
 func Symbols(r io.ReaderAt) (map[string]bool, error) {
-	return Filter(r, nil)
+	t, err := Read(r, nil)
+	if err != nil {
+		return nil, err
+	}
+	return t.Symbols, nil
 }
 
 // Filter is Symbols keeping only the functions of packages keep accepts
 // (nil keeps all), so a caller interested in a few packages holds only
 // their names.
-func Filter(r io.ReaderAt, keep func(pkgPath string) bool) (out map[string]bool, err error) {
-	data, text, err := pclntab(r)
+func Filter(r io.ReaderAt, keep func(pkgPath string) bool) (map[string]bool, error) {
+	t, err := Read(r, keep)
 	if err != nil {
 		return nil, err
 	}
-	return parse(data, text, keep)
+	return t.Symbols, nil
 }
 
-// parse reads the function names of one pclntab.
+// Table is what Read found in a binary.
+type Table struct {
+	// Symbols are the names, as Symbols returns them.
+	Symbols map[string]bool
+	// Inlined says the inline trees were read, so Symbols holds functions
+	// inlined into every caller too. Without them (binaries of Go before
+	// 1.20, other than 64-bit little-endian ELF, or with unreadable
+	// trees) a missing name may still be inlined code: only names that
+	// are present prove anything.
+	Inlined bool
+}
+
+// Read is Filter that also says whether inlined functions were read.
+func Read(r io.ReaderAt, keep func(pkgPath string) bool) (*Table, error) {
+	data, text, layout, err := pclntab(r)
+	if err != nil {
+		return nil, err
+	}
+	syms, err := parse(data, text, keep)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{Symbols: syms}
+	if layout != nil {
+		t.Inlined = addInlined(layout, data, syms, keep)
+	}
+	return t, nil
+}
+
+// addInlined adds the functions of the inline trees to syms, and says
+// whether every tree was read.
+func addInlined(l *elfLayout, data []byte, syms map[string]bool, keep func(string) bool) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	ir, err := newInlineReader(l, data)
+	if err != nil {
+		return false
+	}
+	err = ir.names(func(name string) {
+		pkg, sym, ok := Split(name)
+		if !ok || (keep != nil && !keep(pkg)) {
+			return
+		}
+		syms[pkg] = true
+		syms[pkg+"."+sym] = true
+	})
+	return err == nil
+}
+
+// parse reads the function names of one pclntab's function table.
 func parse(data []byte, text uint64, keep func(string) bool) (out map[string]bool, err error) {
 	if err := checkHeader(data); err != nil {
 		return nil, err
@@ -79,17 +136,17 @@ func parse(data []byte, text uint64, keep func(string) bool) (out map[string]boo
 	return out, nil
 }
 
-// pclntab returns the pclntab section's bytes and the text segment's
-// start address.
-func pclntab(r io.ReaderAt) ([]byte, uint64, error) {
+// pclntab returns the pclntab section's bytes, the text segment's start
+// address and, for ELF files, where the pclntab is.
+func pclntab(r io.ReaderAt) ([]byte, uint64, *elfLayout, error) {
 	var magic [4]byte
 	if _, err := r.ReadAt(magic[:], 0); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrNoPclntab, err)
+		return nil, 0, nil, fmt.Errorf("%w: %v", ErrNoPclntab, err)
 	}
 	if bytes.Equal(magic[:], []byte("\x7fELF")) {
 		f, err := elf.NewFile(r)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrNoPclntab, err)
+			return nil, 0, nil, fmt.Errorf("%w: %v", ErrNoPclntab, err)
 		}
 		s := f.Section(".gopclntab")
 		if s == nil {
@@ -100,25 +157,25 @@ func pclntab(r io.ReaderAt) ([]byte, uint64, error) {
 			text = t.Addr
 		}
 		if s == nil || s.Type == elf.SHT_NOBITS {
-			return nil, 0, ErrNoPclntab
+			return nil, 0, nil, ErrNoPclntab
 		}
 		data, err := readSection(s.Open(), s.Size)
-		return data, text, err
+		return data, text, &elfLayout{f: f, pclnAddr: s.Addr, pclnSize: s.Size}, err
 	}
 	f, err := macho.NewFile(r)
 	if err != nil {
-		return nil, 0, ErrNoPclntab
+		return nil, 0, nil, ErrNoPclntab
 	}
 	s := f.Section("__gopclntab")
 	if s == nil {
-		return nil, 0, ErrNoPclntab
+		return nil, 0, nil, ErrNoPclntab
 	}
 	var text uint64
 	if t := f.Section("__text"); t != nil {
 		text = t.Addr
 	}
 	data, err := readSection(s.Open(), s.Size)
-	return data, text, err
+	return data, text, nil, err
 }
 
 func readSection(r io.Reader, size uint64) ([]byte, error) {

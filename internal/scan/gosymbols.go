@@ -24,8 +24,9 @@ const maxSymbolBinary = 1 << 30
 // and the finding is reachable when any of them links the code. Only the
 // functions of the packages the findings name are kept, one binary at a
 // time, so memory stays bounded by the advisories, not the binaries. A
-// binary that cannot be read leaves the finding unchecked unless another
-// links the code.
+// binary that cannot be read, or whose inline trees cannot (a function
+// inlined into every caller is only named there), leaves the finding
+// unchecked unless one links the code.
 func checkGoSymbols(ctx context.Context, root layerfs.RootFS, inv *inventory.Inventory, findings []match.Finding) {
 	locations := map[string][]string{}
 	for _, p := range inv.Packages {
@@ -62,15 +63,19 @@ func checkGoSymbols(ctx context.Context, root layerfs.RootFS, inv *inventory.Inv
 		for _, i := range idx {
 			imports = append(imports, findings[i].Symbols.Imports...)
 		}
-		syms, err := binarySymbols(root, bin, keeper(imports))
+		tab, err := binarySymbols(root, bin, keeper(imports))
 		if err != nil {
 			continue
 		}
 		for _, i := range idx {
 			gs := findings[i].Symbols
-			linked, _ := gosym.Reachable(syms, gs.Imports)
+			linked, _ := gosym.Reachable(tab.Symbols, gs.Imports)
 			gs.Linked = append(gs.Linked, linked...)
-			read[i]++
+			if tab.Inlined {
+				// Without the inline trees a name not found may be
+				// inlined code: only a complete read counts.
+				read[i]++
+			}
 		}
 	}
 	for i, n := range read {
@@ -113,7 +118,7 @@ func keeper(imports []gosym.Import) func(string) bool {
 
 // binarySymbols opens the binary at loc (image-absolute) in root and reads
 // the functions of the packages keep accepts.
-func binarySymbols(root layerfs.RootFS, loc string, keep func(string) bool) (map[string]bool, error) {
+func binarySymbols(root layerfs.RootFS, loc string, keep func(string) bool) (*gosym.Table, error) {
 	name := strings.TrimPrefix(loc, "/")
 	f, err := root.Open(name)
 	if err != nil {
@@ -131,5 +136,5 @@ func binarySymbols(root layerfs.RootFS, loc string, keep func(string) bool) (map
 	if !ok {
 		return nil, fs.ErrInvalid
 	}
-	return gosym.Filter(ra, keep)
+	return gosym.Read(ra, keep)
 }

@@ -53,7 +53,7 @@ func TestSampleGoFindingsLinked(t *testing.T) {
 		}
 		switch gs.Advisory {
 		case "GO-2021-0113", "GO-2022-1059":
-			if !gs.Reachable || !slices.Equal(gs.Linked, []string{parseAcceptLanguage}) {
+			if !gs.Reachable || !slices.Contains(gs.Linked, parseAcceptLanguage) {
 				t.Errorf("%s (%s): linked %v, want ParseAcceptLanguage", f.ID, gs.Advisory, gs.Linked)
 			}
 		case "GO-2026-5970":

@@ -33,6 +33,24 @@ func main() {
 }
 `
 
+// CallsParse is a program that calls language.Parse, which GO-2021-0113
+// names and which the compiler inlines into its caller: it is found only
+// through the inline trees.
+const CallsParse = `package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/text/language"
+)
+
+func main() {
+	t, err := language.Parse(os.Args[len(os.Args)-1])
+	fmt.Println(t, err)
+}
+`
+
 // CallsTagString is a program that imports golang.org/x/text/language
 // but calls only Tag.String, which no advisory names.
 const CallsTagString = `package main
