@@ -1,0 +1,110 @@
+package agentbench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// runLoad is the load child: `RATE MS FILE` opens and closes FILE RATE
+// times a second for MS milliseconds, paced every millisecond's worth of
+// opens, and prints how many it made and in how many nanoseconds.
+func runLoad(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("want RATE MS FILE, got %q", args)
+	}
+	rate, err1 := strconv.Atoi(args[0])
+	ms, err2 := strconv.Atoi(args[1])
+	if err1 != nil || err2 != nil || rate <= 0 {
+		return fmt.Errorf("bad RATE or MS in %q", args)
+	}
+	total := rate * ms / 1000
+	step := max(rate/1000, 1)
+	start := time.Now()
+	for i := range total {
+		fd, err := unix.Open(args[2], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+		if i%step == step-1 {
+			due := start.Add(time.Duration(i+1) * time.Second / time.Duration(rate))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+		}
+	}
+	fmt.Printf("%d %d\n", total, time.Since(start).Nanoseconds())
+	return nil
+}
+
+// loadResult is one run of the load across containers.
+type loadResult struct {
+	rate  int // asked, in all
+	opens int64
+	wall  time.Duration // the slowest child's
+	cpu   time.Duration // the children's user + system time, summed
+}
+
+// achieved is the open rate the children reached together.
+func (r loadResult) achieved() float64 { return float64(r.opens) / r.wall.Seconds() }
+
+// percent is cpu as a percentage of one core over d.
+func percent(cpu, d time.Duration) float64 { return 100 * cpu.Seconds() / d.Seconds() }
+
+// load runs total opens/s for d, shared evenly by the containers: one
+// child per container, born in its cgroup.
+func load(t testing.TB, ctrs []*container, total int, d time.Duration) loadResult {
+	t.Helper()
+	per := total / len(ctrs)
+	res := loadResult{rate: per * len(ctrs)}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var cmds []*exec.Cmd
+	for _, c := range ctrs {
+		cmd := exec.Command(os.Args[0], strconv.Itoa(per), strconv.Itoa(int(d.Milliseconds())), c.file)
+		cmd.Env = append(os.Environ(), roleEnv+"=load")
+		cmd.Stderr = os.Stderr
+		fd, err := syscall.Open(c.dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		cmds = append(cmds, cmd)
+		defer syscall.Close(fd)
+	}
+	errs := make(chan error, len(cmds))
+	for _, cmd := range cmds {
+		wg.Go(func() {
+			out, err := cmd.Output()
+			if err != nil {
+				errs <- fmt.Errorf("load child: %w", err)
+				return
+			}
+			var n, ns int64
+			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &ns); err != nil {
+				errs <- fmt.Errorf("load output %q: %w", out, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.opens += n
+			res.wall = max(res.wall, time.Duration(ns))
+			res.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return res
+}
