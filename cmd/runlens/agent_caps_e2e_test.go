@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,48 @@ func TestAgentLeastPrivilege(t *testing.T) {
 	}
 	agentWaitRunning(ctx, t, c, 3*time.Minute)
 
+	// A binary written at runtime into a 0700 directory of another user
+	// in web's root: drift must name it, and only CAP_DAC_READ_SEARCH
+	// lets root without CAP_DAC_OVERRIDE look inside.
+	pid := appPID(t, "-hold")
+	private := fmt.Sprintf("/proc/%d/root/home-app", pid)
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin0, err := os.ReadFile(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(private+"/tool", bin0, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(private+"/tool", 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(private, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	// What each required capability guards, on this node: a shell with
+	// the kept set but one cannot do what the agent does.
+	for _, probe := range []struct {
+		drop  caps.Cap
+		shell string
+	}{
+		{caps.CapSysPtrace, fmt.Sprintf("readlink /proc/%d/exe", pid)},
+		{caps.CapSysPtrace, fmt.Sprintf("ls /proc/%d/root/", pid)},
+		{caps.CapDacReadSearch, "ls " + private},
+	} {
+		shell := func(keep caps.Set) error {
+			return exec.CommandContext(ctx, capsh, "--drop="+dropAllBut(keep), "--", "-c", probe.shell+" >/dev/null").Run()
+		}
+		if err := shell(caps.Keep()); err != nil {
+			t.Errorf("%q with %s: %v", probe.shell, caps.Keep(), err)
+		}
+		if err := shell(caps.Keep() &^ caps.Of(probe.drop)); err == nil {
+			t.Errorf("%q works without %s: it is not what needs it", probe.shell, probe.drop)
+		}
+	}
+
 	dir := t.TempDir()
 	agentArgs := func(out string) []string {
 		return []string{"--db-dir", filepath.Join(dir, "db"), "--cache-dir", filepath.Join(dir, "cache"), "-v", "agent", "--once", "-o", out,
@@ -82,6 +125,9 @@ func TestAgentLeastPrivilege(t *testing.T) {
 	if len(asRoot.Problems) > 0 || len(agentFacts(asRoot)) == 0 {
 		t.Fatalf("as root: problems %q, %d records", asRoot.Problems, len(asRoot.Records))
 	}
+	if facts := strings.Join(agentFacts(asRoot), "\n"); !strings.Contains(facts, "added:/home-app/tool") {
+		t.Errorf("as root, drift does not name /home-app/tool:\n%s", facts)
+	}
 
 	for _, keep := range []caps.Set{caps.Keep(), caps.Of(caps.CapSysPtrace, caps.CapDacReadSearch)} {
 		out, log, err := run("capsh", keep)
@@ -111,7 +157,26 @@ func TestAgentLeastPrivilege(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("without %s: evidence written anyway", drop)
 		}
+		t.Logf("without %s: %s", drop, strings.TrimSpace(log))
 	}
+}
+
+// appPID finds the e2e app process whose command line holds arg.
+func appPID(t *testing.T, arg string) int {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(d + "/cmdline")
+		if err != nil || !strings.Contains(string(cmd), cluster.RiskAppPath) || !strings.Contains(string(cmd), arg) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err == nil {
+			return pid
+		}
+	}
+	t.Fatalf("no %s process with %s", cluster.RiskAppPath, arg)
+	return 0
 }
 
 // agentFacts are what an evidence document says of the containers, as

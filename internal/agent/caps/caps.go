@@ -79,8 +79,8 @@ type Need struct {
 // among them: kernels since 5.11 charge BPF maps to the memory cgroup,
 // not to RLIMIT_MEMLOCK, so the limit need not be raised.
 var Agent = []Need{
-	{CapSysPtrace, true, "read other processes' /proc/<pid>/{maps,fd,exe,cwd,root,mountinfo} (the kernel's ptrace access check)"},
-	{CapDacReadSearch, true, "read files inside containers through /proc/<pid>/root and containerd's content store whatever their owner and mode"},
+	{CapSysPtrace, true, "follow other processes' /proc/<pid>/{exe,cwd,root,fd/*,ns/net} links (the kernel's ptrace access check; a container's processes have capabilities the agent has not)"},
+	{CapDacReadSearch, true, "read files inside containers through /proc/<pid>/root whatever their owner and mode (a 0700 directory of another user)"},
 	{CapBPF, false, "load the tracer's BPF programs and maps"},
 	{CapPerfmon, false, "attach the tracer to tracepoints and read its ring buffer"},
 }

@@ -20,7 +20,7 @@ func TestCheckNamesWhatIsMissing(t *testing.T) {
 	if !errors.As(err, &m) || len(m.Missing) != 1 || m.Missing[0].Cap != CapSysPtrace {
 		t.Fatalf("%v", err)
 	}
-	if !strings.Contains(err.Error(), "missing capability CAP_SYS_PTRACE: needed to read other processes' /proc/<pid>/") {
+	if !strings.Contains(err.Error(), "missing capability CAP_SYS_PTRACE: needed to follow other processes' /proc/<pid>/{exe,") {
 		t.Errorf("%q", err)
 	}
 	if err := Check(State{Effective: Of(CapDacReadSearch, CapSysPtrace)}); err != nil {
