@@ -21,8 +21,10 @@ import (
 // binary is written into the running web container through
 // /proc/<pid>/root (what a file dropped at runtime looks like from the
 // node) and run in it with crictl exec: the next snapshot's drift of web
-// names it, added, executable, executed by the new process, while batch
-// (same image, untouched) still has none.
+// names it, added, executable, executed by the new process; a package
+// "installed" the same way (its dpkg stanza, file list and binary) is
+// named as a package the image has not, its binary owned by it; batch
+// (same image, untouched) still has no drift.
 func TestAgentDriftReportsADroppedBinary(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the agent reads other processes' /proc entries: run as root")
@@ -91,6 +93,24 @@ func TestAgentDriftReportsADroppedBinary(t *testing.T) {
 	if err := os.WriteFile(proc+"/root/runlens-dropped", bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	status, err := os.ReadFile(proc + "/root/var/lib/dpkg/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := map[string]string{
+		"var/lib/dpkg/status":         string(status) + "\nPackage: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88.1-10+deb12u5\n",
+		"var/lib/dpkg/info/curl.list": "/.\n/usr\n/usr/bin\n/usr/bin/curl\n",
+		"usr/bin/curl":                string(bin),
+	}
+	for name, text := range installed {
+		p := proc + "/root/" + name
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	execCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
@@ -124,6 +144,16 @@ func TestAgentDriftReportsADroppedBinary(t *testing.T) {
 	}
 	if w.Drift.Files[0].Path != "/runlens-dropped" || !w.Drift.Complete {
 		t.Errorf("web drift: %+v", w.Drift)
+	}
+	if p := w.Drift.Packages; len(p) != 1 || p[0].Name != "curl" || p[0].Version != "7.88.1-10+deb12u5" || p[0].Type != "deb" {
+		t.Errorf("web drift packages %+v, want curl 7.88.1-10+deb12u5 (deb)", p)
+	}
+	owned := false
+	for _, f := range w.Drift.Files {
+		owned = owned || f.Path == "/usr/bin/curl" && f.Owner == "curl" && f.Change == evidence.DriftAdded
+	}
+	if !owned {
+		t.Errorf("/usr/bin/curl not added and owned by curl: %+v", w.Drift.Files)
 	}
 }
 
