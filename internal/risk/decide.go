@@ -66,7 +66,15 @@ func (r *ranker) decide(e *result.Risk, fv *findingView, place *placeView) {
 	if d.Exploitation.Value == "none" {
 		lead, late = "", fv.exploitReason
 	}
-	e.Reasons = reasons([4]string{lead, place.exposureReason, runtimeReason, codeReason}, place.impactReasons,
+	head := [4]string{lead, place.exposureReason, runtimeReason, codeReason}
+	if src := d.SystemExposure.Source; src == result.SourceRuntime || src == result.SourceCode {
+		// What lowered the exposure is said first: it decided.
+		head = [4]string{runtimeReason + codeReason, lead, place.exposureReason, ""}
+		if runtimeReason != "" && codeReason != "" {
+			head = [4]string{runtimeReason, codeReason, lead, place.exposureReason}
+		}
+	}
+	e.Reasons = reasons(head, place.impactReasons,
 		[6]string{place.criticalReason, fv.severityReason, fv.assumedReason, late, fv.fixReason, place.ruleReason})
 }
 
