@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +164,65 @@ func TestAgentLeastPrivilege(t *testing.T) {
 		}
 		t.Logf("without %s: %s", drop, strings.TrimSpace(log))
 	}
+
+	// --listen traces: with the kept set the tracer attaches and the
+	// window is complete; without CAP_BPF or CAP_PERFMON it does not,
+	// and the agent says so and serves partial windows.
+	listen := func(keep caps.Set) (*evidence.Document, string) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		args := append([]string{"--drop=" + dropAllBut(keep), "--", "-c", `exec "$@"`, "runlens", bin}, agentArgs("")...)
+		args = slices.DeleteFunc(args, func(a string) bool { return a == "--once" || a == "-o" || a == "" })
+		args = append(args, "--listen", addr, "--interval", "1s")
+		cmd := exec.CommandContext(ctx, capsh, args...)
+		var logBuf strings.Builder
+		cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			time.Sleep(2 * time.Second) // a snapshot after the tracer's start
+			resp, err := http.Get("http://" + addr + "/v1/evidence")
+			if err != nil {
+				continue
+			}
+			var d evidence.Document
+			err = json.NewDecoder(resp.Body).Decode(&d)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				return &d, logBuf.String()
+			}
+		}
+		t.Fatalf("--listen with %s served nothing:\n%s", keep, logBuf.String())
+		return nil, ""
+	}
+	d, log := listen(caps.Keep())
+	if strings.Contains(log, "no tracer") || !d.Window.Complete || len(d.Records) == 0 {
+		t.Errorf("--listen with %s: window %+v, %d records, log:\n%s", caps.Keep(), d.Window, len(d.Records), log)
+	}
+	for _, drop := range []caps.Cap{caps.CapBPF, caps.CapPerfmon} {
+		d, log := listen(caps.Keep() &^ caps.Of(drop))
+		if !strings.Contains(log, "no tracer") || d.Window.Complete {
+			t.Errorf("--listen without %s: window %+v, log:\n%s", drop, d.Window, log)
+		}
+		t.Logf("--listen without %s: %s", drop, firstLine(log, "no tracer"))
+	}
+}
+
+// firstLine is the first line of s holding sub.
+func firstLine(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
 }
 
 // appPID finds the e2e app process whose command line holds arg.
