@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,13 +23,16 @@ import (
 
 // agentStats is what the agent child reports of itself.
 type agentStats struct {
-	CPUNanos   int64  `json:"cpu_ns"`
-	MaxRSSKB   int64  `json:"max_rss_kb"`
-	Drops      uint64 `json:"drops"`
-	Missed     uint64 `json:"missed"`
-	Events     int64  `json:"events"`
-	LoadEvents int64  `json:"load_events"`
-	Snapshots  int    `json:"snapshots"`
+	CPUNanos int64 `json:"cpu_ns"`
+	// SnapshotCPUNanos is the process's CPU time while it took snapshots
+	// (the reader's, running beside them, included).
+	SnapshotCPUNanos int64  `json:"snapshot_cpu_ns"`
+	MaxRSSKB         int64  `json:"max_rss_kb"`
+	Drops            uint64 `json:"drops"`
+	Missed           uint64 `json:"missed"`
+	Events           int64  `json:"events"`
+	LoadEvents       int64  `json:"load_events"`
+	Snapshots        int    `json:"snapshots"`
 	// FirstNs is the bootstrap snapshot's time, LastNs and MaxNs the
 	// later ones'.
 	FirstNs    int64 `json:"first_ns"`
@@ -42,6 +46,9 @@ type agentStats struct {
 	LoadRecords int `json:"load_records"`
 	Cut         int `json:"cut"`
 }
+
+// profileEnv names a file the agent child writes its CPU profile to.
+const profileEnv = "RUNLENS_AGENT_BENCH_CPUPROFILE"
 
 // runAgent is the agent child: `INTERVAL_MS POOL FILES`. It runs what
 // `runlens agent --listen` runs, without the CRI and the HTTP server: the
@@ -67,6 +74,17 @@ func runAgent(args []string) error {
 		return err
 	}
 	defer tr.Close()
+	if path := os.Getenv(profileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	w := agent.NewWatcher("/proc")
 	var events, loadEvents atomic.Int64
 	go tr.Run(ctx, func(ev *trace.Event) {
@@ -85,8 +103,14 @@ func runAgent(args []string) error {
 	st := agentStats{}
 	since := time.Now()
 	var latest []byte
+	cpu := func() int64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return ru.Utime.Nano() + ru.Stime.Nano()
+	}
 	take := func() error {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpu()
+		defer func() { st.SnapshotCPUNanos += cpu() - c0 }()
 		snap, err := procscan.Scan(ctx, procscan.Options{})
 		if err != nil {
 			return err

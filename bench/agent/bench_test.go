@@ -64,7 +64,9 @@ func TestAgentBench(t *testing.T) {
 	added := percent(with.cpu+agentCPU-base, with.wall)
 	tb.add("load alone, 5,000 opens/s in 20 containers", fmt.Sprintf("%.2f %% / %.2f %% of a core (before / after)", percent(without1.cpu, without1.wall), percent(without2.cpu, without2.wall)), "", nil)
 	tb.add("load with the agent", fmt.Sprintf("%.2f %% of a core (in the load's system calls: the BPF programs)", percent(with.cpu, with.wall)), "", nil)
-	tb.add("agent process", fmt.Sprintf("%.2f %% of a core (reader, Watcher, %d snapshots)", percent(agentCPU, with.wall), s1.Snapshots-s0.Snapshots), "", nil)
+	snapCPU := time.Duration(s1.SnapshotCPUNanos - s0.SnapshotCPUNanos)
+	tb.add("agent process", fmt.Sprintf("%.2f %% of a core: reader and Watcher %.2f %%, %d snapshots %.2f %% (%v CPU each)", percent(agentCPU, with.wall),
+		percent(agentCPU-snapCPU, with.wall), s1.Snapshots-s0.Snapshots, percent(snapCPU, with.wall), (snapCPU/time.Duration(max(s1.Snapshots-s0.Snapshots, 1))).Round(time.Millisecond)), "", nil)
 	tb.add("CPU added by the agent", fmt.Sprintf("%.2f %% of a core; ratio with/without %.2f", added, (with.cpu+agentCPU).Seconds()/base.Seconds()), "≤ 2 % of a core", ptr(added <= targetAddedCore))
 	for i, row := range dropRows {
 		var ok *bool
