@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ const (
 	DefaultDriftTimeout     = 30 * time.Second
 	DefaultDriftMaxFiles    = 200_000
 	DefaultDriftMaxReported = 200
+	// DefaultDriftMaxImages is how many images' file lists a Drifter
+	// keeps (the least recently read go first).
+	DefaultDriftMaxImages = 64
 )
 
 // DriftLimits bound the drift check of one container.
@@ -37,6 +41,8 @@ type DriftLimits struct {
 	MaxFiles int
 	// MaxReported bounds Drift.Files; FilesChanged still counts all.
 	MaxReported int
+	// MaxImages bounds the images whose file lists are kept.
+	MaxImages int
 }
 
 func (l DriftLimits) withDefaults() DriftLimits {
@@ -48,6 +54,9 @@ func (l DriftLimits) withDefaults() DriftLimits {
 	}
 	if l.MaxReported <= 0 {
 		l.MaxReported = DefaultDriftMaxReported
+	}
+	if l.MaxImages <= 0 {
+		l.MaxImages = DefaultDriftMaxImages
 	}
 	return l
 }
@@ -70,6 +79,7 @@ type Drifter struct {
 
 	mu     sync.Mutex
 	images map[string]*fileSet
+	order  []string // digests in images, least recently read first
 }
 
 // Inventory reads c's image from the content store, keeping its file
@@ -83,12 +93,10 @@ func (d *Drifter) Inventory(ctx context.Context, c *evidence.Container) (*invent
 			inv, res, err := d.Scanner.Inventory(ctx, listingImage{Image: img, set: set, max: d.Limits.withDefaults().MaxFiles})
 			img.Close()
 			if err == nil && res.Status == result.StatusScanned {
-				d.mu.Lock()
-				if d.images == nil {
-					d.images = map[string]*fileSet{}
+				// A cached inventory never flattened the image: no list.
+				if set.files != nil {
+					d.keep(c.Digest, set)
 				}
-				d.images[c.Digest] = set
-				d.mu.Unlock()
 				return inv, nil
 			}
 			storeErr = errors.Join(err, incomplete(res))
@@ -101,6 +109,23 @@ func (d *Drifter) Inventory(ctx context.Context, c *evidence.Container) (*invent
 		return inv, errors.Join(storeErr, err)
 	}
 	return inv, nil
+}
+
+// keep remembers digest's file list, forgetting the least recently
+// read past Limits.MaxImages.
+func (d *Drifter) keep(digest string, set *fileSet) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.images == nil {
+		d.images = map[string]*fileSet{}
+	}
+	d.order = slices.DeleteFunc(d.order, func(s string) bool { return s == digest })
+	d.images[digest] = set
+	d.order = append(d.order, digest)
+	for len(d.order) > d.Limits.withDefaults().MaxImages {
+		delete(d.images, d.order[0])
+		d.order = d.order[1:]
+	}
 }
 
 // Drift compares c's live root (through its first process) with its

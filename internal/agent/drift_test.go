@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/runlens/runlens/internal/agent/contentstore"
+	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/evidence"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/scan"
@@ -233,5 +234,39 @@ func TestDriftNeedsTheImageFromTheStore(t *testing.T) {
 func TestUnescapeMount(t *testing.T) {
 	if got := unescapeMount(`/etc/host\040s\134x\0`); got != `/etc/host s\x\0` {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestDriftWithoutAListClaimsNothing: an inventory answered from the
+// scan cache never flattened the image, so there is no file list to
+// compare with: no drift rather than every file "added".
+func TestDriftWithoutAListClaimsNothing(t *testing.T) {
+	store, digest := driftStore(t)
+	proc := driftLiveRoot(t)
+	cch, err := cache.Open(t.TempDir())
+	must(t, err)
+	s := &scan.Scanner{Cache: cch}
+	c := &evidence.Container{ID: "c1", Digest: digest, PIDs: []int{42}}
+	first := &Drifter{Store: store, ProcRoot: proc, Scanner: s}
+	inv, err := first.Inventory(context.Background(), c)
+	must(t, err)
+	if dr, err := first.Drift(context.Background(), c, inv, nil); err != nil || dr == nil || dr.FilesChanged == 0 {
+		t.Fatalf("first read: %+v %v", dr, err)
+	}
+	again := &Drifter{Store: store, ProcRoot: proc, Scanner: s}
+	inv, err = again.Inventory(context.Background(), c)
+	must(t, err)
+	if dr, err := again.Drift(context.Background(), c, inv, nil); err != nil || dr != nil {
+		t.Fatalf("from the cache: %+v %v, want no drift", dr, err)
+	}
+}
+
+func TestDrifterKeepsAtMostMaxImages(t *testing.T) {
+	d := &Drifter{Limits: DriftLimits{MaxImages: 2}}
+	for _, k := range []string{"a", "b", "a", "c"} {
+		d.keep(k, &fileSet{})
+	}
+	if len(d.images) != 2 || d.images["b"] != nil || d.images["a"] == nil || d.images["c"] == nil {
+		t.Errorf("kept %v, want a (read again) and c", d.order)
 	}
 }
