@@ -23,7 +23,8 @@ import (
 )
 
 // SchemaVersion is the version of the evidence document.
-const SchemaVersion = "1.0"
+// 1.1 added Container.Drift and Package.Type.
+const SchemaVersion = "1.1"
 
 // Document is one agent's evidence from one node.
 type Document struct {
