@@ -162,8 +162,31 @@ func (d *Drifter) Drift(ctx context.Context, c *evidence.Container, img *invento
 	}
 	out := &evidence.Drift{Packages: []evidence.Package{}, Files: []evidence.DriftFile{}, Complete: true}
 	var why []string
+	root, err := layerfs.Dir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("drift: live root: %w", err)
+	}
+	defer root.Close()
+	// Files first: they are cheap, and what a check cut by its time
+	// should still say. Against a cut image listing a file missing from
+	// it may be the image's: compare nothing rather than invent drift.
+	changed := map[string]*evidence.DriftFile{}
 	if set.cut != "" {
-		why = append(why, "image listing: "+set.cut)
+		why = append(why, "files not compared, the image's listing was cut: "+set.cut)
+	} else {
+		n, cut, err := walk(ctx, root, lim.MaxFiles, func(name string) bool { return all[name] }, func(name string, info fs.FileInfo) error {
+			if f := compare(root, set, name, info); f != nil {
+				changed[name] = f
+			}
+			return nil
+		})
+		out.Compared = n
+		if err != nil {
+			why = append(why, "live root: "+err.Error())
+		} else if cut != "" {
+			why = append(why, "live root walk: "+cut)
+		}
+		inUse(root, set, changed, procs)
 	}
 	live, res, err := d.Scanner.Inventory(ctx, liveImage{dir: dir, hide: pseudo})
 	switch {
@@ -172,36 +195,17 @@ func (d *Drifter) Drift(ctx context.Context, c *evidence.Container, img *invento
 	case res.Status != result.StatusScanned:
 		why = append(why, "live inventory read partly: "+res.Error)
 	}
-	owners := map[string]string{}
 	if live != nil {
 		out.Packages = newPackages(img, live)
+		owners := map[string]string{}
 		for _, p := range live.Packages {
 			for _, f := range p.Files {
 				owners[strings.TrimPrefix(f, "/")] = p.Name
 			}
 		}
-	}
-	root, err := layerfs.Dir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("drift: live root: %w", err)
-	}
-	defer root.Close()
-	changed := map[string]*evidence.DriftFile{}
-	n, cut, err := walk(ctx, root, lim.MaxFiles, func(name string) bool { return all[name] }, func(name string, info fs.FileInfo) error {
-		if f := compare(root, set, name, info); f != nil {
-			changed[name] = f
+		for name, f := range changed {
+			f.Owner = owners[name]
 		}
-		return nil
-	})
-	out.Compared = n
-	if err != nil {
-		why = append(why, "live root: "+err.Error())
-	} else if cut != "" {
-		why = append(why, "live root walk: "+cut)
-	}
-	inUse(root, set, changed, procs)
-	for name, f := range changed {
-		f.Owner = owners[name]
 	}
 	out.Files, out.FilesChanged = ranked(root, changed, lim.MaxReported)
 	if len(why) > 0 {

@@ -205,15 +205,32 @@ func TestDriftFindsWhatTheRunningContainerAdded(t *testing.T) {
 		t.Errorf("compared %d entries", dr.Compared)
 	}
 
-	// Caps: one file listed, all counted, and a file cap says the check
-	// was cut.
-	d2 := &Drifter{Store: store, ProcRoot: proc, Scanner: &scan.Scanner{}, Limits: DriftLimits{MaxReported: 1, MaxFiles: 5}}
+	// Caps: one file listed, all counted.
+	d2 := &Drifter{Store: store, ProcRoot: proc, Scanner: &scan.Scanner{}, Limits: DriftLimits{MaxReported: 1}}
 	src.Inventory, src.Drift = d2.Inventory, d2.Drift
 	doc, err = Snapshot(context.Background(), src)
 	must(t, err)
-	dr = doc.Containers[0].Drift
-	if dr == nil || len(dr.Files) != 1 || dr.Complete || !strings.Contains(dr.Reason, "file limit (5)") {
-		t.Fatalf("capped drift %+v", dr)
+	if dr = doc.Containers[0].Drift; dr == nil || len(dr.Files) != 1 || dr.Files[0].Path != "/data/run/gone" || dr.FilesChanged != len(want) || !dr.Complete {
+		t.Fatalf("drift listing one file: %+v", dr)
+	}
+	// A file cap that cuts the image's listing: files are not compared
+	// (a file missing from a cut listing may be the image's), and the
+	// drift says it is incomplete and why.
+	d3 := &Drifter{Store: store, ProcRoot: proc, Scanner: &scan.Scanner{}, Limits: DriftLimits{MaxFiles: 5}}
+	src.Inventory, src.Drift = d3.Inventory, d3.Drift
+	doc, err = Snapshot(context.Background(), src)
+	must(t, err)
+	if dr = doc.Containers[0].Drift; dr == nil || len(dr.Files) != 0 || dr.Complete || !strings.Contains(dr.Reason, "file limit (5) reached") || len(dr.Packages) != 1 {
+		t.Fatalf("drift against a cut listing %+v", dr)
+	}
+	// A cap that the image's 15 entries fit in and the live root's do
+	// not: what was walked is compared, and the cut is said.
+	d4 := &Drifter{Store: store, ProcRoot: proc, Scanner: &scan.Scanner{}, Limits: DriftLimits{MaxFiles: 20}}
+	src.Inventory, src.Drift = d4.Inventory, d4.Drift
+	doc, err = Snapshot(context.Background(), src)
+	must(t, err)
+	if dr = doc.Containers[0].Drift; dr == nil || dr.Complete || !strings.Contains(dr.Reason, "live root walk: file limit (20) reached") || dr.Compared != 20 {
+		t.Fatalf("drift with a cut walk %+v", dr)
 	}
 }
 
