@@ -17,6 +17,8 @@ command -v dpkg >/dev/null || need+=(dpkg)
 command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium) # the HTML report's browser test
 command -v python3 >/dev/null || need+=(python3)   # the agent's /proc test runs python3 -m http.server
+command -v debootstrap >/dev/null || need+=(debootstrap) # the agent's e2e test builds a Debian image (cached)
+command -v capsh >/dev/null || need+=(libcap2-bin)  # the agent's least-privilege test
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi

@@ -221,10 +221,16 @@ func agentCheckListen(ctx context.Context, t *testing.T, c *cluster.Cluster, cli
 
 func agentWaitRunning(ctx context.Context, t *testing.T, c *cluster.Cluster, timeout time.Duration) {
 	t.Helper()
+	agentWaitNamespace(ctx, t, c, "agent-demo", 2, timeout)
+}
+
+// agentWaitNamespace waits until want single-container pods of ns run.
+func agentWaitNamespace(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string, want int, timeout time.Duration) {
+	t.Helper()
 	cs := c.Admin(t)
 	deadline := time.Now().Add(timeout)
 	for {
-		l, err := cs.CoreV1().Pods("agent-demo").List(ctx, metav1.ListOptions{})
+		l, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		running := 0
 		if err == nil {
 			for _, p := range l.Items {
@@ -233,7 +239,7 @@ func agentWaitRunning(ctx context.Context, t *testing.T, c *cluster.Cluster, tim
 				}
 			}
 		}
-		if running == 2 {
+		if running == want {
 			return
 		}
 		if time.Now().After(deadline) {
