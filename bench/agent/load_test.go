@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,9 +18,12 @@ import (
 // runLoad is the load child: `RATE MS FILE` opens and closes FILE RATE
 // times a second for MS milliseconds, paced every 10 ms's worth of opens
 // (a sleep per open would cost the load more than the opens), and prints
-// how many it made, in how many nanoseconds, and the CPU nanoseconds the
+// how many it made, in how many nanoseconds, the CPU nanoseconds the
 // loop took (its start-up left out: a Go binary's exec and init would
-// weigh more than the opens in a short window).
+// weigh more than the opens in a short window) and the thread CPU time
+// spent inside the open and close calls alone, where the tracer's BPF
+// programs run: the pacing's sleeps cost the load far more than its
+// opens, and their noise would hide the programs' cost.
 func runLoad(args []string) error {
 	if len(args) != 3 {
 		return fmt.Errorf("want RATE MS FILE, got %q", args)
@@ -31,14 +35,19 @@ func runLoad(args []string) error {
 	}
 	total := rate * ms / 1000
 	step := max(rate/100, 1)
+	runtime.GOMAXPROCS(1)
+	runtime.LockOSThread()
+	var inCalls int64
 	cpu0 := selfCPU()
 	start := time.Now()
 	for i := range total {
+		c0 := threadCPU()
 		fd, err := unix.Open(args[2], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
 		unix.Close(fd)
+		inCalls += threadCPU() - c0
 		if i%step == step-1 {
 			due := start.Add(time.Duration(i+1) * time.Second / time.Duration(rate))
 			if d := time.Until(due); d > 0 {
@@ -46,8 +55,15 @@ func runLoad(args []string) error {
 			}
 		}
 	}
-	fmt.Printf("%d %d %d\n", total, time.Since(start).Nanoseconds(), selfCPU()-cpu0)
+	fmt.Printf("%d %d %d %d\n", total, time.Since(start).Nanoseconds(), selfCPU()-cpu0, inCalls)
 	return nil
+}
+
+// threadCPU is the calling thread's CPU time, in nanoseconds.
+func threadCPU() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return ts.Nano()
 }
 
 // selfCPU is this process's user and system time, in nanoseconds.
@@ -63,6 +79,7 @@ type loadResult struct {
 	opens int64
 	wall  time.Duration // the slowest child's
 	cpu   time.Duration // the children's CPU in their loops, summed
+	calls time.Duration // of which in the open and close calls
 }
 
 // achieved is the open rate the children reached together.
@@ -100,8 +117,8 @@ func load(t testing.TB, ctrs []*container, total int, d time.Duration) loadResul
 				errs <- fmt.Errorf("load child: %w", err)
 				return
 			}
-			var n, ns, cpu int64
-			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &ns, &cpu); err != nil {
+			var n, ns, cpu, calls int64
+			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &ns, &cpu, &calls); err != nil {
 				errs <- fmt.Errorf("load output %q: %w", out, err)
 				return
 			}
@@ -110,6 +127,7 @@ func load(t testing.TB, ctrs []*container, total int, d time.Duration) loadResul
 			res.opens += n
 			res.wall = max(res.wall, time.Duration(ns))
 			res.cpu += time.Duration(cpu)
+			res.calls += time.Duration(calls)
 		})
 	}
 	wg.Wait()
