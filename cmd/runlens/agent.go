@@ -117,10 +117,12 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 	if node == "" {
 		node, _ = os.Hostname()
 	}
+	procs := &agent.ProcReader{ProcRoot: o.procRoot}
 	src := agent.Sources{
 		Node:       node,
 		Containers: client.Containers,
-		Processes:  agent.Processes(o.procRoot),
+		Processes:  procs.Processes,
+		Problems:   procs.Problems,
 		Inventory:  agent.Inventories(store, o.procRoot, &scan.Scanner{}),
 		Since:      time.Now(),
 	}

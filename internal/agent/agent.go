@@ -21,8 +21,10 @@ type Sources struct {
 	// Containers lists the running containers (the CRI).
 	Containers func(ctx context.Context) ([]evidence.Container, error)
 	// Processes returns what each container's processes use, by container
-	// id (a /proc scan; the tracer adds to it).
+	// id (a /proc scan; the tracer adds to it); Problems, if set, what it
+	// could not read, added to the document's problems.
 	Processes func(ctx context.Context) (map[string][]Process, error)
+	Problems  func() []string
 	// Inventory reads the packages of a container's image (the runtime's
 	// content store, else the live root through /proc/<pid>/root).
 	Inventory func(ctx context.Context, c *evidence.Container) (*inventory.Inventory, error)
@@ -94,6 +96,9 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 		}
 		seen := &Seen{Container: c, Processes: procs[c.ID], At: at}
 		doc.Records = append(doc.Records, Records(seen, ix)...)
+	}
+	if src.Problems != nil {
+		doc.Problems = append(doc.Problems, src.Problems()...)
 	}
 	sort.SliceStable(doc.Containers, func(i, j int) bool { return doc.Containers[i].ID < doc.Containers[j].ID })
 	return doc, nil

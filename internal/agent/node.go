@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/runlens/runlens/internal/agent/contentstore"
 	"github.com/runlens/runlens/internal/agent/procscan"
@@ -19,13 +21,60 @@ import (
 // Processes reads procRoot and groups what each container's processes
 // execute, map, open and listen on, by container id.
 func Processes(procRoot string) func(ctx context.Context) (map[string][]Process, error) {
-	return func(ctx context.Context) (map[string][]Process, error) {
-		snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: procRoot})
-		if err != nil {
-			return nil, err
-		}
-		return processesOf(snap), nil
+	return (&ProcReader{ProcRoot: procRoot}).Processes
+}
+
+// ProcReader reads /proc for Sources.Processes and keeps what the last
+// read could not see, for Sources.Problems: a permission denied on a
+// container's process must show in the evidence, not read as unused.
+type ProcReader struct {
+	ProcRoot string
+	mu       sync.Mutex
+	problems []string
+}
+
+// Processes reads ProcRoot once.
+func (r *ProcReader) Processes(ctx context.Context) (map[string][]Process, error) {
+	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot})
+	if err != nil {
+		return nil, err
 	}
+	r.mu.Lock()
+	r.problems = containerProblems(snap)
+	if snap.ProblemsDropped > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d more problems reading %s", snap.ProblemsDropped, r.ProcRoot))
+	}
+	r.mu.Unlock()
+	return processesOf(snap), nil
+}
+
+// containerProblems are the snapshot's problems that concern containers:
+// those of a process attributed to one, and those of no process; a host
+// process the agent may not read is no gap in any container's evidence.
+func containerProblems(snap *procscan.Snapshot) []string {
+	inContainer := map[string]bool{}
+	for i := range snap.Processes {
+		p := &snap.Processes[i]
+		inContainer[strconv.Itoa(p.PID)] = p.Attribution.ContainerID != ""
+	}
+	var out []string
+	for _, pr := range snap.Problems {
+		if rest, ok := strings.CutPrefix(pr, "pid "); ok {
+			pid, _, _ := strings.Cut(rest, " ")
+			if !inContainer[pid] {
+				continue
+			}
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+// Problems are what the last read could not see.
+func (r *ProcReader) Problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.problems...)
 }
 
 // processesOf turns a /proc snapshot into each container's processes.

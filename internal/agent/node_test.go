@@ -68,3 +68,14 @@ func TestInventoriesReadTheLiveRoot(t *testing.T) {
 		t.Error("a container without processes and no store gave an inventory")
 	}
 }
+
+func TestContainerProblemsLeaveOutTheHost(t *testing.T) {
+	snap := &procscan.Snapshot{
+		Processes: []procscan.Process{{PID: 1}, {PID: 42, Attribution: procscan.Attribution{PodUID: "p", ContainerID: "c1"}}},
+		Problems:  []string{"pid 1 (init): maps: permission denied", "pid 42 (python3): fd: permission denied on 3 descriptors", "net/tcp6 of namespace 4026531840: cut at 1048576 lines"},
+	}
+	got := containerProblems(snap)
+	if len(got) != 2 || got[0] != "pid 42 (python3): fd: permission denied on 3 descriptors" {
+		t.Errorf("%q", got)
+	}
+}
