@@ -166,6 +166,19 @@ func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) fun
 	var running atomic.Bool
 	running.Store(true)
 	go func() {
+		// Libraries mapped right after an exec, without a traced open.
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.Rescan()
+			}
+		}
+	}()
+	go func() {
 		defer tr.Close()
 		defer running.Store(false)
 		err := tr.Run(ctx, func(ev *trace.Event) {

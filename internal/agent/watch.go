@@ -33,12 +33,14 @@ type Watcher struct {
 	pidContainer map[uint32]string
 	// Cut counts paths left out at the cap.
 	cut int
+	// execed are processes that exec'd since the last Rescan.
+	execed map[uint32]string
 }
 
 // NewWatcher returns an empty Watcher reading procRoot for the pids the
 // tracer names.
 func NewWatcher(procRoot string) *Watcher {
-	return &Watcher{procRoot: procRoot, byContainer: map[string]map[int]*Process{}, seen: map[string]map[seenKey]bool{}, pidContainer: map[uint32]string{}}
+	return &Watcher{procRoot: procRoot, byContainer: map[string]map[int]*Process{}, seen: map[string]map[seenKey]bool{}, pidContainer: map[uint32]string{}, execed: map[uint32]string{}}
 }
 
 // AddSnapshot folds what one /proc snapshot saw into the sum. It also
@@ -90,6 +92,7 @@ func (w *Watcher) event(pid uint32, file string, exec bool) {
 		return
 	}
 	if exec {
+		w.execed[pid] = id
 		q.Executed = w.addPaths(id, q.PID, 'x', q.Executed, file)
 	} else {
 		q.Opened = w.addPaths(id, q.PID, 'o', q.Opened, file)
@@ -163,6 +166,32 @@ func (w *Watcher) addPaths(id string, pid int, kind byte, list []string, add ...
 		list = append(list, p)
 	}
 	return list
+}
+
+// Rescan reads the maps of the processes that exec'd since the last call:
+// libraries a program maps without an open the tracer saw (mmap of an fd
+// it inherited, a loader that maps) show there. Call it a moment after the
+// execs (the loader needs time to map them).
+func (w *Watcher) Rescan() {
+	w.mu.Lock()
+	pending := w.execed
+	w.execed = map[uint32]string{}
+	w.mu.Unlock()
+	for pid, id := range pending {
+		maps, err := procscan.ReadMaps(w.procRoot, int(pid), 0)
+		if err != nil {
+			continue // gone already: its opens were traced
+		}
+		paths := make([]string, 0, len(maps))
+		for _, m := range maps {
+			paths = append(paths, m.Path)
+		}
+		w.mu.Lock()
+		if q := w.process(id, int(pid)); q != nil {
+			q.Mapped = w.addPaths(id, q.PID, 'm', q.Mapped, paths...)
+		}
+		w.mu.Unlock()
+	}
 }
 
 // Processes is the sum so far, by container id, for Snapshot.

@@ -26,7 +26,11 @@ func TestWatcherSumsSnapshotsAndEvents(t *testing.T) {
 	w := NewWatcher(proc)
 	w.AddSnapshot(map[string][]Process{id: {{PID: 42, Exe: "/usr/bin/python3.11", Mapped: []string{"/usr/lib/x86_64-linux-gnu/libssl.so.3"}, Ports: []string{"tcp/8080"}}}})
 	w.AddSnapshot(map[string][]Process{id: {{PID: 42, Exe: "/usr/bin/python3.11", Mapped: []string{"/usr/lib/x86_64-linux-gnu/libssl.so.3"}}}}) // again: no duplicates
+	if err := os.WriteFile(filepath.Join(proc, "77", "maps"), []byte("7f1c2a000000-7f1c2a022000 r-xp 00000000 fd:01 1835099    /usr/lib/x86_64-linux-gnu/libcurl.so.4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	w.Exec(77, "/usr/bin/curl")
+	w.Rescan() // after an exec, its maps are read once
 	w.Open(77, "/etc/ssl/certs/ca-certificates.crt")
 	w.Open(77, "relative/file")
 	w.Exec(1, "/usr/sbin/cron") // the host
@@ -44,7 +48,8 @@ func TestWatcherSumsSnapshotsAndEvents(t *testing.T) {
 	if p := procs[42]; len(p.Mapped) != 1 || len(p.Ports) != 1 || p.Exe != "/usr/bin/python3.11" {
 		t.Errorf("pid 42: %+v", p)
 	}
-	if p := procs[77]; len(p.Executed) != 1 || p.Executed[0] != "/usr/bin/curl" || len(p.Opened) != 1 || p.Opened[0] != "/etc/ssl/certs/ca-certificates.crt" {
+	if p := procs[77]; len(p.Executed) != 1 || p.Executed[0] != "/usr/bin/curl" || len(p.Opened) != 1 || p.Opened[0] != "/etc/ssl/certs/ca-certificates.crt" ||
+		len(p.Mapped) != 1 || p.Mapped[0] != "/usr/lib/x86_64-linux-gnu/libcurl.so.4" {
 		t.Errorf("pid 77: %+v", p)
 	}
 	if w.Cut() != 0 {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,4 +157,21 @@ func parseMapsLine(line string) (m Mapping, ok bool, err error) {
 	path = strings.ReplaceAll(path, `\012`, "\n")
 	m = Mapping{FileID: FileID{Path: path, Dev: dev, Inode: ino, Deleted: deleted}, Exec: f[1][2] == 'x'}
 	return m, true, nil
+}
+
+// ReadMaps reads the file-backed mappings of one process,
+// <procRoot>/<pid>/maps, at most maxLines lines (0: 100,000): the agent
+// reads a process again soon after it execs, to see libraries mapped
+// without an open it traced.
+func ReadMaps(procRoot string, pid, maxLines int) ([]Mapping, error) {
+	if maxLines <= 0 {
+		maxLines = 100_000
+	}
+	f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "maps"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := parseMaps(f, maxLines)
+	return res.maps, err
 }
