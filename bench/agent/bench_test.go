@@ -50,11 +50,11 @@ func TestAgentBench(t *testing.T) {
 		r := load(t, ctrs, rate, 5*time.Second)
 		time.Sleep(300 * time.Millisecond)
 		e := a.stats(t)
-		dropped, got := e.Drops-b.Drops, e.LoadEvents-b.LoadEvents
-		if rate <= targetDropsUpTo && (dropped != 0 || got < r.opens) {
+		dropped, got, missed := e.Drops-b.Drops, e.LoadEvents-b.LoadEvents, e.Missed-b.Missed
+		if rate <= targetDropsUpTo && (dropped != 0 || missed != 0 || got < r.opens) {
 			dropsOK = false
 		}
-		row := fmt.Sprintf("%d/s asked, %.0f/s done: %d opens, %d received, %d dropped", rate, r.achieved(), r.opens, got, dropped)
+		row := fmt.Sprintf("%d/s asked, %.0f/s done: %d opens, %d received, %d dropped, %d missed", rate, r.achieved(), r.opens, got, dropped, missed)
 		t.Log("drops: " + row)
 		dropRows = append(dropRows, row)
 	}
