@@ -52,8 +52,9 @@ const profileEnv = "RUNLENS_AGENT_BENCH_CPUPROFILE"
 
 // runAgent is the agent child: `INTERVAL_MS POOL FILES`. It runs what
 // `runlens agent --listen` runs, without the CRI and the HTTP server: the
-// tracer on every cgroup feeding a Watcher, and every interval a procscan
-// snapshot folded into the Watcher and a full agent.Snapshot (the
+// tracer on every cgroup feeding a Watcher (Rescan every second), and
+// every interval a procscan snapshot folded into the Watcher and a full
+// agent.Snapshot (the
 // containers of POOL as procscan attributes them, small fake inventories)
 // encoded to JSON as the server keeps it. On stdin: "stats" prints its
 // figures, "go" moves the next snapshot to half an interval from now,
@@ -99,6 +100,20 @@ func runAgent(args []string) error {
 			w.Open(ev.PID, ev.Path)
 		}
 	})
+	go func() {
+		// As `runlens agent --listen`: the maps of processes that exec'd,
+		// read again a moment later.
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.Rescan()
+			}
+		}
+	}()
 	exe, _ := os.Executable()
 	st := agentStats{}
 	since := time.Now()
