@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,7 +108,7 @@ func TestAgentBench(t *testing.T) {
 
 	fmt.Printf("\nnode agent benchmark\n\n%s\n", tb)
 	if len(tb.fail) > 0 {
-		t.Logf("targets missed: %v", tb.fail)
+		t.Logf("targets missed: %s", strings.Join(tb.fail, "; "))
 	}
 }
 
