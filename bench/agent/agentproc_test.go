@@ -68,6 +68,7 @@ func runAgent(args []string) error {
 		return err
 	}
 	interval, pool, files := time.Duration(ms)*time.Millisecond, args[1], args[2]
+	agent.LimitMemory() // as runlens agent does
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tr, err := trace.Open(trace.Options{WatchAll: true})

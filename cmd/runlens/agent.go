@@ -98,6 +98,7 @@ serves the latest evidence at GET /v1/evidence.`,
 }
 
 func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
+	agent.LimitMemory()
 	if err := a.agentCapabilities(); err != nil {
 		return err
 	}
@@ -140,6 +141,7 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 		}
 		return writeEvidence(a.stdout, o.output, doc)
 	}
+	src.Inventory = agent.CacheInventories(src.Inventory)
 	return serveEvidence(ctx, a, o, a.watch(ctx, o, src))
 }
 

@@ -59,3 +59,22 @@ func TestSnapshotKeepsContainersWhoseImageCouldNotBeRead(t *testing.T) {
 		t.Errorf("unreadable image: window %+v, problems %q", c.Window, doc.Problems)
 	}
 }
+
+func TestCacheInventoriesReadsEachDigestOnce(t *testing.T) {
+	calls := 0
+	inner := func(_ context.Context, c *evidence.Container) (*inventory.Inventory, error) {
+		calls++
+		if c.Digest == "sha256:bad" {
+			return nil, errors.New("unreadable")
+		}
+		return &inventory.Inventory{}, nil
+	}
+	get := CacheInventories(inner)
+	for range 3 {
+		get(context.Background(), &evidence.Container{Digest: "sha256:a"})
+		get(context.Background(), &evidence.Container{Digest: "sha256:bad"})
+	}
+	if calls != 4 { // a once, bad every time
+		t.Errorf("%d reads, want 4", calls)
+	}
+}
