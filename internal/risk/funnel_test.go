@@ -132,3 +132,20 @@ func TestHigherFixPicksTheFirstFixAboveInstalled(t *testing.T) {
 		t.Errorf("no fix: %s %s", got, kind)
 	}
 }
+
+func TestImageRepositoryIsNoneForFiles(t *testing.T) {
+	for ref, want := range map[string]string{
+		"nginx:1.25":                      "docker.io/library/nginx",
+		"registry.example.com/shop/web:1": "registry.example.com/shop/web",
+		"../../testdata/sample/image.tar": "",
+		"/tmp/app.tar":                    "",
+		"app.tar":                         "",
+		"./layout":                        "",
+		"localhost:5000/runlens-e2e/app@sha256:" + strings.Repeat("a", 64): "localhost:5000/runlens-e2e/app",
+	} {
+		got, _ := imageRepository(ref)
+		if got != want {
+			t.Errorf("imageRepository(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

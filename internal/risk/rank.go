@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"strconv"
 	"time"
 
@@ -124,7 +126,10 @@ func (r *ranker) entries(doc *result.Document) []result.Risk {
 		}
 		names := imageNames(img)
 		place := r.viewPlace(nil, names)
-		owner, why := workload.ClassifyImage(img.Target.Reference, "", r.opts.Owner)
+		owner, why := workload.OwnerUnknown, "read from a file, not a registry"
+		if _, ok := imageRepository(img.Target.Reference); ok {
+			owner, why = workload.ClassifyImage(img.Target.Reference, "", r.opts.Owner)
+		}
 		place.setFacts(nil, nil, owner, why)
 		for i := range img.Findings {
 			out = append(out, r.entry(img, &img.Findings[i], nil, place, names))
@@ -184,10 +189,24 @@ func containerFacts(w *result.Workload, digest string, img *result.Image) (names
 	return append(names, refs...), containers, owner, why
 }
 
+// imageRepository is the registry repository an image reference names;
+// ok is false for a file or directory an image was read from (an
+// archive, an OCI layout, a root filesystem), which names none.
+func imageRepository(ref string) (string, bool) {
+	if strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, ".") || strings.Contains(ref, "/../") ||
+		strings.HasSuffix(ref, ".tar") || strings.HasSuffix(ref, ".tar.gz") || strings.HasSuffix(ref, ".tgz") {
+		return "", false
+	}
+	if _, err := os.Stat(ref); err == nil {
+		return "", false
+	}
+	return workload.Repository(ref)
+}
+
 // imageNames are an image's repository and reference.
 func imageNames(img *result.Image) []string {
 	var names []string
-	if repo, ok := workload.Repository(img.Target.Reference); ok {
+	if repo, ok := imageRepository(img.Target.Reference); ok {
 		names = append(names, repo)
 	}
 	if img.Target.Reference != "" && !contains(names, img.Target.Reference) {

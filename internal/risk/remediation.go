@@ -203,7 +203,7 @@ func repositories(doc *result.Document) map[string]string {
 		if d == "" || out[d] != "" {
 			continue
 		}
-		if repo, ok := workload.Repository(img.Target.Reference); ok {
+		if repo, ok := imageRepository(img.Target.Reference); ok {
 			out[d] = repo
 		}
 	}
