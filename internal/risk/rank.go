@@ -15,8 +15,8 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runlens/runlens/internal/match"
