@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/runlens/runlens/internal/agent/contentstore"
+	"github.com/runlens/runlens/internal/agent/mountinfo"
 	"github.com/runlens/runlens/internal/cache"
 	"github.com/runlens/runlens/internal/evidence"
 	"github.com/runlens/runlens/internal/result"
@@ -249,7 +250,7 @@ func TestDriftNeedsTheImageFromTheStore(t *testing.T) {
 }
 
 func TestUnescapeMount(t *testing.T) {
-	if got := unescapeMount(`/etc/host\040s\134x\0`); got != `/etc/host s\x\0` {
+	if got := mountinfo.Unescape(`/etc/host\040s\134x\0`); got != `/etc/host s\x\0` {
 		t.Errorf("%q", got)
 	}
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/runlens/runlens/internal/agent/mountinfo"
 	"github.com/runlens/runlens/internal/image"
 	"github.com/runlens/runlens/internal/layerfs"
 )
@@ -167,54 +167,19 @@ func mountsOf(procRoot string, pid int) ([]mount, error) {
 		return nil, fmt.Errorf("mounts: %w", err)
 	}
 	defer f.Close()
+	all, err := mountinfo.Read(f)
 	var out []mount
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional…] - fstype source super
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 7 {
-			continue
-		}
-		sep := -1
-		for i := 6; i < len(fields); i++ {
-			if fields[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+1 >= len(fields) {
-			continue
-		}
-		p := strings.Trim(path.Clean(unescapeMount(fields[4])), "/")
+	for _, m := range all {
+		p := strings.Trim(path.Clean(m.Point), "/")
 		if p == "" || p == "." {
 			continue
 		}
-		out = append(out, mount{point: p, fstype: fields[sep+1]})
+		out = append(out, mount{point: p, fstype: m.FSType})
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return out, fmt.Errorf("mounts: %w", err)
 	}
 	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 is a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // under reports whether name is one of points or below one.

@@ -1,17 +1,17 @@
 package trace
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
+
+	"github.com/runlens/runlens/internal/agent/mountinfo"
 )
 
 // ErrNoBTF means the kernel publishes no BTF (/sys/kernel/btf/vmlinux),
@@ -89,38 +89,14 @@ func CgroupRoot() (string, error) {
 		return "", fmt.Errorf("cgroup2 mount: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional...] - fstype source super
-		fields := strings.Fields(sc.Text())
-		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return unescapeMount(fields[4]), nil
-			}
+	mounts, err := mountinfo.Read(f)
+	for _, m := range mounts {
+		if m.FSType == "cgroup2" {
+			return m.Point, nil
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return "", fmt.Errorf("cgroup2 mount: %w", err)
 	}
 	return "", errors.New("cgroup2 mount: no cgroup2 file system mounted")
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space,
-// \011, \012, \134).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/runlens/runlens/internal/agent/mountinfo"
 )
 
 // collector gathers a tracer's events in the background.
@@ -318,8 +320,8 @@ func TestUnescapeMount(t *testing.T) {
 		`/mnt/trailing\04`:      `/mnt/trailing\04`,
 		`/mnt/not\999an-escape`: `/mnt/not\999an-escape`,
 	} {
-		if got := unescapeMount(in); got != want {
-			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		if got := mountinfo.Unescape(in); got != want {
+			t.Errorf("mountinfo.Unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
