@@ -45,15 +45,10 @@ func TestAgentDriftReportsADroppedBinary(t *testing.T) {
 	cli := newCLI(t)
 	snapshot := func(name string) *evidence.Document {
 		t.Helper()
-		out := filepath.Join(t.TempDir(), name+".json")
 		t0 := time.Now()
-		code, _, stderr := cli.run("", "agent", "--once", "-o", out, "--cri-socket", c.ContainerdSocket,
-			"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName)
-		if code != 0 {
-			t.Fatalf("agent --once: exit %d: %s", code, stderr)
-		}
+		_, d := agentOnce(t, cli, c)
 		t.Logf("%s: agent --once (with drift) in %s", name, time.Since(t0).Round(time.Millisecond))
-		return agentReadEvidence(t, out)
+		return d
 	}
 	pod := func(d *evidence.Document, prefix string) *evidence.Container {
 		t.Helper()

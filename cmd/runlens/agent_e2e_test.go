@@ -91,13 +91,7 @@ func TestAgentEvidenceRanksWhatRuns(t *testing.T) {
 	agentWaitRunning(ctx, t, c, 3*time.Minute)
 
 	cli := newCLI(t)
-	evFile := filepath.Join(t.TempDir(), "evidence.json")
-	code, _, stderr := cli.run("", "agent", "--once", "-o", evFile, "--cri-socket", c.ContainerdSocket,
-		"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName)
-	if code != 0 {
-		t.Fatalf("agent --once: exit %d: %s", code, stderr)
-	}
-	ev := agentReadEvidence(t, evFile)
+	evFile, ev := agentOnce(t, cli, c)
 	if len(ev.Problems) > 0 {
 		t.Errorf("agent problems: %q", ev.Problems)
 	}
@@ -247,6 +241,19 @@ func agentWaitNamespace(ctx context.Context, t *testing.T, c *cluster.Cluster, n
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// agentOnce runs `runlens agent --once` against c's containerd and returns
+// the evidence file and what it holds.
+func agentOnce(t *testing.T, cli *cli, c *cluster.Cluster) (string, *evidence.Document) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "evidence.json")
+	code, _, stderr := cli.run("", "agent", "--once", "-o", out, "--cri-socket", c.ContainerdSocket,
+		"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName)
+	if code != 0 {
+		t.Fatalf("agent --once: exit %d: %s", code, stderr)
+	}
+	return out, agentReadEvidence(t, out)
 }
 
 func agentReadEvidence(t *testing.T, path string) *evidence.Document {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,13 +90,7 @@ func TestAgentSeesAPythonServer(t *testing.T) {
 	time.Sleep(2 * time.Second) // python imports its modules after the container starts
 
 	cli := newCLI(t)
-	evFile := filepath.Join(t.TempDir(), "evidence.json")
-	code, _, stderr := cli.run("", "agent", "--once", "-o", evFile, "--cri-socket", c.ContainerdSocket,
-		"--containerd-root", filepath.Join(c.Dir, "containerd", "root"), "--node", c.NodeName)
-	if code != 0 {
-		t.Fatalf("agent --once: exit %d: %s", code, stderr)
-	}
-	ev := agentReadEvidence(t, evFile)
+	_, ev := agentOnce(t, cli, c)
 	got := map[string]*evidence.Record{}
 	for i := range ev.Records {
 		r := &ev.Records[i]
