@@ -112,3 +112,10 @@ func writeTemp(t *testing.T, dir, name, text string) string {
 	}
 	return p
 }
+
+func TestLoadErrorsHideURLPasswords(t *testing.T) {
+	_, err := Load(context.Background(), http.DefaultClient, []string{"http://agent:s3cret@127.0.0.1:1/v1/evidence"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %v shows the password", err)
+	}
+}

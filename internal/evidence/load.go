@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -24,7 +25,7 @@ func Load(ctx context.Context, client *http.Client, sources []string) ([]*Docume
 	for _, src := range sources {
 		d, err := loadOne(ctx, client, src)
 		if err != nil {
-			return nil, fmt.Errorf("evidence %s: %w", src, err)
+			return nil, fmt.Errorf("evidence %s: %w", redact(src), err)
 		}
 		docs = append(docs, d)
 	}
@@ -82,4 +83,12 @@ func Read(r io.Reader) (*Document, error) {
 func major(v string) string {
 	m, _, _ := strings.Cut(v, ".")
 	return m
+}
+
+// redact hides a password written into an agent's URL.
+func redact(src string) string {
+	if u, err := url.Parse(src); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return src
 }
