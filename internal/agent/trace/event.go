@@ -96,7 +96,7 @@ func (t *Tracer) decode(raw []byte, e *Event) error {
 		Flags:    le.Uint64(raw[offFlags:]),
 		Result:   int64(le.Uint64(raw[offRet:])),
 		Dirfd:    int32(le.Uint32(raw[offDirfd:])),
-		Comm:     cstring(raw[offComm : offComm+commLen]),
+		Comm:     t.names.get(cstringBytes(raw[offComm : offComm+commLen])),
 		Time:     t.wallBase.Add(time.Duration(le.Uint64(raw[offTs:])) - t.monoBase),
 	}
 	switch le.Uint32(raw[offKind:]) {
@@ -108,6 +108,7 @@ func (t *Tracer) decode(raw []byte, e *Event) error {
 		e.Kind, e.Syscall = KindOpen, "openat2"
 	case rawOpen:
 		e.Kind, e.Syscall = KindOpen, "open"
+
 	default:
 		return fmt.Errorf("trace: unknown event kind %d", le.Uint32(raw[offKind:]))
 	}
@@ -115,16 +116,37 @@ func (t *Tracer) decode(raw []byte, e *Event) error {
 	if n > maxPathSize || headerSize+n > len(raw) {
 		return fmt.Errorf("trace: event path of %d bytes in a record of %d", n, len(raw))
 	}
-	e.Path = cstring(raw[headerSize : headerSize+n])
+	e.Path = t.names.get(cstringBytes(raw[headerSize : headerSize+n]))
 	return nil
 }
 
-// cstring returns b up to its first NUL.
-func cstring(b []byte) string {
+// cstringBytes returns b up to its first NUL.
+func cstringBytes(b []byte) []byte {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
-	return string(b)
+	return b
+}
+
+// maxInterned bounds the strings an interner keeps; past it, it starts
+// again empty.
+const maxInterned = 1 << 16
+
+// interner hands out one string per distinct byte sequence, so that the
+// paths and command names a busy container repeats are not allocated
+// again for every event. Only the reader uses it.
+type interner map[string]string
+
+func (in *interner) get(b []byte) string {
+	if s, ok := (*in)[string(b)]; ok { // no allocation for the look-up
+		return s
+	}
+	if *in == nil || len(*in) >= maxInterned {
+		*in = make(interner, 1024)
+	}
+	s := string(b)
+	(*in)[s] = s
+	return s
 }
 
 // Run reads events and calls fn with each, in ring-buffer order, until

@@ -149,16 +149,7 @@ func newCgroup(t testing.TB) testCgroup {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatalf("make cgroup: %v", err)
 	}
-	t.Cleanup(func() {
-		// The children have exited; the kernel may take a moment to let go.
-		for i := 0; i < 50; i++ {
-			if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Errorf("cgroup %s not removed", dir)
-	})
+	t.Cleanup(func() { removeCgroup(t, dir) })
 	id, err := CgroupID(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -187,4 +178,16 @@ func (cg testCgroup) helper(t testing.TB, mode string, args ...string) *exec.Cmd
 	cmd := cg.command(t, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
 	return cmd
+}
+
+// removeCgroup removes a test's cgroup directory once its processes
+// have gone (the kernel may take a moment to let go of them).
+func removeCgroup(t testing.TB, dir string) {
+	for i := 0; i < 50; i++ {
+		if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("cgroup %s not removed", dir)
 }

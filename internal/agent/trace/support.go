@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -99,4 +100,18 @@ func CgroupRoot() (string, error) {
 		return "", fmt.Errorf("cgroup2 mount: %w", err)
 	}
 	return "", errors.New("cgroup2 mount: no cgroup2 file system mounted")
+}
+
+// CgroupLevel returns the level of the cgroup directory path under the
+// cgroup v2 mount root (the root is 0, root/kubepods.slice is 1), for
+// WatchTree.
+func CgroupLevel(root, path string) (int, error) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return 0, fmt.Errorf("cgroup level: %s is not under %s", path, root)
+	}
+	if rel == "." {
+		return 0, nil
+	}
+	return strings.Count(rel, "/") + 1, nil
 }

@@ -76,13 +76,16 @@ type Tracer struct {
 	ringSize int
 	poll     time.Duration
 
-	cfgMu sync.Mutex
-	cfg   uint32
+	cfgMu      sync.Mutex
+	cfg        uint32
+	treeLevels uint32
 
 	closeOnce sync.Once
 	closeErr  error
 	readMu    sync.Mutex
 	readErr   atomic.Pointer[error]
+	// names interns event paths and command names; guarded by readMu.
+	names interner
 }
 
 // attachment is one tracepoint a program is attached to.
@@ -220,6 +223,31 @@ func (t *Tracer) Watch(cgroupID uint64) error {
 	if err := t.objs.Watched.Put(cgroupID, uint8(1)); err != nil {
 		return fmt.Errorf("trace: watch cgroup %d: %w", cgroupID, err)
 	}
+	return nil
+}
+
+// MaxTreeLevel bounds the level of a tree WatchTree accepts.
+const MaxTreeLevel = 15
+
+// WatchTree traces the tasks of every cgroup below (and in) the cgroup
+// with this id, which sits at this level of the hierarchy (the root is
+// level 0, /kubepods.slice level 1; see CgroupLevel). The check runs in
+// the kernel on each event, so a container started later is traced from
+// its first exec, and the node's other processes cost no event.
+func (t *Tracer) WatchTree(cgroupID uint64, level int) error {
+	if level < 0 || level > MaxTreeLevel {
+		return fmt.Errorf("trace: watch cgroup tree %d: level %d not in 0..%d", cgroupID, level, MaxTreeLevel)
+	}
+	if err := t.objs.Trees.Put(cgroupID, uint8(1)); err != nil {
+		return fmt.Errorf("trace: watch cgroup tree %d: %w", cgroupID, err)
+	}
+	t.cfgMu.Lock()
+	defer t.cfgMu.Unlock()
+	levels := t.treeLevels | 1<<level
+	if err := t.objs.TreeLevels.Put(uint32(0), levels); err != nil {
+		return fmt.Errorf("trace: watch cgroup tree %d: %w", cgroupID, err)
+	}
+	t.treeLevels = levels
 	return nil
 }
 

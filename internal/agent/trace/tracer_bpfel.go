@@ -47,6 +47,8 @@ const (
 	tracerMapEvents           = "events"
 	tracerMapInflight         = "inflight"
 	tracerMapScratch          = "scratch"
+	tracerMapTreeLevels       = "tree_levels"
+	tracerMapTrees            = "trees"
 	tracerMapWatched          = "watched"
 	tracerProgTraceExec       = "trace_exec"
 	tracerProgTraceOpenExit   = "trace_open_exit"
@@ -114,6 +116,8 @@ type tracerMapSpecs struct {
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Inflight   *ebpf.MapSpec `ebpf:"inflight"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
+	TreeLevels *ebpf.MapSpec `ebpf:"tree_levels"`
+	Trees      *ebpf.MapSpec `ebpf:"trees"`
 	Watched    *ebpf.MapSpec `ebpf:"watched"`
 }
 
@@ -149,6 +153,8 @@ type tracerMaps struct {
 	Events     *ebpf.Map `ebpf:"events"`
 	Inflight   *ebpf.Map `ebpf:"inflight"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
+	TreeLevels *ebpf.Map `ebpf:"tree_levels"`
+	Trees      *ebpf.Map `ebpf:"trees"`
 	Watched    *ebpf.Map `ebpf:"watched"`
 }
 
@@ -160,6 +166,8 @@ func (m *tracerMaps) Close() error {
 		m.Events,
 		m.Inflight,
 		m.Scratch,
+		m.TreeLevels,
+		m.Trees,
 		m.Watched,
 	)
 }

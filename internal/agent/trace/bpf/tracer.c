@@ -105,11 +105,54 @@ static __always_inline __u32 config_bits(void)
 	return cfg ? *cfg : 0;
 }
 
+/* Watched cgroup subtrees (kubepods.slice and the like): a task is traced
+ * when its cgroup's ancestor at one of the levels in tree_levels is in
+ * the trees map, so a container started later is traced from its first
+ * event, before anyone could add its own cgroup. */
+#define MAX_TREE_LEVEL 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u8);
+} trees SEC(".maps");
+
+/* Bit i set: some watched tree's root is at cgroup level i. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tree_levels SEC(".maps");
+
+static __always_inline int in_tree(void)
+{
+	__u32 zero = 0;
+	__u32 *lv = bpf_map_lookup_elem(&tree_levels, &zero);
+	__u32 levels = lv ? *lv : 0;
+
+	if (!levels)
+		return 0;
+	for (int i = 0; i < MAX_TREE_LEVEL; i++) {
+		__u64 anc;
+
+		if (!(levels & (1u << i)))
+			continue;
+		anc = bpf_get_current_ancestor_cgroup_id(i);
+		if (anc && bpf_map_lookup_elem(&trees, &anc))
+			return 1;
+	}
+	return 0;
+}
+
 static __always_inline int traced(__u64 cgid)
 {
 	if (config_bits() & CONFIG_WATCH_ALL)
 		return 1;
-	return bpf_map_lookup_elem(&watched, &cgid) != 0;
+	if (bpf_map_lookup_elem(&watched, &cgid))
+		return 1;
+	return in_tree();
 }
 
 /* All lost events, whatever their cgroup: counted even when the drops map
