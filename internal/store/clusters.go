@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
+)
+
+// Clusters lists every cluster with its latest scan's figures.
+func (s *sqlStore) Clusters(ctx context.Context) ([]ClusterInfo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, last_scan_id, last_scan_at, info FROM clusters ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []ClusterInfo
+	for rows.Next() {
+		var c ClusterInfo
+		var id, at int64
+		var name, info string
+		if err := rows.Scan(&name, &id, &at, &info); err != nil {
+			return nil, fmt.Errorf("store: clusters: %w", err)
+		}
+		if err := json.Unmarshal([]byte(info), &c); err != nil {
+			return nil, fmt.Errorf("store: cluster %s: %w", name, err)
+		}
+		c.Name, c.LastScanID, c.LastScanAt = name, id, fromNanos(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Scans lists a cluster's scans, newest first.
+func (s *sqlStore) Scans(ctx context.Context, cluster string, limit int) ([]ScanInfo, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT id, cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared
+		FROM scans WHERE cluster = ? ORDER BY id DESC LIMIT ?`), cluster, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: scans: %w", err)
+	}
+	defer rows.Close()
+	var out []ScanInfo
+	for rows.Next() {
+		var sc ScanInfo
+		var at, built int64
+		var funnel string
+		if err := rows.Scan(&sc.ID, &sc.Cluster, &sc.Source, &at, &sc.Command, &built, &sc.Status, &funnel, &sc.Appeared, &sc.Disappeared); err != nil {
+			return nil, fmt.Errorf("store: scans: %w", err)
+		}
+		if err := json.Unmarshal([]byte(funnel), &sc.Funnel); err != nil {
+			return nil, fmt.Errorf("store: scan %d: %w", sc.ID, err)
+		}
+		sc.At, sc.DBBuiltAt = fromNanos(at), fromNanos(built)
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// LatestDocument rebuilds the cluster's latest result: the document as
+// stored, each image's inventory and current findings, and the current
+// risks in ranked order.
+func (s *sqlStore) LatestDocument(ctx context.Context, cluster string) (*result.Document, error) {
+	var blob []byte
+	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT document FROM scans WHERE cluster = ? AND document IS NOT NULL ORDER BY id DESC LIMIT 1`), cluster).Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: cluster %s: %w", cluster, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: latest document of %s: %w", cluster, err)
+	}
+	doc := &result.Document{}
+	if err := unpack(blob, doc); err != nil {
+		return nil, err
+	}
+	for _, img := range doc.Images {
+		d := img.Target.Digest
+		if d == "" {
+			continue
+		}
+		inv, err := s.Inventory(ctx, d)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if inv != nil {
+			img.Packages = inv.Packages
+		}
+		if img.Findings, err = s.findings(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+riskColumns+` FROM risks WHERE cluster = ? ORDER BY tier_rank, nscore, id`), cluster)
+	if err != nil {
+		return nil, fmt.Errorf("store: risks of %s: %w", cluster, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		row, _, err := scanRisk(rows)
+		if err != nil {
+			return nil, err
+		}
+		doc.Risks = append(doc.Risks, row.Risk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: risks of %s: %w", cluster, err)
+	}
+	doc.CompleteFacts()
+	return doc, nil
+}
+
+// findings returns a digest's current findings, sorted as the matcher
+// sorts them.
+func (s *sqlStore) findings(ctx context.Context, digest string) ([]match.Finding, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT data FROM findings WHERE digest = ?`), digest)
+	if err != nil {
+		return nil, fmt.Errorf("store: findings of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	out := []match.Finding{}
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("store: findings of %s: %w", digest, err)
+		}
+		var f match.Finding
+		if err := unpack(data, &f); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out, rows.Err()
+}
+
+// Workloads lists the workloads of a cluster ("" for all).
+func (s *sqlStore) Workloads(ctx context.Context, cluster string) ([]result.Workload, error) {
+	q, args := `SELECT data FROM workloads ORDER BY cluster, namespace, kind, name`, []any(nil)
+	if cluster != "" {
+		q, args = `SELECT data FROM workloads WHERE cluster = ? ORDER BY namespace, kind, name`, []any{cluster}
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: workloads: %w", err)
+	}
+	defer rows.Close()
+	var out []result.Workload
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("store: workloads: %w", err)
+		}
+		var w result.Workload
+		if err := unpack(data, &w); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/runlens/runlens/internal/result"
+)
+
+// oldRisk is what the feed needs of a stored risk that may disappear.
+type oldRisk struct {
+	firstSeen int64
+	namespace, workload, digest, vuln, pkg, version, severity string
+	tierRank                                                   int
+}
+
+// IngestResult stores one cluster's result in one transaction.
+func (s *sqlStore) IngestResult(ctx context.Context, in Ingest) (IngestStats, error) {
+	if err := checkCluster(&in); err != nil {
+		return IngestStats{}, err
+	}
+	if in.At.IsZero() {
+		in.At = time.Now()
+	}
+	if in.Cause == "" {
+		in.Cause = CauseScan
+	}
+	doc := in.Document
+	at := nanos(in.At)
+	owners := map[string]string{}
+	for _, w := range doc.Workloads {
+		for _, c := range w.Containers {
+			if c.Digest != "" && c.Owner != "" && owners[c.Digest] == "" {
+				owners[c.Digest] = c.Owner
+			}
+		}
+	}
+	var st IngestStats
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		kept, err := s.ingestImages(ctx, tx, doc, owners, at, &st)
+		if err != nil {
+			return err
+		}
+		if err := s.ingestWorkloads(ctx, tx, in.Cluster, doc, &st); err != nil {
+			return err
+		}
+		if err := s.ingestRisks(ctx, tx, &in, kept, at, &st); err != nil {
+			return err
+		}
+		return s.ingestScan(ctx, tx, &in, &st)
+	})
+	if err != nil {
+		return IngestStats{}, err
+	}
+	return st, nil
+}
+
+// ingestImages stores the images' inventories and findings; it returns
+// the digests whose scan failed or was partial and that keep what an
+// earlier scan found.
+func (s *sqlStore) ingestImages(ctx context.Context, tx *sql.Tx, doc *result.Document, owners map[string]string, at int64, st *IngestStats) (map[string]bool, error) {
+	imgs := map[string]*result.Image{}
+	var digests []string
+	for _, img := range doc.Images {
+		if d := img.Target.Digest; d != "" && imgs[d] == nil {
+			imgs[d] = img
+			digests = append(digests, d)
+		}
+	}
+	st.Images = len(digests)
+	prev := map[string]string{} // digest -> stored status
+	err := chunks(digests, func(part []string) error {
+		list, args := inList(part)
+		rows, err := tx.QueryContext(ctx, s.d.q(`SELECT digest, status FROM images WHERE digest IN `+list), args...)
+		if err != nil {
+			return fmt.Errorf("store: images: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d, status string
+			if err := rows.Scan(&d, &status); err != nil {
+				return err
+			}
+			prev[d] = status
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := map[string]bool{}
+	var fresh, rescanned []string // new inventories; digests whose findings are replaced
+	for _, d := range digests {
+		img := imgs[d]
+		old, known := prev[d]
+		if !known {
+			st.NewImages++
+		}
+		switch {
+		case img.Status != result.StatusScanned && known:
+			kept[d] = true
+		case !known || old != result.StatusScanned:
+			fresh = append(fresh, d)
+			rescanned = append(rescanned, d)
+		default:
+			rescanned = append(rescanned, d)
+		}
+	}
+	if err := s.writeImages(ctx, tx, imgs, fresh, rescanned, owners, at); err != nil {
+		return nil, err
+	}
+	if err := s.writeFindings(ctx, tx, imgs, rescanned, kept, at); err != nil {
+		return nil, err
+	}
+	return kept, nil
+}
+
+// writeImages writes the images rows: whole (inventory and packages
+// index) for fresh digests, the entry only for others rescanned.
+func (s *sqlStore) writeImages(ctx context.Context, tx *sql.Tx, imgs map[string]*result.Image, fresh, rescanned []string, owners map[string]string, at int64) error {
+	isFresh := make(map[string]bool, len(fresh))
+	var args, pkgs []any
+	for _, d := range fresh {
+		isFresh[d] = true
+		img := imgs[d]
+		inv, err := pack(img.Packages)
+		if err != nil {
+			return err
+		}
+		entry, err := pack(storedImage(img))
+		if err != nil {
+			return err
+		}
+		args = append(args, d, img.Target.Reference, img.Status, distroText(img.Distro), max(img.PackageCount, len(img.Packages)), owners[d], inv, entry, at)
+		seen := map[PackageKey]bool{}
+		for i := range img.Packages {
+			for _, k := range PackageKeys(&img.Packages[i]) {
+				if !seen[k] {
+					seen[k] = true
+					pkgs = append(pkgs, d, k.Ecosystem, k.Name)
+				}
+			}
+		}
+	}
+	const upsert = `ON CONFLICT (digest) DO UPDATE SET reference = excluded.reference, status = excluded.status, distro = excluded.distro,
+		package_count = excluded.package_count, owner = excluded.owner, inventory = excluded.inventory, image = excluded.image, scanned_at = excluded.scanned_at`
+	if err := s.insertRows(ctx, tx, `INSERT INTO images (digest, reference, status, distro, package_count, owner, inventory, image, scanned_at)`, 9, args, upsert); err != nil {
+		return err
+	}
+	if err := chunks(fresh, func(part []string) error {
+		list, a := inList(part)
+		_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM image_packages WHERE digest IN `+list), a...)
+		return err
+	}); err != nil {
+		return fmt.Errorf("store: image packages: %w", err)
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO image_packages (digest, ecosystem, name)`, 3, pkgs, ""); err != nil {
+		return err
+	}
+	for _, d := range rescanned {
+		if isFresh[d] {
+			continue
+		}
+		img := imgs[d]
+		entry, err := pack(storedImage(img))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE images SET reference = ?, image = ?, owner = ?, scanned_at = ? WHERE digest = ?`),
+			img.Target.Reference, entry, owners[d], at, d); err != nil {
+			return fmt.Errorf("store: image %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// writeFindings replaces the findings of rescanned digests (keeping each
+// finding's first_seen) and adds a kept digest's new findings to those
+// it had.
+func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[string]*result.Image, rescanned []string, kept map[string]bool, at int64) error {
+	all := append([]string(nil), rescanned...)
+	for d := range kept {
+		all = append(all, d)
+	}
+	first := map[string]int64{} // digest \x01 fkey -> first_seen
+	err := chunks(all, func(part []string) error {
+		list, a := inList(part)
+		rows, err := tx.QueryContext(ctx, s.d.q(`SELECT digest, fkey, first_seen FROM findings WHERE digest IN `+list), a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d, k string
+			var fs int64
+			if err := rows.Scan(&d, &k, &fs); err != nil {
+				return err
+			}
+			first[d+"\x01"+k] = fs
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("store: findings: %w", err)
+	}
+	if err := chunks(rescanned, func(part []string) error {
+		list, a := inList(part)
+		_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM findings WHERE digest IN `+list), a...)
+		return err
+	}); err != nil {
+		return fmt.Errorf("store: findings: %w", err)
+	}
+	var args []any
+	for _, d := range all {
+		seen := map[string]bool{}
+		for i := range imgs[d].Findings {
+			f := &imgs[d].Findings[i]
+			k := findingKey(f)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			fs, had := first[d+"\x01"+k]
+			if !had {
+				fs = at
+			} else if kept[d] {
+				continue // a kept digest keeps the row it has
+			}
+			if args, err = findingArgs(args, d, f, fs); err != nil {
+				return err
+			}
+		}
+	}
+	return s.insertRows(ctx, tx, findingInsert, findingCols, args, "")
+}
+
+// ingestWorkloads replaces the cluster's workloads and where its images run.
+func (s *sqlStore) ingestWorkloads(ctx context.Context, tx *sql.Tx, cluster string, doc *result.Document, st *IngestStats) error {
+	for _, t := range []string{"workloads", "cluster_images"} {
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM `+t+` WHERE cluster = ?`), cluster); err != nil {
+			return fmt.Errorf("store: %s: %w", t, err)
+		}
+	}
+	var args []any
+	seen := map[string]bool{}
+	for _, w := range doc.Workloads {
+		if k := w.Ref(); !seen[k] {
+			seen[k] = true
+			data, err := pack(w)
+			if err != nil {
+				return err
+			}
+			args = append(args, cluster, w.Namespace, w.Kind, w.Name, data)
+		}
+	}
+	st.Workloads = len(seen)
+	if err := s.insertRows(ctx, tx, `INSERT INTO workloads (cluster, namespace, kind, name, data)`, 5, args, ""); err != nil {
+		return err
+	}
+	args = args[:0]
+	done := map[string]bool{}
+	for _, img := range doc.Images {
+		if d := img.Target.Digest; d != "" && !done[d] {
+			done[d] = true
+			args = append(args, cluster, d, jsonText(img.RunningIn))
+		}
+	}
+	return s.insertRows(ctx, tx, `INSERT INTO cluster_images (cluster, digest, running_in)`, 3, args, "")
+}

@@ -1,0 +1,58 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/runlens/runlens/internal/store"
+	"github.com/runlens/runlens/internal/store/storetest"
+)
+
+// TestIngestTenThousandWorkloads ingests one 10,000-workload cluster
+// (40,000 risks) twice — new, then again with part of the findings
+// changed — within the 10 s each the server promises, and pages the
+// ranked list with filters.
+func TestIngestTenThousandWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale test")
+	}
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		doc := storetest.Document("big", 10000, storetest.DocOptions{Images: 1000})
+		start := time.Now()
+		st1, err := b.Store.IngestResult(ctx, store.Ingest{Cluster: "big", Document: doc, At: time.Unix(1000, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := time.Since(start)
+		doc2 := storetest.Document("big", 10000, storetest.DocOptions{Images: 1000, Variant: 1})
+		start = time.Now()
+		st2, err := b.Store.IngestResult(ctx, store.Ingest{Cluster: "big", Document: doc2, At: time.Unix(2000, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := time.Since(start)
+		t.Logf("%s: ingest of %d risks: %v (new), %v (again: %d appeared, %d disappeared)", b.Name, st1.Risks, first, second, st2.Appeared, st2.Disappeared)
+		if first > 10*time.Second || second > 10*time.Second {
+			t.Errorf("ingest took %v and %v, want ≤ 10 s", first, second)
+		}
+		if st2.Appeared == 0 || st2.Disappeared == 0 {
+			t.Errorf("second ingest: %+v", st2)
+		}
+		var worst time.Duration
+		for _, q := range []store.RiskQuery{{}, {Cluster: "big"}, {Cluster: "big", Namespace: "ns3"}, {Cluster: "big", Tier: "scheduled"}, {MinTier: "out-of-cycle", Owner: "internal"}, {Search: "app12"}} {
+			start := time.Now()
+			page, err := b.Store.Risks(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Next != "" {
+				q.Cursor = page.Next
+				if _, err := b.Store.Risks(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			worst = max(worst, time.Since(start)/2)
+		}
+		t.Logf("%s: worst page of 100: %v", b.Name, worst)
+	})
+}
