@@ -11,9 +11,9 @@ import (
 
 // oldRisk is what the feed needs of a stored risk that may disappear.
 type oldRisk struct {
-	firstSeen int64
+	firstSeen                                                 int64
 	namespace, workload, digest, vuln, pkg, version, severity string
-	tierRank                                                   int
+	tierRank                                                  int
 }
 
 // IngestResult stores one cluster's result in one transaction.
