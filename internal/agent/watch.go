@@ -29,8 +29,9 @@ type Watcher struct {
 	byContainer map[string]map[int]*Process
 	// seen holds each container's kept (kind, pid, path) triples.
 	seen map[string]map[seenKey]bool
-	// pidContainer caches which container a pid is in ("" for the host).
-	pidContainer map[uint32]string
+	// pids caches which container a pid is in (id "" for the host) and
+	// its Process, so that an event costs no look-up by container id.
+	pids map[uint32]pidEntry
 	// Cut counts paths left out at the cap.
 	cut int
 	// execed are processes that exec'd since the last Rescan.
@@ -40,7 +41,7 @@ type Watcher struct {
 // NewWatcher returns an empty Watcher reading procRoot for the pids the
 // tracer names.
 func NewWatcher(procRoot string) *Watcher {
-	return &Watcher{procRoot: procRoot, byContainer: map[string]map[int]*Process{}, seen: map[string]map[seenKey]bool{}, pidContainer: map[uint32]string{}, execed: map[uint32]string{}}
+	return &Watcher{procRoot: procRoot, byContainer: map[string]map[int]*Process{}, seen: map[string]map[seenKey]bool{}, pids: map[uint32]pidEntry{}, execed: map[uint32]string{}}
 }
 
 // AddSnapshot folds what one /proc snapshot saw into the sum. It also
@@ -48,7 +49,7 @@ func NewWatcher(procRoot string) *Watcher {
 func (w *Watcher) AddSnapshot(snap map[string][]Process) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	clear(w.pidContainer)
+	clear(w.pids)
 	for id, procs := range snap {
 		for i := range procs {
 			p := &procs[i]
@@ -79,15 +80,15 @@ func (w *Watcher) event(pid uint32, file string, exec bool) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	id, ok := w.pidContainer[pid]
+	pe, ok := w.pids[pid]
 	if !ok {
-		id = w.containerOf(pid)
-		w.pidContainer[pid] = id
+		pe.id = w.containerOf(pid)
+		if pe.id != "" {
+			pe.proc = w.process(pe.id, int(pid))
+		}
+		w.pids[pid] = pe
 	}
-	if id == "" {
-		return
-	}
-	q := w.process(id, int(pid))
+	id, q := pe.id, pe.proc
 	if q == nil {
 		return
 	}
@@ -97,6 +98,12 @@ func (w *Watcher) event(pid uint32, file string, exec bool) {
 	} else {
 		q.Opened = w.addPaths(id, q.PID, 'o', q.Opened, file)
 	}
+}
+
+// pidEntry is what a Watcher knows of a pid until the next snapshot.
+type pidEntry struct {
+	id   string
+	proc *Process
 }
 
 // containerOf reads /proc/<pid>/cgroup and names its container, "" for a
