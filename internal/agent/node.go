@@ -31,11 +31,13 @@ type ProcReader struct {
 	ProcRoot string
 	mu       sync.Mutex
 	problems []string
+	// net spares re-reading socket tables from one look to the next.
+	net procscan.NetCache
 }
 
 // Processes reads ProcRoot once.
 func (r *ProcReader) Processes(ctx context.Context) (map[string][]Process, error) {
-	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot})
+	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot, NetCache: &r.net})
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func TestReadNamespaceFallsBack(t *testing.T) {
 	writeFake(t, proc, fakeProc{pid: 31, comm: "b", net: map[string]string{
 		"tcp": tcpHeader + "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41242 1\n"}})
 	rec := &recorder{max: 10}
-	ls := readNamespace(Options{ProcRoot: proc, MaxNetLines: 100}, nsGroup{ns: 77, pids: []int{30, 31}}, rec)
+	ls, _ := readNamespace(Options{ProcRoot: proc, MaxNetLines: 100}, nsGroup{ns: 77, pids: []int{30, 31}}, rec)
 	if len(ls) != 1 || ls[0].Port != 8080 || ls[0].NetNS != 77 {
 		t.Errorf("listeners = %+v, want 127.0.0.1:8080 in netns 77", ls)
 	}

@@ -48,6 +48,9 @@ const (
 // netResult is what parseNet found in one socket table.
 type netResult struct {
 	listeners []Listener
+	// others are the inodes of the table's other sockets (connected,
+	// in another state): they will never listen.
+	others    []uint64
 	malformed int
 	cut       bool
 }
@@ -92,6 +95,8 @@ func parseNet(r io.Reader, proto string, maxLines int) (netResult, error) {
 		if keep {
 			l.Proto = proto
 			res.listeners = append(res.listeners, l)
+		} else {
+			res.others = append(res.others, l.Inode)
 		}
 	}
 }
@@ -167,6 +172,8 @@ const maxUnknownNS = 64
 type nsGroup struct {
 	ns   uint64
 	pids []int
+	// sockets are the socket inodes its processes hold.
+	sockets []uint64
 }
 
 // readListeners reads each network namespace's socket tables once,
@@ -185,16 +192,17 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 		}
 		if p.NetNS == 0 { // unreadable: its own group, up to a bound
 			if unknown++; unknown <= maxUnknownNS {
-				groups = append(groups, nsGroup{pids: []int{p.PID}})
+				groups = append(groups, nsGroup{pids: []int{p.PID}, sockets: p.Sockets})
 			}
 			continue
 		}
 		if i, ok := index[p.NetNS]; ok {
 			groups[i].pids = append(groups[i].pids, p.PID)
+			groups[i].sockets = append(groups[i].sockets, p.Sockets...)
 			continue
 		}
 		index[p.NetNS] = len(groups)
-		groups = append(groups, nsGroup{ns: p.NetNS, pids: []int{p.PID}})
+		groups = append(groups, nsGroup{ns: p.NetNS, pids: []int{p.PID}, sockets: slices.Clone(p.Sockets)})
 	}
 	if unknown > maxUnknownNS {
 		rec.add(fmt.Sprintf("net: %d processes in unreadable network namespaces; the tables of %d read", unknown, maxUnknownNS))
@@ -205,8 +213,9 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 	recs := make([]recorder, len(groups))
 	forEach(ctx, opts.Workers, len(groups), func(i int) {
 		recs[i].max = opts.MaxProblems
-		per[i] = readNamespace(opts, groups[i], &recs[i])
+		per[i] = opts.NetCache.listeners(opts, groups[i], &recs[i])
 	})
+	opts.NetCache.retain(groups)
 	var out []Listener
 	seen := map[uint64]bool{}
 	for i := range groups {
@@ -227,10 +236,10 @@ func readListeners(ctx context.Context, opts Options, procs []Process, rec *reco
 
 // readNamespace reads the four socket tables of one namespace through the
 // first of its pids that has not exited.
-func readNamespace(opts Options, g nsGroup, rec *recorder) []Listener {
+func readNamespace(opts Options, g nsGroup, rec *recorder) (out []Listener, others []uint64) {
 	for _, pid := range g.pids {
 		dir := filepath.Join(opts.ProcRoot, strconv.Itoa(pid))
-		var out []Listener
+		out, others = nil, nil
 		gone := false
 		for _, name := range netFiles {
 			ls, err := readNetFile(opts, dir, name, pid, rec)
@@ -245,23 +254,24 @@ func readNamespace(opts Options, g nsGroup, rec *recorder) []Listener {
 				}
 				continue // no such table (IPv6 disabled)
 			}
-			for i := range ls {
-				ls[i].NetNS = g.ns
+			for i := range ls.listeners {
+				ls.listeners[i].NetNS = g.ns
 			}
-			out = append(out, ls...)
+			out = append(out, ls.listeners...)
+			others = append(others, ls.others...)
 		}
 		if !gone {
-			return out
+			return out, others
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // readNetFile reads one socket table.
-func readNetFile(opts Options, dir, name string, pid int, rec *recorder) ([]Listener, error) {
+func readNetFile(opts Options, dir, name string, pid int, rec *recorder) (netResult, error) {
 	f, err := os.Open(filepath.Join(dir, "net", name))
 	if err != nil {
-		return nil, err
+		return netResult{}, err
 	}
 	defer f.Close()
 	res, err := parseNet(f, name, opts.MaxNetLines)
@@ -271,5 +281,5 @@ func readNetFile(opts Options, dir, name string, pid int, rec *recorder) ([]List
 	if res.malformed > 0 {
 		rec.add(fmt.Sprintf("pid %d: net/%s: %d malformed lines", pid, name, res.malformed))
 	}
-	return res.listeners, err
+	return res, err
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// Workers is how many processes are read at once (default: the
 	// number of CPUs, at most 4).
 	Workers int
+	// NetCache, kept from one Scan to the next, spares reading socket
+	// tables that cannot have changed (see NetCache); nil reads every
+	// namespace's tables each time.
+	NetCache *NetCache
 }
 
 // withDefaults fills the zero fields.
