@@ -52,7 +52,7 @@ const profileEnv = "RUNLENS_AGENT_BENCH_CPUPROFILE"
 
 // runAgent is the agent child: `INTERVAL_MS POOL FILES`. It runs what
 // `runlens agent --listen` runs, without the CRI and the HTTP server: the
-// tracer on every cgroup feeding a Watcher (Rescan every second), and
+// tracer on the pods' cgroup trees feeding a Watcher (Rescan every second), and
 // every interval a procscan snapshot folded into the Watcher and a full
 // agent.Snapshot (the
 // containers of POOL as procscan attributes them, small fake inventories)
@@ -76,6 +76,19 @@ func runAgent(args []string) error {
 		return err
 	}
 	defer tr.Close()
+	// As runlens agent: only the pods' cgroup trees, filtered in the kernel.
+	cgroupRoot, err := trace.CgroupRoot()
+	if err != nil {
+		return err
+	}
+	trees, err := agent.WatchPodTrees(tr, cgroupRoot)
+	if err != nil {
+		return err
+	}
+	if trees == nil {
+		return fmt.Errorf("no pod cgroup tree under %s", cgroupRoot)
+	}
+	var netCache procscan.NetCache
 	if path := os.Getenv(profileEnv); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -127,7 +140,7 @@ func runAgent(args []string) error {
 	take := func() error {
 		t0, c0 := time.Now(), cpu()
 		defer func() { st.SnapshotCPUNanos += cpu() - c0 }()
-		snap, err := procscan.Scan(ctx, procscan.Options{})
+		snap, err := procscan.Scan(ctx, procscan.Options{NetCache: &netCache})
 		if err != nil {
 			return err
 		}

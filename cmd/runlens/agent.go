@@ -165,6 +165,24 @@ func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) fun
 		a.log.Warn("no tracer: only what runs at each look is seen, and no window is complete", "reason", err)
 		return func() agent.Sources { return src }
 	}
+	// Only the pods' cgroup trees are traced, in the kernel; looked for
+	// again at each look, in case kubelet makes them later.
+	cgroupRoot, rootErr := trace.CgroupRoot()
+	narrow := func() {
+		if rootErr != nil {
+			return
+		}
+		trees, err := agent.WatchPodTrees(tr, cgroupRoot)
+		switch {
+		case err != nil:
+			a.log.Warn("tracer filter", "err", err)
+		case trees == nil:
+			a.log.Debug("no pod cgroup tree found: tracing every process of the node")
+		default:
+			a.log.Debug("tracing the pod cgroup trees", "trees", trees)
+		}
+	}
+	narrow()
 	var running atomic.Bool
 	running.Store(true)
 	go func() {
@@ -196,6 +214,7 @@ func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) fun
 		}
 	}()
 	return func() agent.Sources {
+		narrow()
 		s := src
 		dropped, derr := tr.DropsTotal()
 		missed, merr := tr.Missed()
