@@ -11,8 +11,8 @@ func TestPodCgroupTrees(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range []string{
 		"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice", // systemd driver
-		"kubepods/burstable/pod2/abc",                                            // cgroupfs driver
-		"kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod3.slice",       // nested (kind)
+		"kubepods/burstable/pod2/abc",                                      // cgroupfs driver
+		"kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod3.slice", // nested (kind)
 		"system.slice/containerd.service",
 		"user.slice/user-0.slice",
 		"a/b/c/kubepods", // below the depth looked at
