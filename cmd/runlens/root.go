@@ -33,6 +33,7 @@ type app struct {
 
 	log      *slog.Logger
 	progress *progress.Line
+	push     pushOptions // scan --push
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -89,7 +90,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	f.CountVarP(&a.verbose, "verbose", "v", "log more on stderr (-v info, -vv debug)")
 	f.BoolVar(&a.noProg, "no-progress", false, "never draw the progress line")
-	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand(), a.explainCommand(), a.agentCommand())
+	cmd.AddCommand(a.scanCommand(), a.dbCommand(), a.reportCommand(), a.explainCommand(), a.agentCommand(), a.serverCommand())
 	requireSubcommands(cmd)
 	return cmd
 }
@@ -219,6 +220,9 @@ func (a *app) write(o *outputOptions, doc *result.Document, also ...error) error
 	opts := report.Options{View: o.view, Top: o.rank.top, ShowSuppressed: o.rank.showSuppressed, ListPackages: o.listPackages,
 		MinObservation: o.rank.minObservation()}
 	if err := o.writer.WriteOut(a.stdout, o.output, doc, opts); err != nil {
+		return err
+	}
+	if err := a.pushResult(doc); err != nil {
 		return err
 	}
 	for _, r := range doc.Images {

@@ -71,7 +71,7 @@ func (o *scanOptions) check(ctx context.Context, stdin io.Reader) error {
 // scanner opens the database and caches the flags ask for.
 func (a *app) scanner(ctx context.Context, o *scanOptions) (*scan.Scanner, *result.Database, func(), error) {
 	cfg := o.scanner
-	cfg.DBDir, cfg.CacheDir, cfg.IncludePackages, cfg.Progress, cfg.Log = a.dbDir, a.cacheDir, o.out.listPackages, a.progress, a.log
+	cfg.DBDir, cfg.CacheDir, cfg.IncludePackages, cfg.Progress, cfg.Log = a.dbDir, a.cacheDir, o.out.listPackages || a.push.url != "", a.progress, a.log
 	return scan.Open(ctx, cfg)
 }
 
@@ -81,6 +81,7 @@ func (a *app) scanCommand() *cobra.Command {
 		Short: "Scan images or registries for vulnerabilities",
 	}
 	cmd.AddCommand(a.scanImageCommand(), a.scanRegistryCommand(), a.scanClusterCommand())
+	a.push.registerPush(cmd)
 	return cmd
 }
 

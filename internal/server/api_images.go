@@ -1,0 +1,154 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/store"
+)
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	list, err := s.st.Images(r.Context())
+	if err != nil {
+		s.storeError(w, r, "images", err)
+		return
+	}
+	if c := r.URL.Query().Get("cluster"); c != "" {
+		kept := list[:0]
+		for _, im := range list {
+			if slices.Contains(im.Clusters, c) {
+				kept = append(kept, im)
+			}
+		}
+		list = kept
+	}
+	page(w, r, list, func(im *store.ImageInfo) string { return im.Digest })
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
+	d, err := s.st.Image(r.Context(), r.PathValue("digest"))
+	if err != nil {
+		s.storeError(w, r, "image "+r.PathValue("digest"), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// packageUse is where one package runs: an image holding it, at which
+// versions, and the workloads running the image.
+type packageUse struct {
+	Digest    string   `json:"digest"`
+	Reference string   `json:"reference"`
+	Package   string   `json:"package"`
+	Ecosystem string   `json:"ecosystem,omitempty"`
+	Versions  []string `json:"versions"`
+	RunningIn []string `json:"running_in,omitempty"`
+	Clusters  []string `json:"clusters,omitempty"`
+}
+
+// listPackages answers where a package (?name=, exact; ?ecosystem=
+// narrows) runs: every stored image whose inventory holds it.
+func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
+	name, eco := r.URL.Query().Get("name"), r.URL.Query().Get("ecosystem")
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "name: required (a package name)")
+		return
+	}
+	images, err := s.st.Images(r.Context())
+	if err != nil {
+		s.storeError(w, r, "images", err)
+		return
+	}
+	candidates := images
+	if eco != "" {
+		digests, err := s.st.InventoriesWith(r.Context(), []store.PackageKey{{Ecosystem: eco, Name: name}})
+		if err != nil {
+			s.storeError(w, r, "inventories", err)
+			return
+		}
+		candidates = nil
+		for _, im := range images {
+			if slices.Contains(digests, im.Digest) {
+				candidates = append(candidates, im)
+			}
+		}
+	}
+	out := []packageUse{}
+	for _, im := range candidates {
+		if im.Digest == "" {
+			continue
+		}
+		inv, err := s.st.Inventory(r.Context(), im.Digest)
+		if err != nil {
+			s.storeError(w, r, "inventory "+im.Digest, err)
+			return
+		}
+		use := packageUse{Digest: im.Digest, Reference: im.Reference, Package: name, RunningIn: im.RunningIn, Clusters: im.Clusters}
+		for _, p := range inv.Packages {
+			if (p.Name == name || p.SourceName == name) && (eco == "" || p.Ecosystem == eco) {
+				use.Ecosystem = p.Ecosystem
+				if !slices.Contains(use.Versions, p.Version) {
+					use.Versions = append(use.Versions, p.Version)
+				}
+			}
+		}
+		if len(use.Versions) > 0 {
+			out = append(out, use)
+		}
+	}
+	page(w, r, out, func(u *packageUse) string { return u.Digest })
+}
+
+// imageFinding is one finding of one image.
+type imageFinding struct {
+	Digest    string        `json:"digest"`
+	Reference string        `json:"reference"`
+	Finding   match.Finding `json:"finding"`
+}
+
+// listFindings answers the findings of an image (?image=), of a
+// vulnerability (?vulnerability=, an id or alias) in every image, or
+// both narrowed together.
+func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) {
+	img, vuln := r.URL.Query().Get("image"), r.URL.Query().Get("vulnerability")
+	if img == "" && vuln == "" {
+		writeError(w, http.StatusBadRequest, "image or vulnerability: one is required")
+		return
+	}
+	var digests []string
+	if img != "" {
+		digests = []string{img}
+	} else {
+		all, err := s.st.Images(r.Context())
+		if err != nil {
+			s.storeError(w, r, "images", err)
+			return
+		}
+		for _, im := range all {
+			if im.Digest != "" {
+				digests = append(digests, im.Digest)
+			}
+		}
+	}
+	out := []imageFinding{}
+	for _, d := range digests {
+		det, err := s.st.Image(r.Context(), d)
+		if err != nil {
+			s.storeError(w, r, "image "+d, err)
+			return
+		}
+		if det.Image == nil {
+			continue
+		}
+		for _, f := range det.Image.Findings {
+			if vuln == "" || strings.EqualFold(f.ID, vuln) || slices.ContainsFunc(f.Aliases, func(a string) bool { return strings.EqualFold(a, vuln) }) {
+				out = append(out, imageFinding{Digest: d, Reference: det.Reference, Finding: f})
+			}
+		}
+	}
+	page(w, r, out, func(f *imageFinding) string {
+		return f.Digest + "\x00" + f.Finding.ID + "\x00" + f.Finding.Package.Name + "\x00" + f.Finding.Package.Version + "\x00" + f.Finding.Package.Location
+	})
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/risk"
+	"github.com/runlens/runlens/internal/store"
+)
+
+// riskQuery reads a RiskQuery from the request's parameters.
+func riskQuery(v url.Values, now time.Time) (store.RiskQuery, error) {
+	q := store.RiskQuery{
+		Cluster: v.Get("cluster"), Namespace: v.Get("namespace"), Workload: v.Get("workload"),
+		Tier: v.Get("tier"), MinTier: v.Get("min_tier"), Owner: v.Get("owner"), Fix: v.Get("fix"),
+		Image: v.Get("image"), Vulnerability: v.Get("vulnerability"), Package: v.Get("package"),
+		Search: v.Get("q"), Cursor: v.Get("cursor"),
+	}
+	for _, t := range []struct{ name, v string }{{"tier", q.Tier}, {"min_tier", q.MinTier}} {
+		if t.v != "" && !slices.Contains(result.Tiers, t.v) {
+			return q, fmt.Errorf("%s: want one of %s, got %q", t.name, strings.Join(result.Tiers, ", "), t.v)
+		}
+	}
+	if q.Fix != "" && q.Fix != "available" && q.Fix != "none" {
+		return q, fmt.Errorf("fix: want available or none, got %q", q.Fix)
+	}
+	if q.Workload != "" && !strings.Contains(q.Workload, "/") {
+		return q, fmt.Errorf("workload: want Kind/Name, got %q", q.Workload)
+	}
+	if s := v.Get("new_since"); s != "" {
+		t, err := parseSince(s, now)
+		if err != nil {
+			return q, fmt.Errorf("new_since: %w", err)
+		}
+		q.NewSince = t
+	}
+	if s := v.Get("suppressed"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return q, fmt.Errorf("suppressed: want true or false, got %q", s)
+		}
+		q.Suppressed = b
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return q, fmt.Errorf("limit: want a positive number, got %q", s)
+		}
+		q.Limit = min(n, maxLimit)
+	}
+	return q, nil
+}
+
+// parseSince reads an RFC 3339 time, or a duration back from now ("24h",
+// "90m", "7d").
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time or a duration such as 24h or 7d, got %q", s)
+	}
+	return now.Add(-d), nil
+}
+
+func (s *Server) listRisks(w http.ResponseWriter, r *http.Request) {
+	q, err := riskQuery(r.URL.Query(), s.opts.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p, err := s.st.Risks(r.Context(), q)
+	if err != nil {
+		if q.Cursor != "" && r.Context().Err() == nil {
+			writeError(w, http.StatusBadRequest, "cursor: "+err.Error())
+			return
+		}
+		s.storeError(w, r, "risks", err)
+		return
+	}
+	if p.Risks == nil {
+		p.Risks = []store.RiskRow{}
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) getRisk(w http.ResponseWriter, r *http.Request) {
+	e, err := s.st.Risk(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "risk "+r.PathValue("id"), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// explainRisk writes the whole derivation of a risk as `runlens explain`
+// does, as text.
+func (s *Server) explainRisk(w http.ResponseWriter, r *http.Request) {
+	e, err := s.st.Risk(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "risk "+r.PathValue("id"), err)
+		return
+	}
+	doc := &result.Document{Risks: []result.Risk{*e}}
+	doc.CompleteFacts()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := risk.Explain(w, &doc.Risks[0]); err != nil {
+		s.log.WarnContext(r.Context(), "explain", "err", err)
+	}
+}
+
+func (s *Server) getFunnel(w http.ResponseWriter, r *http.Request) {
+	f, err := s.st.Funnel(r.Context(), r.URL.Query().Get("cluster"))
+	if err != nil {
+		s.storeError(w, r, "funnel", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+// clusterAction is a remediation action of one cluster.
+type clusterAction struct {
+	Cluster string `json:"cluster"`
+	result.Action
+}
+
+// listRemediation answers the remediation actions of a cluster's latest
+// result (?cluster=), or of every cluster's, the most risk removed first.
+func (s *Server) listRemediation(w http.ResponseWriter, r *http.Request) {
+	names := []string{r.URL.Query().Get("cluster")}
+	if names[0] == "" {
+		list, err := s.st.Clusters(r.Context())
+		if err != nil {
+			s.storeError(w, r, "clusters", err)
+			return
+		}
+		names = names[:0]
+		for _, c := range list {
+			names = append(names, c.Name)
+		}
+	}
+	out := []clusterAction{}
+	for _, c := range names {
+		doc, err := s.st.LatestDocument(r.Context(), c)
+		if err != nil {
+			s.storeError(w, r, "cluster "+c, err)
+			return
+		}
+		for _, a := range doc.Remediation {
+			out = append(out, clusterAction{Cluster: c, Action: a})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b clusterAction) int {
+		if d := result.TierRank(a.Tier) - result.TierRank(b.Tier); d != 0 {
+			return d
+		}
+		switch {
+		case a.Risk > b.Risk:
+			return -1
+		case a.Risk < b.Risk:
+			return 1
+		}
+		return 0
+	})
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"actions": out[:min(limit, len(out))], "total": len(out)})
+}
+
+// listChanges answers the "new since" feed: ?since= (RFC 3339 or a
+// duration back from now, default 24h), ?cluster=, ?kind=, ?cause=.
+func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := store.ChangeQuery{Cluster: v.Get("cluster"), Kind: v.Get("kind"), Cause: v.Get("cause"), Cursor: v.Get("cursor")}
+	since := v.Get("since")
+	if since == "" {
+		since = "24h"
+	}
+	var err error
+	if q.Since, err = parseSince(since, s.opts.Now()); err != nil {
+		writeError(w, http.StatusBadRequest, "since: "+err.Error())
+		return
+	}
+	if q.Kind != "" && q.Kind != store.ChangeAppeared && q.Kind != store.ChangeDisappeared {
+		writeError(w, http.StatusBadRequest, "kind: want appeared or disappeared")
+		return
+	}
+	if q.Cause != "" && q.Cause != store.CauseScan && q.Cause != store.CauseDBUpdate {
+		writeError(w, http.StatusBadRequest, "cause: want scan or db-update")
+		return
+	}
+	if q.Limit, err = parseLimit(r); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p, err := s.st.Changes(r.Context(), q)
+	if err != nil {
+		s.storeError(w, r, "changes", err)
+		return
+	}
+	if p.Changes == nil {
+		p.Changes = []store.Change{}
+	}
+	writeJSON(w, http.StatusOK, p)
+}
