@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/osv"
 	"github.com/runlens/runlens/internal/store"
 )
 
@@ -48,8 +49,9 @@ type packageUse struct {
 	Clusters  []string `json:"clusters,omitempty"`
 }
 
-// listPackages answers where a package (?name=, exact; ?ecosystem=
-// narrows) runs: every stored image whose inventory holds it.
+// listPackages answers where a package (?name=, exact, binary or OS
+// source package; ?ecosystem= narrows, "Debian" or "Debian:12") runs:
+// every stored image whose inventory holds it.
 func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
 	name, eco := r.URL.Query().Get("name"), r.URL.Query().Get("ecosystem")
 	if name == "" {
@@ -63,7 +65,7 @@ func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
 	}
 	candidates := images
 	if eco != "" {
-		digests, err := s.st.InventoriesWith(r.Context(), []store.PackageKey{{Ecosystem: eco, Name: name}})
+		digests, err := s.st.InventoriesWith(r.Context(), []store.PackageKey{store.KeyOf(eco, name)})
 		if err != nil {
 			s.storeError(w, r, "inventories", err)
 			return
@@ -87,7 +89,7 @@ func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
 		}
 		use := packageUse{Digest: im.Digest, Reference: im.Reference, Package: name, RunningIn: im.RunningIn, Clusters: im.Clusters}
 		for _, p := range inv.Packages {
-			if (p.Name == name || p.SourceName == name) && (eco == "" || p.Ecosystem == eco) {
+			if (p.Name == name || p.SourceName == name) && (eco == "" || p.Ecosystem == eco || osv.BaseEcosystem(p.Ecosystem) == eco) {
 				use.Ecosystem = p.Ecosystem
 				if !slices.Contains(use.Versions, p.Version) {
 					use.Versions = append(use.Versions, p.Version)

@@ -131,6 +131,9 @@ func (e *env) get(path string, v any) {
 func wantError(t *testing.T, what string, code int, b []byte, want int) {
 	t.Helper()
 	var eb errorBody
+	if len(b) > 300 {
+		b = append(b[:300:300], "…"...)
+	}
 	if code != want {
 		t.Errorf("%s: status %d, want %d (%s)", what, code, want, b)
 		return
