@@ -113,6 +113,7 @@ func (s *Server) pushResult(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ranking the result failed")
 		return
 	}
+	s.log.InfoContext(r.Context(), "push: ingesting", "cluster", c, "risks", len(doc.Risks), "ranked_ms", time.Since(start).Milliseconds())
 	stats, err := s.st.IngestResult(r.Context(), store.Ingest{Cluster: c, Source: "push:" + tokenOf(r).Name,
 		Cause: store.CauseScan, Document: doc, At: s.opts.Now().UTC()})
 	if err != nil {
