@@ -1,0 +1,73 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/runlens/runlens/internal/store"
+	"github.com/runlens/runlens/internal/store/storetest"
+)
+
+// TestServerFigures measures the API on a seeded store: the p95 of
+// ranked-risk pages with filters and of the other views, and the time of
+// one big push. It runs with RUNLENS_SERVER_FIGURES=1 only (minutes of
+// seeding); docs/server.md quotes its output.
+func TestServerFigures(t *testing.T) {
+	if os.Getenv("RUNLENS_SERVER_FIGURES") != "1" {
+		t.Skip("set RUNLENS_SERVER_FIGURES=1 to measure")
+	}
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		start := time.Now()
+		storetest.Seed(t, st, 5, 2000)
+		t.Logf("seeded 5 clusters x 2000 workloads in %s", time.Since(start).Round(time.Millisecond))
+		e := newEnv(t, st, Options{})
+		doc := storetest.Document("big", 10000, storetest.DocOptions{Images: 1000})
+		body := gzipJSON(t, doc)
+		start = time.Now()
+		code, b := e.read("POST", "/api/v1/clusters/big/results", e.admin, bytes.NewReader(body), "Content-Encoding", "gzip")
+		if code != http.StatusOK {
+			t.Fatalf("push: %d %s", code, b)
+		}
+		t.Logf("push of 10000 workloads, %d risks (%d KiB gzip): %s", len(doc.Risks), len(body)>>10, time.Since(start).Round(time.Millisecond))
+
+		queries := []string{
+			"/api/v1/risks?limit=100",
+			"/api/v1/risks?limit=100&cluster=c2",
+			"/api/v1/risks?limit=100&cluster=big&namespace=ns3&min_tier=scheduled",
+			"/api/v1/risks?limit=100&fix=available&owner=internal",
+			"/api/v1/risks?limit=100&vulnerability=CVE-2024-1100",
+			"/api/v1/risks?limit=100&q=lodash",
+			"/api/v1/risks?limit=100&package=openssl&suppressed=true",
+			"/api/v1/clusters",
+			"/api/v1/funnel?cluster=big",
+			"/api/v1/changes?since=30d&limit=100",
+		}
+		lat := map[string][]time.Duration{}
+		for range 20 {
+			for _, q := range queries {
+				t0 := time.Now()
+				if code, b := e.read("GET", q, e.admin, nil); code != http.StatusOK {
+					t.Fatalf("%s: %d %s", q, code, b)
+				}
+				lat[q] = append(lat[q], time.Since(t0))
+			}
+		}
+		var all []time.Duration
+		for _, q := range queries {
+			l := lat[q]
+			all = append(all, l...)
+			t.Logf("%-75s p95 %s", q, p95(l))
+		}
+		t.Logf("all requests: p95 %s", p95(all))
+		})
+}
+
+func p95(l []time.Duration) time.Duration {
+	s := slices.Clone(l)
+	slices.Sort(s)
+	return s[len(s)*95/100].Round(100 * time.Microsecond)
+}
