@@ -13,8 +13,8 @@ import (
 // changed — within the 10 s each the server promises, and pages the
 // ranked list with filters.
 func TestIngestTenThousandWorkloads(t *testing.T) {
-	if testing.Short() {
-		t.Skip("scale test")
+	if testing.Short() || raceEnabled {
+		t.Skip("timed scale test (not under -short or -race)")
 	}
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		doc := storetest.Document("big", 10000, storetest.DocOptions{Images: 1000})
