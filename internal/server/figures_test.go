@@ -63,7 +63,7 @@ func TestServerFigures(t *testing.T) {
 			t.Logf("%-75s p95 %s", q, p95(l))
 		}
 		t.Logf("all requests: p95 %s", p95(all))
-		})
+	})
 }
 
 func p95(l []time.Duration) time.Duration {
