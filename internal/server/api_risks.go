@@ -106,19 +106,51 @@ func (s *Server) getRisk(w http.ResponseWriter, r *http.Request) {
 }
 
 // explainRisk writes the whole derivation of a risk as `runlens explain`
-// does, as text.
+// does, as text. The stored risk keeps each input's value and source;
+// the basis of each is derived again by ranking the cluster's latest
+// result with the server's inputs.
 func (s *Server) explainRisk(w http.ResponseWriter, r *http.Request) {
-	e, err := s.st.Risk(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	e, err := s.st.Risk(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, "risk "+r.PathValue("id"), err)
+		s.storeError(w, r, "risk "+id, err)
 		return
+	}
+	entry := s.derive(r, e)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := risk.Explain(w, entry); err != nil {
+		s.log.WarnContext(r.Context(), "explain", "err", err)
+	}
+}
+
+// derive returns risk e as the cluster's latest result ranks it again,
+// or e itself (with empty inputs where it has none) when that ranking
+// no longer has it.
+func (s *Server) derive(r *http.Request, e *result.Risk) *result.Risk {
+	if e.Cluster != "" {
+		doc, err := s.st.LatestDocument(r.Context(), e.Cluster)
+		if err == nil {
+			err = s.rankDocument(r.Context(), e.Cluster, doc)
+		}
+		if err != nil {
+			s.log.WarnContext(r.Context(), "explain: ranking the cluster again", "cluster", e.Cluster, "err", err)
+		} else {
+			for _, found := range risk.Find(doc, e.ID) {
+				if found.ID == e.ID {
+					return found
+				}
+			}
+		}
 	}
 	doc := &result.Document{Risks: []result.Risk{*e}}
 	doc.CompleteFacts()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := risk.Explain(w, &doc.Risks[0]); err != nil {
-		s.log.WarnContext(r.Context(), "explain", "err", err)
+	d := &doc.Risks[0].Decision
+	for _, in := range []**result.Input{&d.Exploitation, &d.SystemExposure, &d.Automatable, &d.HumanImpact} {
+		if *in == nil {
+			*in = &result.Input{Value: "-", Source: "-"}
+		}
 	}
+	return &doc.Risks[0]
 }
 
 func (s *Server) getFunnel(w http.ResponseWriter, r *http.Request) {

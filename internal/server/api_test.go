@@ -183,6 +183,10 @@ func TestServerRiskDetailAndExplain(t *testing.T) {
 		if code != http.StatusOK || !strings.HasPrefix(text, id+"  "+r.Vulnerability) || !strings.Contains(text, "Decision:") || !strings.Contains(text, "Exploitation") {
 			t.Errorf("explain %s: %d\n%s", id, code, text)
 		}
+		// The basis of each input is derived again (JSON keeps none).
+		if !strings.Contains(text, "exposure") || strings.Count(text, "  -\n") >= 4 {
+			t.Errorf("explain %s gives no basis:\n%s", id, text)
+		}
 		code, b = e.read("GET", "/api/v1/risks/r-nope", e.admin, nil)
 		wantError(t, "unknown risk", code, b, http.StatusNotFound)
 		code, b = e.read("GET", "/api/v1/risks/r-nope/explain", e.admin, nil)
