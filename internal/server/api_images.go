@@ -119,19 +119,12 @@ func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "image or vulnerability: one is required")
 		return
 	}
-	var digests []string
-	if img != "" {
-		digests = []string{img}
-	} else {
-		all, err := s.st.Images(r.Context())
-		if err != nil {
-			s.storeError(w, r, "images", err)
+	digests := []string{img}
+	if img == "" {
+		var err error
+		if digests, err = s.digestsWith(r, vuln); err != nil {
+			s.storeError(w, r, "risks", err)
 			return
-		}
-		for _, im := range all {
-			if im.Digest != "" {
-				digests = append(digests, im.Digest)
-			}
 		}
 	}
 	out := []imageFinding{}
@@ -153,4 +146,29 @@ func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) {
 	page(w, r, out, func(f *imageFinding) string {
 		return f.Digest + "\x00" + f.Finding.ID + "\x00" + f.Finding.Package.Name + "\x00" + f.Finding.Package.Version + "\x00" + f.Finding.Package.Location
 	})
+}
+
+// digestsWith returns the images with a current risk of the
+// vulnerability (every finding of a stored image has one), through the
+// risks' index rather than every image.
+func (s *Server) digestsWith(r *http.Request, vuln string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	q := store.RiskQuery{Vulnerability: vuln, Suppressed: true, Limit: maxLimit}
+	for {
+		p, err := s.st.Risks(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range p.Risks {
+			if e.Image != "" && !seen[e.Image] {
+				seen[e.Image] = true
+				out = append(out, e.Image)
+			}
+		}
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Cursor = p.Next
+	}
 }

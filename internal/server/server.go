@@ -146,14 +146,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
+	bgCtx, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.jobs.run(jobCtx) })
-	wg.Go(func() { s.background(ctx) })
+	wg.Go(func() { s.background(bgCtx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.log.Info("runlens server listening", "addr", ln.Addr().String(), "tls", s.opts.TLS, "auth", !s.opts.NoAuth)
 	select {
 	case err := <-serveErr:
+		cancelBG()
 		cancelJobs()
 		wg.Wait()
 		return fmt.Errorf("serving: %w", err)
