@@ -114,6 +114,11 @@ func (s *sqlStore) LatestDocument(ctx context.Context, cluster string) (*result.
 	return doc, nil
 }
 
+// Findings returns a digest's current findings.
+func (s *sqlStore) Findings(ctx context.Context, digest string) ([]match.Finding, error) {
+	return s.findings(ctx, digest)
+}
+
 // findings returns a digest's current findings, sorted as the matcher
 // sorts them.
 func (s *sqlStore) findings(ctx context.Context, digest string) ([]match.Finding, error) {

@@ -86,6 +86,9 @@ type Store interface {
 	InventoriesWith(ctx context.Context, keys []PackageKey) ([]string, error)
 	// Inventory returns a digest's stored inventory.
 	Inventory(ctx context.Context, digest string) (*StoredInventory, error)
+	// Findings returns a digest's current findings (empty when none),
+	// sorted as the matcher sorts them.
+	Findings(ctx context.Context, digest string) ([]match.Finding, error)
 	// ReplaceFindings replaces a digest's findings after a re-match, in
 	// one transaction, recording a Change (cause CauseDBUpdate) for every
 	// finding that appeared or disappeared.
