@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ func TestServerFigures(t *testing.T) {
 			t.Fatalf("push: %d %s", code, b)
 		}
 		t.Logf("push of 10000 workloads, %d risks (%d KiB gzip): %s", len(doc.Risks), len(body)>>10, time.Since(start).Round(time.Millisecond))
+		if m := regexp.MustCompile(`"push: ingesting".*?"ranked_ms":(\d+)`).FindStringSubmatch(e.logs.String()); m != nil {
+			t.Logf("  of which reading and ranking: %s ms", m[1])
+		}
 
 		queries := []string{
 			"/api/v1/risks?limit=100",
