@@ -194,24 +194,15 @@ func (s *Server) listRemediation(w http.ResponseWriter, r *http.Request) {
 			out = append(out, clusterAction{Cluster: c, Action: a})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b clusterAction) int {
-		if d := result.TierRank(a.Tier) - result.TierRank(b.Tier); d != 0 {
-			return d
-		}
-		switch {
-		case a.Risk > b.Risk:
-			return -1
-		case a.Risk < b.Risk:
-			return 1
-		}
-		return 0
-	})
-	limit, err := parseLimit(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"actions": out[:min(limit, len(out))], "total": len(out)})
+	page(w, r, out, actionKey)
+}
+
+// actionKey orders actions as the ranking does, the most urgent tier
+// first, then the most risk removed, and names each uniquely (one
+// package in one image repository of one cluster), for keyset pages.
+func actionKey(a *clusterAction) string {
+	inverted := max(0, 1e9-a.Risk) // larger risk sorts first
+	return fmt.Sprintf("%d|%016.4f|%s\x00%s\x00%s\x00%s", result.TierRank(a.Tier), inverted, a.Cluster, a.Image, a.Package, a.Ecosystem)
 }
 
 // listChanges answers the "new since" feed: ?since= (RFC 3339 or a
