@@ -1,0 +1,177 @@
+package webui
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/runlens/runlens/internal/result"
+)
+
+// actionsCap is how many actions the page lists.
+const actionsCap = 500
+
+// cachedActions is one cluster's remediation at one scan; refreshing
+// says a newer scan's is being read.
+type cachedActions struct {
+	scanID     int64
+	actions    []result.Action
+	refreshing bool
+}
+
+// actionsRefreshTimeout bounds a background read of a cluster's
+// document.
+const actionsRefreshTimeout = 5 * time.Minute
+
+// actionsView is the remediation page.
+type actionsView struct {
+	Actions []result.Action
+	More    int
+	// Clusters counts the clusters merged; Stale names those shown from
+	// an earlier scan while their latest is read.
+	Clusters int
+	Stale    []string
+}
+
+func (u *ui) actionsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	clusters, err := u.st.Clusters(ctx)
+	if err != nil {
+		u.fail(w, r, "clusters", err)
+		return
+	}
+	var all [][]result.Action
+	v := actionsView{Clusters: len(clusters)}
+	for _, c := range clusters {
+		acts, stale, err := u.clusterActions(ctx, c.Name, c.LastScanID)
+		if err != nil {
+			u.fail(w, r, "remediation of cluster "+c.Name, err)
+			return
+		}
+		if stale {
+			v.Stale = append(v.Stale, c.Name)
+		}
+		all = append(all, acts)
+	}
+	merged := mergeActions(all)
+	v.Actions, v.More = capList(merged, actionsCap)
+	u.render(w, r, http.StatusOK, "actions", "", page{Title: "Actions", Nav: "actions", Data: v})
+}
+
+// clusterActions are a cluster's latest remediation actions, from the
+// cache while its latest scan is the same. Rebuilding a big cluster's
+// document takes seconds, so once a cluster has been read, a newer scan
+// is read in the background (once) and the earlier actions are given
+// meanwhile, stale set.
+func (u *ui) clusterActions(ctx context.Context, cluster string, scanID int64) (acts []result.Action, stale bool, err error) {
+	u.mu.Lock()
+	c, ok := u.actions[cluster]
+	if ok && c.scanID == scanID {
+		u.mu.Unlock()
+		return c.actions, false, nil
+	}
+	if ok {
+		if !c.refreshing {
+			c.refreshing = true
+			u.actions[cluster] = c
+			go u.refreshActions(cluster, scanID)
+		}
+		u.mu.Unlock()
+		return c.actions, true, nil
+	}
+	u.mu.Unlock()
+	doc, err := u.st.LatestDocument(ctx, cluster)
+	if err != nil {
+		return nil, false, err
+	}
+	u.mu.Lock()
+	u.actions[cluster] = cachedActions{scanID: scanID, actions: doc.Remediation}
+	u.mu.Unlock()
+	return doc.Remediation, false, nil
+}
+
+// refreshActions reads a cluster's newer remediation into the cache.
+func (u *ui) refreshActions(cluster string, scanID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), actionsRefreshTimeout)
+	defer cancel()
+	doc, err := u.st.LatestDocument(ctx, cluster)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.actions[cluster]
+	c.refreshing = false
+	if err != nil {
+		u.log.WarnContext(ctx, "webui: reading a cluster's remediation", "cluster", cluster, "err", err)
+	} else {
+		c = cachedActions{scanID: scanID, actions: doc.Remediation}
+	}
+	u.actions[cluster] = c
+}
+
+// mergeActions joins the clusters' actions on the same fix (kind,
+// owner, image repository, package, fixed version): their digests,
+// vulnerabilities and workloads united, their risk and tiers summed.
+// The result is ranked most urgent tier first, then by risk removed.
+func mergeActions(lists [][]result.Action) []result.Action {
+	idx := map[string]int{}
+	var out []result.Action
+	for _, list := range lists {
+		for _, a := range list {
+			key := strings.Join([]string{a.Kind, a.Owner, a.Image, a.Package, a.FixedVersion}, "\x00")
+			i, ok := idx[key]
+			if !ok {
+				a.Digests = slices.Clone(a.Digests)
+				a.Vulnerabilities = slices.Clone(a.Vulnerabilities)
+				a.Workloads = slices.Clone(a.Workloads)
+				byTier := make(map[string]int, len(a.ByTier))
+				for t, n := range a.ByTier {
+					byTier[t] = n
+				}
+				a.ByTier = byTier
+				idx[key] = len(out)
+				out = append(out, a)
+				continue
+			}
+			m := &out[i]
+			m.Digests = union(m.Digests, a.Digests)
+			m.Vulnerabilities = union(m.Vulnerabilities, a.Vulnerabilities)
+			m.Workloads = union(m.Workloads, a.Workloads)
+			m.Risk += a.Risk
+			for t, n := range a.ByTier {
+				m.ByTier[t] += n
+			}
+			if result.TierRank(a.Tier) < result.TierRank(m.Tier) {
+				m.Tier = a.Tier
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b result.Action) int {
+		if ra, rb := result.TierRank(a.Tier), result.TierRank(b.Tier); ra != rb {
+			return ra - rb
+		}
+		switch {
+		case a.Risk > b.Risk:
+			return -1
+		case a.Risk < b.Risk:
+			return 1
+		}
+		return strings.Compare(a.Text, b.Text)
+	})
+	return out
+}
+
+// union appends b's items missing from a.
+func union(a, b []string) []string {
+	seen := make(map[string]bool, len(a))
+	for _, s := range a {
+		seen[s] = true
+	}
+	for _, s := range b {
+		if !seen[s] {
+			seen[s] = true
+			a = append(a, s)
+		}
+	}
+	return a
+}
