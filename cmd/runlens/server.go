@@ -185,7 +185,7 @@ func (a *app) runServer(ctx context.Context, o *serverOptions) error {
 		o.vulnDB = a.dbDir
 	}
 	opts := server.Options{Log: log, NoAuth: o.noAuth, TLS: o.tlsCert != "", Grace: o.grace, MaxPushBytes: o.maxPushBytes,
-		Retention: retention, DBDir: o.vulnDB, Rematch: serverRematch()}
+		Retention: retention, DBDir: o.vulnDB}
 	if opts.Policy, opts.VEX, err = serverRanking(ctx, o); err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func (s *Server) getDB(w http.ResponseWriter, r *http.Request) {
 
 // reloadDB queues a check of the database directory now.
 func (s *Server) reloadDB(w http.ResponseWriter, _ *http.Request) {
-	if s.opts.DBDir == "" || s.opts.Rematch == nil {
+	if s.opts.DBDir == "" {
 		writeError(w, http.StatusConflict, "the server watches no database (start it with --db DIR)")
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/runlens/runlens/internal/rematch"
+	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/store"
 	"github.com/runlens/runlens/internal/vulndb"
 )
@@ -16,10 +18,32 @@ import (
 // is re-matched against every stored inventory. It reports false when a
 // check is already waiting.
 func (s *Server) EnqueueDBCheck() bool {
-	if s.opts.DBDir == "" || s.opts.Rematch == nil {
+	if s.opts.DBDir == "" {
 		return false
 	}
 	return s.jobs.add("db-check", s.checkDB)
+}
+
+// rematch brings the store up to the new database (rematch.Run, each
+// cluster ranked again with the server's inputs), or runs
+// Options.Rematch when set.
+func (s *Server) rematch(ctx context.Context, old, new *vulndb.DB) error {
+	if s.opts.Rematch != nil {
+		return s.opts.Rematch(ctx, s.st, old, new)
+	}
+	rep, err := rematch.Run(ctx, s.st, old, new, rematch.Options{
+		RankFor: func(ctx context.Context, cluster string) (risk.Options, error) {
+			return s.rankOptions(ctx, cluster, prior{})
+		},
+		Now: s.opts.Now,
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "re-matched", "keys", rep.Keys, "inventories", rep.Inventories, "changed", rep.Changed,
+		"findings_appeared", rep.FindingsAppeared, "findings_disappeared", rep.FindingsDisappeared,
+		"clusters", rep.Clusters, "risks_appeared", rep.RisksAppeared, "risks_disappeared", rep.RisksDisappeared)
+	return nil
 }
 
 // currentDB is the database the watcher holds (nil before the first
@@ -75,7 +99,7 @@ func (s *Server) checkDB(ctx context.Context) error {
 	}
 	start := time.Now()
 	s.log.InfoContext(ctx, "vulnerability database changed: re-matching", "built", md.BuiltAt, "advisories", md.Advisories)
-	err = s.opts.Rematch(ctx, s.st, old, fresh)
+	err = s.rematch(ctx, old, fresh)
 	s.metrics.rematchDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		fresh.Close()

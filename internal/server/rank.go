@@ -25,16 +25,34 @@ import (
 // said of runtime and VEX (ranked by the pushing CLI with its
 // --evidence and --vex) is kept where the server knows nothing better.
 func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.Document) error {
-	opts := risk.Options{Now: s.opts.Now(), VEX: s.opts.VEX}
-	prior := priorOf(doc)
-	policy, err := s.policyWithAcceptances(ctx)
+	opts, err := s.rankOptions(ctx, cluster, priorOf(doc))
 	if err != nil {
 		return err
+	}
+	if err := risk.Rank(doc, opts); err != nil {
+		return fmt.Errorf("ranking: %w", err)
+	}
+	for i := range doc.Risks {
+		if doc.Risks[i].Cluster == "" {
+			doc.Risks[i].Cluster = cluster // an image scan pushed for the cluster
+		}
+	}
+	return nil
+}
+
+// rankOptions are the ranking's options for a cluster: the server's
+// policy with the accepted risks, its VEX, the cluster's agent evidence,
+// and what prior says where those say nothing.
+func (s *Server) rankOptions(ctx context.Context, cluster string, prior prior) (risk.Options, error) {
+	opts := risk.Options{Now: s.opts.Now()}
+	policy, err := s.policyWithAcceptances(ctx)
+	if err != nil {
+		return opts, err
 	}
 	opts.Policy = policy
 	docs, err := s.st.Documents(ctx, store.DocEvidence, cluster)
 	if err != nil {
-		return fmt.Errorf("reading the cluster's evidence: %w", err)
+		return opts, fmt.Errorf("reading the cluster's evidence: %w", err)
 	}
 	var evs []*evidence.Document
 	for _, d := range docs {
@@ -57,7 +75,7 @@ func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.D
 		}
 		return prior.runtime[priorKey{result.WorkloadRef(&w.Workload), digest, p.Name, p.Version}]
 	}
-	serverVEX := opts.VEX
+	serverVEX := s.opts.VEX
 	opts.VEX = func(q risk.VEXQuery) *result.VEXStatement {
 		if serverVEX != nil {
 			if st := serverVEX(q); st != nil {
@@ -66,15 +84,7 @@ func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.D
 		}
 		return prior.vex[priorKey{"", q.Digest, q.Vulnerability, q.PackagePURL}]
 	}
-	if err := risk.Rank(doc, opts); err != nil {
-		return fmt.Errorf("ranking: %w", err)
-	}
-	for i := range doc.Risks {
-		if doc.Risks[i].Cluster == "" {
-			doc.Risks[i].Cluster = cluster // an image scan pushed for the cluster
-		}
-	}
-	return nil
+	return opts, nil
 }
 
 // priorKey names a risk's package in a place.

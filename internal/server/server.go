@@ -69,8 +69,8 @@ type Options struct {
 	Contexts []string
 	Interval time.Duration
 	// DBDir is the vulnerability database the server watches (every
-	// DBPoll, or on POST /api/v1/db/reload); Rematch is called on a new
-	// build.
+	// DBPoll, or on POST /api/v1/db/reload); a new build is re-matched
+	// with rematch.Run, or with Rematch when set.
 	DBDir   string
 	DBPoll  time.Duration
 	Rematch RematchFunc
@@ -193,7 +193,7 @@ func (s *Server) background(ctx context.Context) {
 	if s.opts.Scan != nil && len(s.opts.Contexts) > 0 && s.opts.Interval > 0 {
 		wg.Go(func() { s.every(ctx, s.opts.Interval, true, func() { s.EnqueueScan(s.opts.Contexts) }) })
 	}
-	if s.opts.DBDir != "" && s.opts.Rematch != nil {
+	if s.opts.DBDir != "" {
 		wg.Go(func() { s.every(ctx, s.opts.DBPoll, true, func() { s.EnqueueDBCheck() }) })
 	}
 	if s.opts.Retention > 0 {
