@@ -86,8 +86,25 @@ func TestServerTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly {
-		t.Errorf("login cookie over TLS: %+v", cs)
+	cs := resp.Cookies()
+	if len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly {
+		t.Fatalf("login cookie over TLS: %+v", cs)
+	}
+	// The web UI is mounted: a browser without the cookie is sent to the
+	// login page, one with it gets the overview.
+	resp, err = client.Get("https://" + addr + "/")
+	if err != nil || resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("UI without a token: %v %v", err, resp)
+	}
+	for _, path := range []string{"/login", "/"} {
+		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		req.AddCookie(cs[0])
+		resp, err = client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("UI %s with the cookie: %v %v", path, err, resp)
+		} else {
+			resp.Body.Close()
+		}
 	}
 	if resp, err := http.Get("http://" + addr + "/readyz"); err == nil && resp.StatusCode == http.StatusOK {
 		t.Errorf("plain HTTP is answered")

@@ -5,8 +5,10 @@ import (
 
 	"github.com/runlens/runlens/internal/server"
 	"github.com/runlens/runlens/internal/store"
+	"github.com/runlens/runlens/internal/webui"
 )
 
-// serverUI is the web UI the server mounts under "/"; nil serves the API
-// alone.
-func (a *app) serverUI(_ store.Store, _ server.Options) http.Handler { return nil }
+// serverUI is the web UI the server mounts under "/", behind its auth.
+func (a *app) serverUI(st store.Store, opts server.Options) http.Handler {
+	return webui.New(st, webui.Options{Policy: opts.Policy, Version: version, Logger: opts.Log})
+}
