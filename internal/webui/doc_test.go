@@ -80,8 +80,15 @@ func clusterDocument(t testing.TB, cluster string, hostileText bool) *result.Doc
 		ti := images[key]
 		img := &result.Image{Target: image.Descriptor{Reference: ti.ref, Digest: digestOf(ti.ref)}, Status: result.StatusScanned,
 			Findings: ti.findings, PackageCount: 120}
-		for _, f := range ti.findings {
-			img.Packages = append(img.Packages, inventoryPackage(f))
+		base, app := digestOf(ti.ref+" base"), digestOf(ti.ref+" app")
+		img.Target.Layers = []image.LayerInfo{{DiffID: base, Size: 29_200_000}, {DiffID: app, Size: 4_200_000}}
+		for i, f := range ti.findings {
+			p := inventoryPackage(f)
+			p.Layer = base
+			if i == 0 {
+				p.Layer = app
+			}
+			img.Packages = append(img.Packages, p)
 		}
 		doc.Images = append(doc.Images, img)
 	}
@@ -122,7 +129,7 @@ func clusterDocument(t testing.TB, cluster string, hostileText bool) *result.Doc
 		[]string{"pod IP, no NetworkPolicy"},
 		&workload.Sensitivity{Privileged: true, Reasons: []string{"privileged container"}})
 	doc.Summary = result.Summary{Images: len(doc.Images), Scanned: len(doc.Images),
-		Clusters: []result.Cluster{{Name: cluster, Status: "complete", Workloads: len(doc.Workloads), Scanned: len(doc.Images)}}}
+		Clusters: []result.Cluster{{Name: cluster, Status: result.StatusScanned, Workloads: len(doc.Workloads), Scanned: len(doc.Images)}}}
 	for _, img := range doc.Images {
 		doc.Summary.Findings += len(img.Findings)
 	}

@@ -1,11 +1,13 @@
 package webui
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/store"
 )
 
@@ -19,6 +21,9 @@ type imageView struct {
 	PackagesMore int
 	Findings     []match.Finding
 	FindingsMore int
+	// Layers are the image's layers, base first, with the packages each
+	// last wrote.
+	Layers []layerView
 	// Risks are one page of its occurrences on workloads.
 	Risks   []store.RiskRow
 	NextURL string
@@ -36,6 +41,7 @@ func (u *ui) image(w http.ResponseWriter, r *http.Request) {
 	if img := det.Image; img != nil {
 		v.Packages, v.PackagesMore = capList(img.Packages, imageCap)
 		v.Findings, v.FindingsMore = capList(img.Findings, imageCap)
+		v.Layers = layers(img)
 	}
 	res, err := u.st.Risks(ctx, store.RiskQuery{Image: digest, Suppressed: true, Cursor: r.URL.Query().Get("cursor"), Limit: pageSize})
 	if err != nil {
@@ -51,6 +57,31 @@ func (u *ui) image(w http.ResponseWriter, r *http.Request) {
 		title = shortDigest(digest)
 	}
 	u.render(w, r, http.StatusOK, "image", "", page{Title: title, Nav: "images", Data: v})
+}
+
+// layerView is one layer of an image.
+type layerView struct {
+	N        int
+	DiffID   string
+	Size     string
+	Packages int
+}
+
+// layers lists the image's layers with their package counts.
+func layers(img *result.Image) []layerView {
+	byLayer := map[string]int{}
+	for _, p := range img.Packages {
+		byLayer[p.Layer]++
+	}
+	out := make([]layerView, 0, len(img.Target.Layers))
+	for i, l := range img.Target.Layers {
+		size := ""
+		if l.Size > 0 {
+			size = fmt.Sprintf("%.1f MB", float64(l.Size)/1e6)
+		}
+		out = append(out, layerView{N: i + 1, DiffID: l.DiffID, Size: size, Packages: byLayer[l.DiffID]})
+	}
+	return out
 }
 
 // capList keeps the first n of list and counts the rest.

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/risk"
 	"github.com/runlens/runlens/internal/store"
 	"github.com/runlens/runlens/internal/store/storetest"
+	"github.com/runlens/runlens/internal/workload"
 )
 
 // badges are the tier badges of a page's risk rows, in order.
@@ -27,6 +29,7 @@ func TestPages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		s := seedStore(t, b.Store, false)
 		log4j := riskOf(t, s.eu, "CVE-2021-44228", "shop")
+		log4jLayer := digestOf("registry.example.com/shop/web:2.4.1 app")
 
 		t.Run("overview", func(t *testing.T) {
 			body := mustGet(t, s.ui, "/")
@@ -135,7 +138,8 @@ func TestPages(t *testing.T) {
 		t.Run("image", func(t *testing.T) {
 			body := mustGet(t, s.ui, imageURL(log4j.Image))
 			contains(t, "image", body, "registry.example.com/shop/web:2.4.1", log4j.Image, "Where it runs", "prod-eu/shop/Deployment/web",
-				"prod-us/shop/Deployment/web", "Advisory text for CVE-2021-44228", "Packages", "libgcc-s1")
+				"prod-us/shop/Deployment/web", "Advisory text for CVE-2021-44228", "Packages", "libgcc-s1",
+				"Layers", "29.2 MB", `<td class="mono" title="`+log4jLayer+`">`+shortDigest(log4jLayer)+`</td>`)
 			if n := len(badges(body)); n != 8 {
 				t.Errorf("image: %d risks, want 8 (4 findings on 2 workloads)", n)
 			}
@@ -235,4 +239,20 @@ func TestCachesFollowNewScans(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A cluster whose scan could not read what runs in it says so on the
+// overview, with its problems; one not scanned for two days is marked.
+func TestOverviewWarnings(t *testing.T) {
+	st := storetest.SQLite(t).Store
+	doc := clusterDocument(t, "edge", false)
+	doc.Summary.Clusters[0].Status = result.StatusFailed
+	doc.Summary.Clusters[0].Problems = []workload.Problem{{Cluster: "edge", Kind: "pods", Reason: "forbidden: cannot list pods"}}
+	if _, err := st.IngestResult(context.Background(), store.Ingest{Cluster: "edge", Source: "push:ci", Cause: store.CauseScan,
+		Document: doc, At: testNow.Add(-72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	body := mustGet(t, newTestUI(st), "/")
+	contains(t, "overview", body, `<span class="pill warn">not read</span>`, "1 problem: pods: forbidden: cannot list pods",
+		`class="warn-text">3 days ago</time>`, "Vulnerability database: <span class=\"warn-text\">none recorded</span>")
 }
