@@ -169,30 +169,32 @@ type clusterAction struct {
 }
 
 // listRemediation answers the remediation actions of a cluster's latest
-// result (?cluster=), or of every cluster's, the most risk removed first.
+// result (?cluster=), or of every cluster's, the most urgent tier and
+// the most risk removed first.
 func (s *Server) listRemediation(w http.ResponseWriter, r *http.Request) {
-	names := []string{r.URL.Query().Get("cluster")}
-	if names[0] == "" {
-		list, err := s.st.Clusters(r.Context())
-		if err != nil {
-			s.storeError(w, r, "clusters", err)
-			return
-		}
-		names = names[:0]
-		for _, c := range list {
-			names = append(names, c.Name)
-		}
+	list, err := s.st.Clusters(r.Context())
+	if err != nil {
+		s.storeError(w, r, "clusters", err)
+		return
 	}
+	only := r.URL.Query().Get("cluster")
 	out := []clusterAction{}
-	for _, c := range names {
-		doc, err := s.st.LatestDocument(r.Context(), c)
+	found := false
+	for _, c := range list {
+		if only != "" && c.Name != only {
+			continue
+		}
+		found = true
+		acts, err := s.remediation.actions(r.Context(), s.st, c)
 		if err != nil {
-			s.storeError(w, r, "cluster "+c, err)
+			s.storeError(w, r, "cluster "+c.Name, err)
 			return
 		}
-		for _, a := range doc.Remediation {
-			out = append(out, clusterAction{Cluster: c, Action: a})
-		}
+		out = append(out, acts...)
+	}
+	if !found && only != "" {
+		writeError(w, http.StatusNotFound, "cluster "+only+" not found")
+		return
 	}
 	page(w, r, out, actionKey)
 }

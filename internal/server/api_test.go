@@ -148,7 +148,8 @@ func TestServerReadEndpoints(t *testing.T) {
 		if len(acts) <= len(rem.Items) {
 			t.Errorf("remediation of both clusters: %d actions", len(acts))
 		}
-
+		code, b = e.read("GET", "/api/v1/remediation?cluster=nope", e.admin, nil)
+		wantError(t, "remediation of an unknown cluster", code, b, http.StatusNotFound)
 		var ch store.ChangePage
 		e.get("/api/v1/changes?since="+url.QueryEscape(storetest.SeedTime.Add(-time.Hour).Format(time.RFC3339)), &ch)
 		if len(ch.Changes) == 0 || ch.Changes[0].Kind != store.ChangeAppeared {
@@ -170,6 +171,23 @@ func TestServerReadEndpoints(t *testing.T) {
 				t.Errorf("%s: %d %s", p, code, b)
 			}
 		}
+		// A new scan of c0 gives its new actions (no stale cache).
+		if code, b := e.push("c0", e.admin, storetest.Document("c0", 2, storetest.DocOptions{Variant: 1})); code != http.StatusOK {
+			t.Fatalf("push: %d %s", code, b)
+		}
+		rem = items[clusterAction]{}
+		e.get("/api/v1/remediation?cluster=c0&limit=1000", &rem)
+		if len(rem.Items) == 0 {
+			t.Error("no remediation after the new scan")
+		}
+		for _, a := range rem.Items {
+			for _, w := range a.Workloads {
+				if w != "c0/ns0/Deployment/app0" && w != "c0/ns1/Deployment/app1" {
+					t.Errorf("after the new scan, an action still names %s", w)
+				}
+			}
+		}
+
 	})
 }
 

@@ -49,9 +49,22 @@ func TestServerFigures(t *testing.T) {
 			"/api/v1/clusters",
 			"/api/v1/funnel?cluster=big",
 			"/api/v1/changes?since=30d&limit=100",
+			"/api/v1/workloads?cluster=big&limit=100",
+			"/api/v1/images?limit=100",
+			"/api/v1/packages?name=lodash&ecosystem=npm&limit=100",
+			"/api/v1/findings?vulnerability=CVE-2024-1100&limit=100",
+			"/api/v1/remediation?cluster=big&limit=100",
 		}
+		var first store.RiskPage
+		e.get("/api/v1/risks?limit=1&cluster=big", &first)
+		t0 := time.Now()
+		e.read("GET", "/api/v1/risks/"+first.Risks[0].ID+"/explain", e.admin, nil)
+		t.Logf("explain of a risk of the 10000-workload cluster: %s", time.Since(t0).Round(time.Millisecond))
+		t0 = time.Now()
+		e.read("GET", "/api/v1/export?cluster=big&format=json", e.admin, nil)
+		t.Logf("export json of the 10000-workload cluster: %s", time.Since(t0).Round(time.Millisecond))
 		lat := map[string][]time.Duration{}
-		for range 20 {
+		for range 10 {
 			for _, q := range queries {
 				t0 := time.Now()
 				if code, b := e.read("GET", q, e.admin, nil); code != http.StatusOK {

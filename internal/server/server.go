@@ -91,6 +91,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 
+	remediation remediationCache
+
 	dbMu    sync.Mutex
 	db      *vulndb.DB // the database last seen by the watcher
 	dbStamp dbStamp    // its file's stamp
