@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -176,6 +177,15 @@ func TestLoginPage(t *testing.T) {
 	contains(t, "login", body, `<form method="post" action="/login">`, `<label for="token">Token</label>`,
 		`<input id="token" name="token" type="password"`)
 	contains(t, "failed login", mustGet(t, h, "/login?failed=1"), "That token was not accepted.")
+	// The page it came from is posted back (a local path only).
+	contains(t, "next", mustGet(t, h, "/login?next="+url.QueryEscape("/risks?tier=immediate")), `<input type="hidden" name="next" value="/risks?tier=immediate">`)
+	for _, bad := range []string{"https://evil.example/", "//evil.example/", "/\\evil"} {
+		if strings.Contains(mustGet(t, h, "/login?next="+url.QueryEscape(bad)), `name="next"`) {
+			t.Errorf("next %q kept", bad)
+		}
+	}
+	// Every other page has a sign-out button posting to /logout.
+	contains(t, "sign out", mustGet(t, h, "/"), `<form method="post" action="/logout">`)
 }
 
 // An empty store says what to do; unknown names are 404 pages.

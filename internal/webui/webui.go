@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,8 +189,20 @@ func (u *ui) notFound(w http.ResponseWriter, r *http.Request) {
 		Status: 404, Heading: "Not found", Message: "There is no page at this address."}})
 }
 
+// loginView is the sign-in page: whether the last token was refused, and
+// the local page to return to.
+type loginView struct {
+	Failed bool
+	Next   string
+}
+
 func (u *ui) login(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, http.StatusOK, "login", "", page{Title: "Sign in", Bare: true, Data: struct{ Failed bool }{r.URL.Query().Get("failed") != ""}})
+	q := r.URL.Query()
+	v := loginView{Failed: q.Get("failed") != "", Next: q.Get("next")}
+	if !strings.HasPrefix(v.Next, "/") || strings.HasPrefix(v.Next, "//") || strings.Contains(v.Next, "\\") {
+		v.Next = ""
+	}
+	u.render(w, r, http.StatusOK, "login", "", page{Title: "Sign in", Bare: true, Data: v})
 }
 
 // partial reports whether r is htmx's request for the part it swaps.
