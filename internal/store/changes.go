@@ -69,9 +69,11 @@ func (s *sqlStore) ReplaceFindings(ctx context.Context, digest string, findings 
 				out = append(out, Change{At: at, Kind: ChangeAppeared, Cause: CauseDBUpdate, Image: digest,
 					Vulnerability: f.ID, Package: f.Package.Name, Version: f.Package.Version, Severity: f.Severity})
 			}
-			if args, err = findingArgs(args, digest, f, first); err != nil {
+			data, err := packSmall(f)
+			if err != nil {
 				return err
 			}
+			args = findingArgs(args, digest, f, data, first)
 		}
 		for k, o := range old {
 			if !seen[k] {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -22,6 +23,16 @@ func coders() {
 	})
 }
 
+// Blobs are JSON compressed, behind one byte naming the compression:
+// zstd for large values (documents, inventories), S2 for the small
+// per-row ones (risks, findings, workloads), which it packs many times
+// faster. Both are deterministic: the same value packs to the same bytes,
+// which lets an ingest skip rows that did not change.
+const (
+	blobZstd = 'z'
+	blobS2   = 's'
+)
+
 // pack is v as zstd-compressed JSON.
 func pack(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
@@ -29,13 +40,38 @@ func pack(v any) ([]byte, error) {
 		return nil, fmt.Errorf("store: encode: %w", err)
 	}
 	coders()
-	return zenc.EncodeAll(b, make([]byte, 0, len(b)/4)), nil
+	out := make([]byte, 1, len(b)/4+16)
+	out[0] = blobZstd
+	return zenc.EncodeAll(b, out), nil
 }
 
-// unpack decodes what pack wrote into v.
+// packSmall is v as S2-compressed JSON.
+func packSmall(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode: %w", err)
+	}
+	out := make([]byte, 1+s2.MaxEncodedLen(len(b)))
+	out[0] = blobS2
+	return out[:1+len(s2.Encode(out[1:], b))], nil
+}
+
+// unpack decodes what pack or packSmall wrote into v.
 func unpack(b []byte, v any) error {
-	coders()
-	raw, err := zdec.DecodeAll(b, nil)
+	if len(b) == 0 {
+		return fmt.Errorf("store: empty value")
+	}
+	var raw []byte
+	var err error
+	switch b[0] {
+	case blobZstd:
+		coders()
+		raw, err = zdec.DecodeAll(b[1:], nil)
+	case blobS2:
+		raw, err = s2.Decode(nil, b[1:])
+	default:
+		err = fmt.Errorf("unknown compression %q", b[0])
+	}
 	if err != nil {
 		return fmt.Errorf("store: decompress: %w", err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"github.com/runlens/runlens/internal/result"
 )
 
-// oldRisk is what the feed needs of a stored risk that may disappear.
+// oldRisk is what an ingest needs of a stored risk: its history, what
+// the feed says when it disappears, and its packed data to compare.
 type oldRisk struct {
 	firstSeen                                                 int64
 	namespace, workload, digest, vuln, pkg, version, severity string
 	tierRank                                                  int
+	data                                                      []byte
 }
 
 // IngestResult stores one cluster's result in one transaction.
@@ -37,8 +40,14 @@ func (s *sqlStore) IngestResult(ctx context.Context, in Ingest) (IngestStats, er
 			}
 		}
 	}
+	risks := dedupeRisks(doc.Risks)
+	packed, err := packAll(len(risks), func(i int) any { return risks[i] })
+	if err != nil {
+		return IngestStats{}, err
+	}
 	var st IngestStats
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		st = IngestStats{}
 		kept, err := s.ingestImages(ctx, tx, doc, owners, at, &st)
 		if err != nil {
 			return err
@@ -46,7 +55,7 @@ func (s *sqlStore) IngestResult(ctx context.Context, in Ingest) (IngestStats, er
 		if err := s.ingestWorkloads(ctx, tx, in.Cluster, doc, &st); err != nil {
 			return err
 		}
-		if err := s.ingestRisks(ctx, tx, &in, kept, at, &st); err != nil {
+		if err := s.ingestRisks(ctx, tx, &in, risks, packed, kept, at, &st); err != nil {
 			return err
 		}
 		return s.ingestScan(ctx, tx, &in, &st)
@@ -54,8 +63,19 @@ func (s *sqlStore) IngestResult(ctx context.Context, in Ingest) (IngestStats, er
 	if err != nil {
 		return IngestStats{}, err
 	}
+	if s.d.name == "postgres" && st.Appeared+st.Disappeared >= analyzeAfter {
+		// Fresh statistics, or the planner sorts whole tables for a page
+		// until autovacuum gets to them.
+		if _, err := s.w.ExecContext(ctx, `ANALYZE risks, findings, image_packages, changes`); err != nil {
+			return st, fmt.Errorf("store: analyze: %w", err)
+		}
+	}
 	return st, nil
 }
+
+// analyzeAfter is how many risks an ingest adds or removes before
+// PostgreSQL's statistics are refreshed.
+const analyzeAfter = 5000
 
 // ingestImages stores the images' inventories and findings; it returns
 // the digests whose scan failed or was partial and that keep what an
@@ -129,7 +149,7 @@ func (s *sqlStore) writeImages(ctx context.Context, tx *sql.Tx, imgs map[string]
 		if err != nil {
 			return err
 		}
-		entry, err := pack(storedImage(img))
+		entry, err := packSmall(storedImage(img))
 		if err != nil {
 			return err
 		}
@@ -164,7 +184,7 @@ func (s *sqlStore) writeImages(ctx context.Context, tx *sql.Tx, imgs map[string]
 			continue
 		}
 		img := imgs[d]
-		entry, err := pack(storedImage(img))
+		entry, err := packSmall(storedImage(img))
 		if err != nil {
 			return err
 		}
@@ -176,62 +196,89 @@ func (s *sqlStore) writeImages(ctx context.Context, tx *sql.Tx, imgs map[string]
 	return nil
 }
 
-// writeFindings replaces the findings of rescanned digests (keeping each
-// finding's first_seen) and adds a kept digest's new findings to those
-// it had.
+// storedFinding is a findings row as an ingest compares it.
+type storedFinding struct {
+	first int64
+	data  []byte
+}
+
+// writeFindings replaces the findings of rescanned digests whose
+// findings changed (keeping each finding's first_seen) and adds a kept
+// digest's new findings to those it had.
 func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[string]*result.Image, rescanned []string, kept map[string]bool, at int64) error {
 	all := append([]string(nil), rescanned...)
 	for d := range kept {
 		all = append(all, d)
 	}
-	first := map[string]int64{} // digest \x01 fkey -> first_seen
+	old := map[string]map[string]storedFinding{} // digest -> fkey -> row
 	err := chunks(all, func(part []string) error {
 		list, a := inList(part)
-		rows, err := tx.QueryContext(ctx, s.d.q(`SELECT digest, fkey, first_seen FROM findings WHERE digest IN `+list), a...)
+		rows, err := tx.QueryContext(ctx, s.d.q(`SELECT digest, fkey, first_seen, data FROM findings WHERE digest IN `+list), a...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var d, k string
-			var fs int64
-			if err := rows.Scan(&d, &k, &fs); err != nil {
+			var f storedFinding
+			if err := rows.Scan(&d, &k, &f.first, &f.data); err != nil {
 				return err
 			}
-			first[d+"\x01"+k] = fs
+			if old[d] == nil {
+				old[d] = map[string]storedFinding{}
+			}
+			old[d][k] = f
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("store: findings: %w", err)
 	}
-	if err := chunks(rescanned, func(part []string) error {
+	var args []any
+	var replace []string
+	for _, d := range all {
+		fs := imgs[d].Findings
+		packed, err := packAll(len(fs), func(i int) any { return &fs[i] })
+		if err != nil {
+			return err
+		}
+		prev := old[d]
+		seen := map[string]bool{}
+		var rows []any
+		unchanged := true
+		for i := range fs {
+			k := findingKey(&fs[i])
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			p, had := prev[k]
+			first := at
+			if had {
+				first = p.first
+			}
+			unchanged = unchanged && had && bytes.Equal(p.data, packed[i])
+			if kept[d] && had {
+				continue // a kept digest keeps the rows it has
+			}
+			rows = findingArgs(rows, d, &fs[i], packed[i], first)
+		}
+		switch {
+		case kept[d]:
+			args = append(args, rows...)
+		case unchanged && len(seen) == len(prev):
+			// the same findings: nothing to write
+		default:
+			replace = append(replace, d)
+			args = append(args, rows...)
+		}
+	}
+	if err := chunks(replace, func(part []string) error {
 		list, a := inList(part)
 		_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM findings WHERE digest IN `+list), a...)
 		return err
 	}); err != nil {
 		return fmt.Errorf("store: findings: %w", err)
-	}
-	var args []any
-	for _, d := range all {
-		seen := map[string]bool{}
-		for i := range imgs[d].Findings {
-			f := &imgs[d].Findings[i]
-			k := findingKey(f)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			fs, had := first[d+"\x01"+k]
-			if !had {
-				fs = at
-			} else if kept[d] {
-				continue // a kept digest keeps the row it has
-			}
-			if args, err = findingArgs(args, d, f, fs); err != nil {
-				return err
-			}
-		}
 	}
 	return s.insertRows(ctx, tx, findingInsert, findingCols, args, "")
 }
@@ -248,7 +295,7 @@ func (s *sqlStore) ingestWorkloads(ctx context.Context, tx *sql.Tx, cluster stri
 	for _, w := range doc.Workloads {
 		if k := w.Ref(); !seen[k] {
 			seen[k] = true
-			data, err := pack(w)
+			data, err := packSmall(w)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,19 +10,20 @@ import (
 )
 
 // ingestRisks replaces the cluster's current risks with the document's:
-// a risk kept keeps its first_seen, a new one is an appeared Change, one
-// gone a disappeared Change, except on digests in kept (a failed or
-// partial scan), whose earlier risks stay.
-func (s *sqlStore) ingestRisks(ctx context.Context, tx *sql.Tx, in *Ingest, kept map[string]bool, at int64, st *IngestStats) error {
+// a risk kept keeps its first_seen (and its row, when nothing of it
+// changed), a new one is an appeared Change, one gone a disappeared
+// Change, except on digests in kept (a failed or partial scan), whose
+// earlier risks stay.
+func (s *sqlStore) ingestRisks(ctx context.Context, tx *sql.Tx, in *Ingest, risks []*result.Risk, packed [][]byte, kept map[string]bool, at int64, st *IngestStats) error {
 	old := map[string]*oldRisk{}
-	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT id, first_seen, namespace, workload, digest, vuln, package, version, severity, tier_rank FROM risks WHERE cluster = ?`), in.Cluster)
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT id, first_seen, namespace, workload, digest, vuln, package, version, severity, tier_rank, data FROM risks WHERE cluster = ?`), in.Cluster)
 	if err != nil {
 		return fmt.Errorf("store: risks: %w", err)
 	}
 	for rows.Next() {
 		var id string
 		o := &oldRisk{}
-		if err := rows.Scan(&id, &o.firstSeen, &o.namespace, &o.workload, &o.digest, &o.vuln, &o.pkg, &o.version, &o.severity, &o.tierRank); err != nil {
+		if err := rows.Scan(&id, &o.firstSeen, &o.namespace, &o.workload, &o.digest, &o.vuln, &o.pkg, &o.version, &o.severity, &o.tierRank, &o.data); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: risks: %w", err)
 		}
@@ -31,35 +33,32 @@ func (s *sqlStore) ingestRisks(ctx context.Context, tx *sql.Tx, in *Ingest, kept
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: risks: %w", err)
 	}
-	risks := dedupeRisks(in.Document.Risks)
 	st.Risks = len(risks)
-	isNew := make(map[string]bool, len(risks))
 	var args, changes []any
-	for _, r := range risks {
-		first := at
-		if o := old[r.ID]; o != nil {
-			first = o.firstSeen
-		} else {
-			isNew[r.ID] = true
+	var drop []string // stored ids to delete before the insert
+	inDoc := make(map[string]bool, len(risks))
+	for i, r := range risks {
+		inDoc[r.ID] = true
+		o := old[r.ID]
+		switch {
+		case o == nil:
 			c := riskChange(r, ChangeAppeared, in.Cause, at)
 			changes = changeArgs(changes, &c)
 			st.Appeared++
-		}
-		if args, err = riskArgs(args, r, first, at); err != nil {
-			return err
+			args = riskArgs(args, r, packed[i], at, at)
+		case bytes.Equal(o.data, packed[i]):
+			// unchanged: only last_seen moves, below
+		default:
+			drop = append(drop, r.ID)
+			args = riskArgs(args, r, packed[i], o.firstSeen, at)
 		}
 	}
-	var drop []string // stored ids to delete before the insert
-	inDoc := make(map[string]bool, len(risks))
-	for _, r := range risks {
-		inDoc[r.ID] = true
-	}
+	keptRows := false
 	for id, o := range old {
 		switch {
 		case inDoc[id]:
-			drop = append(drop, id)
 		case kept[o.digest]:
-			// a failed scan of the image: its earlier risk stays
+			keptRows = true // a failed scan of the image: its earlier risk stays
 		default:
 			drop = append(drop, id)
 			c := Change{At: fromNanos(at), Kind: ChangeDisappeared, Cause: in.Cause, Cluster: in.Cluster,
@@ -72,7 +71,7 @@ func (s *sqlStore) ingestRisks(ctx context.Context, tx *sql.Tx, in *Ingest, kept
 			st.Disappeared++
 		}
 	}
-	if len(drop) == len(old) {
+	if len(drop) == len(old) && len(old) > 0 {
 		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM risks WHERE cluster = ?`), in.Cluster); err != nil {
 			return fmt.Errorf("store: risks: %w", err)
 		}
@@ -82,6 +81,20 @@ func (s *sqlStore) ingestRisks(ctx context.Context, tx *sql.Tx, in *Ingest, kept
 		return err
 	}); err != nil {
 		return fmt.Errorf("store: risks: %w", err)
+	}
+	if len(drop) < len(old) {
+		q, a := `UPDATE risks SET last_seen = ? WHERE cluster = ? AND last_seen <> ?`, []any{at, in.Cluster, at}
+		if keptRows {
+			var ds []string
+			for d := range kept {
+				ds = append(ds, d)
+			}
+			list, da := inList(ds)
+			q, a = q+` AND digest NOT IN `+list, append(a, da...)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(q), a...); err != nil {
+			return fmt.Errorf("store: risks: %w", err)
+		}
 	}
 	if err := s.insertRows(ctx, tx, riskInsert, riskCols, args, ""); err != nil {
 		return err

@@ -2,8 +2,11 @@ package store
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
@@ -45,35 +48,29 @@ func findingKey(f *match.Finding) string {
 	return f.ID + "\x1f" + p.Ecosystem + "\x1f" + p.Name + "\x1f" + p.Version + "\x1f" + p.Location
 }
 
-// findingArgs appends one findings row (findingCols values).
-func findingArgs(args []any, digest string, f *match.Finding, firstSeen int64) ([]any, error) {
-	data, err := pack(f)
-	if err != nil {
-		return nil, err
-	}
+// findingArgs appends one findings row (findingCols values); data is
+// the finding packed (packSmall).
+func findingArgs(args []any, digest string, f *match.Finding, data []byte, firstSeen int64) []any {
 	fixed := ""
 	if len(f.FixedVersions) > 0 {
 		fixed = f.FixedVersions[0]
 	}
 	return append(args, digest, findingKey(f), f.ID, f.Package.Name, f.Package.Version, f.Package.Ecosystem,
-		f.Severity, fixed, data, firstSeen), nil
+		f.Severity, fixed, data, firstSeen)
 }
 
 const (
 	findingCols   = 10
 	findingInsert = `INSERT INTO findings (digest, fkey, vuln, package, version, ecosystem, severity, fixed, data, first_seen)`
-	riskCols      = 21
-	riskInsert    = `INSERT INTO risks (id, cluster, namespace, workload, digest, vuln, aliases, package, version, tier_rank, nscore, state, exposure, severity, owner, fixed_version, suppressed, reference, first_seen, last_seen, data)`
+	riskCols      = 22
+	riskInsert    = `INSERT INTO risks (id, cluster, namespace, workload, digest, vuln, aliases, package, version, tier_rank, nscore, state, exposure, severity, owner, fixed_version, suppressed, reference, search, first_seen, last_seen, data)`
 	changeCols    = 13
 	changeInsert  = `INSERT INTO changes (at, kind, cause, cluster, namespace, workload, image, vuln, package, version, severity, tier, risk_id)`
 )
 
-// riskArgs appends one risks row (riskCols values).
-func riskArgs(args []any, r *result.Risk, firstSeen, lastSeen int64) ([]any, error) {
-	data, err := pack(r)
-	if err != nil {
-		return nil, err
-	}
+// riskArgs appends one risks row (riskCols values); data is the risk
+// packed (packSmall).
+func riskArgs(args []any, r *result.Risk, data []byte, firstSeen, lastSeen int64) []any {
 	var severity, fixed, exposure, owner string
 	if ff := r.Facts.FindingFacts; ff != nil {
 		severity = ff.Severity
@@ -94,7 +91,39 @@ func riskArgs(args []any, r *result.Risk, firstSeen, lastSeen int64) ([]any, err
 	}
 	return append(args, r.ID, r.Cluster, r.Namespace, r.Workload, r.Image, r.Vulnerability, aliases,
 		r.Package.Name, r.Package.Version, result.TierRank(r.Tier), -r.Score, r.Runtime.State, exposure,
-		severity, owner, fixed, suppressed, r.ImageReference, firstSeen, lastSeen, data), nil
+		severity, owner, fixed, suppressed, r.ImageReference, searchText(r), firstSeen, lastSeen, data)
+}
+
+// searchText is what RiskQuery.Search looks in, lowercased: the
+// vulnerability and its aliases, the package, the image reference, the
+// namespace and the workload.
+func searchText(r *result.Risk) string {
+	return strings.ToLower(strings.Join([]string{r.Vulnerability, strings.Join(r.Aliases, " "), r.Package.Name,
+		r.ImageReference, r.Namespace, r.Workload}, "\x1f"))
+}
+
+// packAll packs n values (packSmall of item(i)) on every core.
+func packAll(n int, item func(i int) any) ([][]byte, error) {
+	out := make([][]byte, n)
+	workers := min(runtime.GOMAXPROCS(0), 8, n/256+1)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				b, err := packSmall(item(i))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				out[i] = b
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // change is a Change as insert arguments.

@@ -56,9 +56,7 @@ func (s *sqlStore) riskWhere(q *RiskQuery) (string, []any) {
 		add("package = ?", q.Package)
 	}
 	if q.Search != "" {
-		p := "%" + escapeLike(q.Search) + "%"
-		l := s.d.like
-		add("(vuln "+l+" ? ESCAPE '\\' OR aliases "+l+" ? ESCAPE '\\' OR package "+l+" ? ESCAPE '\\' OR reference "+l+" ? ESCAPE '\\' OR workload "+l+" ? ESCAPE '\\' OR namespace "+l+" ? ESCAPE '\\')", p, p, p, p, p, p)
+		add("search LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(q.Search))+"%")
 	}
 	if !q.NewSince.IsZero() {
 		add("first_seen > ?", nanos(q.NewSince))

@@ -1,7 +1,7 @@
 -- The server's core state: images and their inventories, findings,
 -- clusters with their scans, workloads, current risks and the feed.
--- {{serial}} and {{blob}} are replaced per dialect (migrate.go); times
--- are Unix nanoseconds.
+-- {{serial}}, {{blob}} and {{update_room}} are replaced per dialect
+-- (dialect.go); times are Unix nanoseconds.
 CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -102,10 +102,11 @@ CREATE TABLE risks (
 	fixed_version TEXT NOT NULL,
 	suppressed    BIGINT NOT NULL,
 	reference     TEXT NOT NULL,
+	search        TEXT NOT NULL,
 	first_seen    BIGINT NOT NULL,
 	last_seen     BIGINT NOT NULL,
 	data          {{blob}} NOT NULL
-);
+) {{update_room}};
 CREATE INDEX risks_rank ON risks (suppressed, tier_rank, nscore, id);
 CREATE INDEX risks_cluster ON risks (cluster, suppressed, tier_rank, nscore, id);
 CREATE INDEX risks_namespace ON risks (cluster, namespace, suppressed, tier_rank, nscore, id);

@@ -104,7 +104,7 @@ func Document(cluster string, workloads int, o DocOptions) *result.Document {
 	imgs := make([]*result.Image, o.Images)
 	for i := range imgs {
 		pkgs := Packages(i)
-		img := &result.Image{Target: image.Descriptor{Reference: fmt.Sprintf("registry.example.com/team%d/app%d:1.%d", i%7, i, o.Variant), Digest: Digest(i)},
+		img := &result.Image{Target: image.Descriptor{Reference: fmt.Sprintf("registry.example.com/team%d/app%d:1", i%7, i), Digest: Digest(i)},
 			Status: result.StatusScanned, Distro: &inventory.Distro{ID: "debian", VersionID: "12"}, Packages: pkgs, PackageCount: len(pkgs),
 			Findings: []match.Finding{}}
 		for j := range o.FindingsPerImage {
