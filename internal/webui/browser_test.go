@@ -206,6 +206,9 @@ func TestBrowser(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("#occurrence-table tbody tr").length`); n != 2 {
 		t.Errorf("finding page: %d occurrences, want 2 (one per cluster)", n)
 	}
+	if !eval[bool](t, ctx, `document.querySelector("#occurrence-table tr.current").getAttribute("data-href") === location.pathname`) {
+		t.Error("finding page: its own occurrence is not marked")
+	}
 	screenshot(t, ctx, "server-finding.png")
 
 	// The workload and image pages, and the help overlay.

@@ -101,5 +101,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     var b = document.getElementById("help-open");
     if (b) { b.addEventListener("click", help); }
+    // On a finding's page, its own row among the occurrences is marked.
+    rows().forEach(function (r) {
+      if (r.getAttribute("data-href") === window.location.pathname) {
+        r.classList.add("current");
+        r.setAttribute("aria-current", "true");
+      }
+    });
   });
 })();
