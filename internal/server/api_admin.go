@@ -120,7 +120,7 @@ func (s *Server) createAcceptance(w http.ResponseWriter, r *http.Request) {
 	}
 	a := store.Acceptance{Vulnerability: req.Vulnerability, Package: req.Package, Cluster: req.Cluster, Namespace: req.Namespace,
 		Image: req.Image, Reason: req.Reason, Expires: req.Expires.UTC(), By: t.Name, CreatedAt: now.UTC()}
-	if _, err := loadPolicy(acceptancePolicy(a)); err != nil {
+	if _, _, err := loadPolicy(acceptancePolicy(a)); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -33,7 +33,8 @@ func (s *Server) rematch(ctx context.Context, old, new *vulndb.DB) error {
 	}
 	rep, err := rematch.Run(ctx, s.st, old, new, rematch.Options{
 		RankFor: func(ctx context.Context, cluster string) (risk.Options, error) {
-			return s.rankOptions(ctx, cluster, prior{})
+			opts, _, err := s.rankOptions(ctx, cluster, prior{})
+			return opts, err
 		},
 		Now: s.opts.Now,
 	})

@@ -172,6 +172,10 @@ func TestServerAcceptances(t *testing.T) {
 		for _, r := range sup {
 			if r.Suppressed == nil || r.Suppressed.By != "policy" || !strings.Contains(r.Suppressed.Reason, "behind the WAF") {
 				t.Errorf("risk %s suppressed %+v, want by policy with the reason", r.ID, r.Suppressed)
+				continue
+			}
+			if r.Suppressed.Rule != "policy (server) accept[0]" || strings.Contains(strings.Join(r.Reasons, " "), "runlens-policy-") {
+				t.Errorf("risk %s names a temporary file: rule %q, reasons %q", r.ID, r.Suppressed.Rule, r.Reasons)
 			}
 		}
 		code, b = e.read("DELETE", "/api/v1/acceptances/"+itoa(int(a.ID)), c1, nil)

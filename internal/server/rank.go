@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ import (
 // said of runtime and VEX (ranked by the pushing CLI with its
 // --evidence and --vex) is kept where the server knows nothing better.
 func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.Document) error {
-	opts, err := s.rankOptions(ctx, cluster, priorOf(doc))
+	opts, tmp, err := s.rankOptions(ctx, cluster, priorOf(doc))
 	if err != nil {
 		return err
 	}
@@ -33,8 +34,12 @@ func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.D
 		return fmt.Errorf("ranking: %w", err)
 	}
 	for i := range doc.Risks {
-		if doc.Risks[i].Cluster == "" {
-			doc.Risks[i].Cluster = cluster // an image scan pushed for the cluster
+		e := &doc.Risks[i]
+		if e.Cluster == "" {
+			e.Cluster = cluster // an image scan pushed for the cluster
+		}
+		if tmp != "" {
+			renamePolicy(e, tmp)
 		}
 	}
 	return nil
@@ -42,17 +47,19 @@ func (s *Server) rankDocument(ctx context.Context, cluster string, doc *result.D
 
 // rankOptions are the ranking's options for a cluster: the server's
 // policy with the accepted risks, its VEX, the cluster's agent evidence,
-// and what prior says where those say nothing.
-func (s *Server) rankOptions(ctx context.Context, cluster string, prior prior) (risk.Options, error) {
-	opts := risk.Options{Now: s.opts.Now()}
-	policy, err := s.policyWithAcceptances(ctx)
+// and what prior says where those say nothing. tmp is the file the
+// policy was read from when the accepted risks were added to it (its
+// name shows in reasons: renamePolicy), else "".
+func (s *Server) rankOptions(ctx context.Context, cluster string, prior prior) (opts risk.Options, tmp string, err error) {
+	opts = risk.Options{Now: s.opts.Now()}
+	policy, tmp, err := s.policyWithAcceptances(ctx)
 	if err != nil {
-		return opts, err
+		return opts, "", err
 	}
 	opts.Policy = policy
 	docs, err := s.st.Documents(ctx, store.DocEvidence, cluster)
 	if err != nil {
-		return opts, fmt.Errorf("reading the cluster's evidence: %w", err)
+		return opts, "", fmt.Errorf("reading the cluster's evidence: %w", err)
 	}
 	var evs []*evidence.Document
 	for _, d := range docs {
@@ -84,7 +91,7 @@ func (s *Server) rankOptions(ctx context.Context, cluster string, prior prior) (
 		}
 		return prior.vex[priorKey{"", q.Digest, q.Vulnerability, q.PackagePURL}]
 	}
-	return opts, nil
+	return opts, tmp, nil
 }
 
 // priorKey names a risk's package in a place.
@@ -111,14 +118,15 @@ func priorOf(doc *result.Document) prior {
 }
 
 // policyWithAcceptances is the server-wide policy with the API's
-// unexpired accepted risks added to its accept list.
-func (s *Server) policyWithAcceptances(ctx context.Context) (*risk.Policy, error) {
+// unexpired accepted risks added to its accept list, and the temporary
+// file it was read from ("" when there are none to add).
+func (s *Server) policyWithAcceptances(ctx context.Context) (*risk.Policy, string, error) {
 	list, err := s.st.Acceptances(ctx, s.opts.Now())
 	if err != nil {
-		return nil, fmt.Errorf("reading accepted risks: %w", err)
+		return nil, "", fmt.Errorf("reading accepted risks: %w", err)
 	}
 	if len(list) == 0 {
-		return s.opts.Policy, nil
+		return s.opts.Policy, "", nil
 	}
 	var p risk.Policy
 	if s.opts.Policy != nil {
@@ -149,26 +157,45 @@ func acceptancePolicy(a store.Acceptance) *risk.Policy {
 	return &risk.Policy{Accept: []risk.Acceptance{riskAcceptance(a)}}
 }
 
+// serverPolicyName names the server's policy in reasons instead of the
+// temporary file loadPolicy reads it from.
+const serverPolicyName = "(server)"
+
+// renamePolicy writes serverPolicyName where an entry's reasons name
+// the temporary policy file.
+func renamePolicy(e *result.Risk, tmp string) {
+	fix := func(s string) string { return strings.ReplaceAll(s, tmp, serverPolicyName) }
+	for i, r := range e.Reasons { // each entry has its own list
+		e.Reasons[i] = fix(r)
+	}
+	if e.Suppressed != nil && strings.Contains(e.Suppressed.Rule, tmp) {
+		sup := *e.Suppressed
+		sup.Rule = fix(sup.Rule)
+		e.Suppressed = &sup
+	}
+	e.Decision.Override = fix(e.Decision.Override)
+}
+
 // loadPolicy validates a policy built in memory the way a policy file
 // is validated (risk.LoadPolicy is the only validator), through a
-// private temporary file.
-func loadPolicy(p *risk.Policy) (*risk.Policy, error) {
+// private temporary file, whose name it returns too.
+func loadPolicy(p *risk.Policy) (*risk.Policy, string, error) {
 	data, err := yaml.Marshal(p)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, "", fmt.Errorf("policy: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "runlens-policy-")
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, "", fmt.Errorf("policy: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "server-policy.yaml")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, "", fmt.Errorf("policy: %w", err)
 	}
 	out, err := risk.LoadPolicy(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), file, "server policy"))
+		return nil, "", errors.New(strings.ReplaceAll(err.Error(), file, serverPolicyName))
 	}
-	return out, nil
+	return out, file, nil
 }
