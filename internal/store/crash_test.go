@@ -1,11 +1,11 @@
 package store_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +22,7 @@ var crashWorkloads = []int{1500, 2500}
 
 // TestCrashChild is the child of TestCrashMidIngest: it ingests results
 // into the store named by RUNLENS_CRASH_DB until killed, appending a
-// line to RUNLENS_CRASH_LOG after each commit.
+// line (workloads, commit time) to RUNLENS_CRASH_LOG after each commit.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv("RUNLENS_CRASH_DB")
 	if path == "" {
@@ -32,65 +32,90 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := []*storetestDoc{}
+	var docs []*result.Document
 	for _, n := range crashWorkloads {
-		docs = append(docs, &storetestDoc{n: n, doc: storetest.Document("crash", n, storetest.DocOptions{Images: 300})})
+		docs = append(docs, storetest.Document("crash", n, storetest.DocOptions{Images: 300}))
 	}
 	log, err := os.OpenFile(os.Getenv("RUNLENS_CRASH_LOG"), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintln(log, "ready")
-	for i := 0; ; i++ {
-		d := docs[i%len(docs)]
-		if _, err := st.IngestResult(ctx, store.Ingest{Cluster: "crash", Document: d.doc}); err != nil {
+	scans, err := st.Scans(ctx, "crash", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(scans); ; i++ {
+		n := crashWorkloads[i%len(crashWorkloads)]
+		if _, err := st.IngestResult(ctx, store.Ingest{Cluster: "crash", Document: docs[i%len(docs)]}); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintln(log, d.n)
+		fmt.Fprintln(log, n, time.Now().UnixNano())
 	}
 }
 
-type storetestDoc struct {
-	n   int
-	doc *result.Document
-}
-
-// TestCrashMidIngest SIGKILLs a process in the middle of an ingest: the
-// store opens again and shows either the result before or the one being
+// TestCrashMidIngest SIGKILLs a process ingesting into a SQLite store,
+// three times at different moments of an ingest: each time the store
+// opens again and shows either the result before or the one being
 // written, never part of one.
 func TestCrashMidIngest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
 	}
 	dir := t.TempDir()
-	db, logPath := filepath.Join(dir, "crash.db"), filepath.Join(dir, "log")
-	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "RUNLENS_CRASH_DB="+db, "RUNLENS_CRASH_LOG="+logPath)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := func() [][]byte {
-		b, _ := os.ReadFile(logPath)
-		return bytes.Fields(b)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(lines()) < 3 { // ready and two commits: the next ingest is under way
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the child never committed")
+	db := filepath.Join(dir, "crash.db")
+	committed := 0
+	for run, frac := range []float64{0.3, 0.6, 0.9} {
+		logPath := filepath.Join(dir, fmt.Sprint("log", run))
+		if err := os.WriteFile(logPath, nil, 0o600); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "RUNLENS_CRASH_DB="+db, "RUNLENS_CRASH_LOG="+logPath)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		commits := func() []int64 {
+			b, _ := os.ReadFile(logPath)
+			var out []int64
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var n int
+				var at int64
+				if _, err := fmt.Sscan(line, &n, &at); err == nil {
+					out = append(out, at)
+				}
+			}
+			return out
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for len(commits()) < 2 {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("the child never committed twice")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		c := commits()
+		// An ingest lasts about the time between two commits: kill the
+		// next one that far into it.
+		interval := time.Duration(c[1] - c[0])
+		time.Sleep(time.Until(time.Unix(0, c[len(c)-1]).Add(time.Duration(frac * float64(interval)))))
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		committed += len(commits())
+		scans := checkWhole(t, db, committed)
+		committed = scans
+		t.Logf("run %d: killed %.0f%% into an ingest of ~%v; %d scans visible", run, 100*frac, interval, scans)
 	}
-	time.Sleep(150 * time.Millisecond) // into the third ingest's transaction
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	committed := len(lines()) - 1
+}
+
+// checkWhole opens the store after a crash and checks it holds exactly
+// the result of its latest scan, which is one of the committed ones or
+// the one being written; it returns the number of scans.
+func checkWhole(t *testing.T, db string, committed int) int {
+	t.Helper()
 	st, err := store.Open(ctx, db)
 	if err != nil {
 		t.Fatalf("the store does not open after the crash: %v", err)
@@ -116,5 +141,5 @@ func TestCrashMidIngest(t *testing.T) {
 	if len(ws) != want || len(risks) != 4*want || len(cs) != 1 || cs[0].Workloads != want || cs[0].LastScanID != scans[0].ID {
 		t.Fatalf("after %d scans: %d workloads, %d risks, clusters %+v; want the result of %d workloads whole", len(scans), len(ws), len(risks), cs, want)
 	}
-	t.Logf("killed after %d commits; %d scans visible, %d risks", committed, len(scans), len(risks))
+	return len(scans)
 }

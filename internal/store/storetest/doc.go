@@ -21,6 +21,9 @@ type DocOptions struct {
 	// when 0).
 	Images           int
 	FindingsPerImage int
+	// FirstImage is the number of the first test image (0): clusters
+	// given disjoint ranges share no digest.
+	FirstImage int
 	// Variant shifts the first finding of every image to another
 	// vulnerability, so two variants share the others.
 	Variant int
@@ -102,7 +105,8 @@ func Document(cluster string, workloads int, o DocOptions) *result.Document {
 		o.Now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	}
 	imgs := make([]*result.Image, o.Images)
-	for i := range imgs {
+	for k := range imgs {
+		i := k + o.FirstImage
 		pkgs := Packages(i)
 		img := &result.Image{Target: image.Descriptor{Reference: fmt.Sprintf("registry.example.com/team%d/app%d:1", i%7, i), Digest: Digest(i)},
 			Status: result.StatusScanned, Distro: &inventory.Distro{ID: "debian", VersionID: "12"}, Packages: pkgs, PackageCount: len(pkgs),
@@ -110,11 +114,12 @@ func Document(cluster string, workloads int, o DocOptions) *result.Document {
 		for j := range o.FindingsPerImage {
 			img.Findings = append(img.Findings, finding(i, j, o.Variant, pkgs))
 		}
-		imgs[i] = img
+		imgs[k] = img
 	}
 	ws := make([]*result.Workload, workloads)
 	for k := range ws {
-		i := k % o.Images
+		ix := k % o.Images
+		i := ix + o.FirstImage
 		kind := "Deployment"
 		if k%5 == 4 {
 			kind = "StatefulSet"
@@ -125,13 +130,13 @@ func Document(cluster string, workloads int, o DocOptions) *result.Document {
 		}
 		w := &result.Workload{Workload: workload.Workload{
 			Cluster: cluster, Namespace: fmt.Sprintf("ns%d", k%5), Kind: kind, Name: fmt.Sprintf("app%d", k), Pods: 1 + k%3,
-			Containers: []workload.Container{{Name: "app", Type: "container", Image: imgs[i].Target.Reference, Digest: imgs[i].Target.Digest,
+			Containers: []workload.Container{{Name: "app", Type: "container", Image: imgs[ix].Target.Reference, Digest: imgs[ix].Target.Digest,
 				Repository: fmt.Sprintf("registry.example.com/team%d/app%d", i%7, i), Owner: owner, OwnerReason: "test"}},
 			Exposure:    &workload.Exposure{Level: exposures[k%4]},
 			Sensitivity: &workload.Sensitivity{ServiceAccountToken: k%2 == 0},
 		}}
 		ws[k] = w
-		imgs[i].RunningIn = append(imgs[i].RunningIn, w.Ref())
+		imgs[ix].RunningIn = append(imgs[ix].RunningIn, w.Ref())
 	}
 	var used []*result.Image
 	for _, img := range imgs {
