@@ -145,7 +145,14 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "server-overview.png")
 
-	// g r goes to the risks; / focuses the search.
+	// / elsewhere goes to the risks with the search box focused; g o
+	// comes back; g r goes to the risks; there / focuses the search.
+	key(t, ctx, "/")
+	waitFor(t, ctx, "the risks page's search", `location.pathname === "/risks" && document.activeElement && document.activeElement.id === "f-q"`)
+	eval[bool](t, ctx, `document.getElementById("f-q").value = ""; document.activeElement.blur(); true`)
+	key(t, ctx, "g")
+	key(t, ctx, "o")
+	waitFor(t, ctx, "the overview", `location.pathname === "/" && !!document.getElementById("clusters")`)
 	key(t, ctx, "g")
 	key(t, ctx, "r")
 	waitFor(t, ctx, "the risks page", `location.pathname === "/risks" && !!document.getElementById("risk-table")`)

@@ -35,7 +35,7 @@ func TestPages(t *testing.T) {
 		t.Run("overview", func(t *testing.T) {
 			body := mustGet(t, s.ui, "/")
 			contains(t, "overview", body, `2 findings to act on now`, `>prod-eu</a>`, `>prod-us</a>`,
-				"412,387 advisories", "built <time", `href="/changes?since=db"`, "new since the last database update",
+				"412,387 advisories", "built <time", ">sha256:5f1e0c2b9a7d<", `href="/changes?since=db"`, "new since the last database update",
 				`href="/risks?tier=immediate"`, `href="/risks?cluster=prod-us&amp;tier=immediate"`, "Risk funnel", "In running images")
 			// prod-us was scanned after the database update: its 8 findings
 			// appeared since.

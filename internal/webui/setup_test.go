@@ -22,7 +22,8 @@ import (
 // logOut receives the UI's log in tests.
 var logOut io.Writer = io.Discard
 
-var testDB = store.DBVersion{BuiltAt: testNow.Add(-90 * time.Minute), Advisories: 412387}
+var testDB = store.DBVersion{BuiltAt: testNow.Add(-90 * time.Minute), Advisories: 412387,
+	Digest: "sha256:5f1e0c2b9a7d4e3f8c6b1a0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f"}
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 

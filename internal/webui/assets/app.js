@@ -54,7 +54,11 @@
     switch (e.key) {
     case "/":
       var q = document.getElementById("f-q");
-      if (q) { e.preventDefault(); q.focus(); q.select(); }
+      e.preventDefault();
+      if (q) { q.focus(); q.select(); break; }
+      // Elsewhere "/" searches the risks: go there, focus the box.
+      try { window.sessionStorage.setItem("runlens-search", "1"); } catch (err) { /* storage off */ }
+      window.location.assign("/risks");
       break;
     case "j": e.preventDefault(); move(1); break;
     case "k": e.preventDefault(); move(-1); break;
@@ -101,6 +105,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     var b = document.getElementById("help-open");
     if (b) { b.addEventListener("click", help); }
+    try {
+      if (window.sessionStorage.getItem("runlens-search")) {
+        window.sessionStorage.removeItem("runlens-search");
+        var q = document.getElementById("f-q");
+        if (q) { q.focus(); }
+      }
+    } catch (err) { /* storage off */ }
     // On a finding's page, its own row among the occurrences is marked.
     rows().forEach(function (r) {
       if (r.getAttribute("data-href") === window.location.pathname) {
