@@ -153,41 +153,45 @@ func (in *interner) get(b []byte) string {
 // ctx ends (it then returns ctx.Err()) or the tracer is closed (nil). The
 // Event passed to fn is reused: copy it to keep it. One Run (or Events)
 // at a time.
+//
+// It never blocks in the kernel: every poll interval it takes what the
+// ring holds without waiting (a zero-timeout epoll) and then sleeps on a
+// Go timer. A goroutine blocked in epoll_wait would keep the Go runtime's
+// monitor thread waking every few tens of microseconds to take its
+// processor back, which costs more than the events themselves.
 func (t *Tracer) Run(ctx context.Context, fn func(*Event)) error {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
-	// Flush wakes the reader, which returns what the ring holds and then
-	// ErrFlushed (SetDeadline would wait for the blocked read's lock).
-	stop := context.AfterFunc(ctx, func() { t.reader.Flush() })
-	defer stop()
-	// The programs wake the reader only when the ring fills up; below
-	// that, it polls.
-	t.reader.SetDeadline(time.Now().Add(t.poll))
+	t.reader.SetDeadline(time.Unix(1, 0)) // in the past: never wait
+	timer := time.NewTimer(t.poll)
+	defer timer.Stop()
 	var rec ringbuf.Record
 	var ev Event
 	for {
-		if err := t.reader.ReadInto(&rec); err != nil {
+		for {
+			err := t.reader.ReadInto(&rec)
+			if err == nil {
+				if err := t.decode(rec.RawSample, &ev); err != nil {
+					return err
+				}
+				fn(&ev)
+				continue
+			}
 			switch {
 			case errors.Is(err, ringbuf.ErrClosed):
 				return nil
-			case errors.Is(err, ringbuf.ErrFlushed):
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				continue
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				t.reader.SetDeadline(time.Now().Add(t.poll))
-				continue
+			case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
+			default:
+				return fmt.Errorf("trace: read ring buffer: %w", err)
 			}
-			return fmt.Errorf("trace: read ring buffer: %w", err)
+			break // the ring is empty for now
 		}
-		if err := t.decode(rec.RawSample, &ev); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			timer.Reset(t.poll)
 		}
-		fn(&ev)
 	}
 }
 

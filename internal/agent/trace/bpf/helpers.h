@@ -18,11 +18,8 @@
 #define BPF_MAP_TYPE_LRU_HASH 9
 #define BPF_MAP_TYPE_RINGBUF 27
 
-/* bpf_ringbuf_output flags and bpf_ringbuf_query selectors. */
+/* bpf_ringbuf_output flags. */
 #define BPF_RB_NO_WAKEUP 1
-#define BPF_RB_FORCE_WAKEUP 2
-#define BPF_RB_AVAIL_DATA 0
-#define BPF_RB_RING_SIZE 1
 
 #define BPF_ANY 0
 #define BPF_NOEXIST 1
@@ -39,6 +36,5 @@ static long (*bpf_probe_read_user)(void *dst, __u32 size, const void *src) = (vo
 static long (*bpf_probe_read_user_str)(void *dst, __u32 size, const void *src) = (void *)114;
 static long (*bpf_probe_read_kernel_str)(void *dst, __u32 size, const void *src) = (void *)115;
 static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *)130;
-static __u64 (*bpf_ringbuf_query)(void *ringbuf, __u64 flags) = (void *)134;
 
 #endif /* __RUNLENS_HELPERS_H__ */

@@ -9,11 +9,11 @@
  *
  * Each event is built in a per-CPU scratch buffer (the path may be up to
  * PATH_MAX bytes) and copied into the ring buffer with only the bytes the
- * path uses. The reader is woken only once the ring is an eighth full
- * (it polls in between), not for every event: a wake-up per event would
- * cost the traced task and the reader more than the event itself. When the ring buffer is full the event is lost; the loss is
- * counted per cgroup in the drops map, since the ring-buffer reader has no
- * loss counter of its own. */
+ * path uses. The reader takes what the ring holds on a timer and is never
+ * woken: a wake-up per event would cost the traced task and the reader
+ * more than the event itself. When the ring buffer is full the event is
+ * lost; the loss is counted per cgroup in the drops map, since the
+ * ring-buffer reader has no loss counter of its own. */
 #include "vmlinux.h"
 #include "helpers.h"
 
@@ -211,16 +211,6 @@ static __always_inline struct event *start(__u32 kind, __u64 cgid)
 	return e;
 }
 
-/* wakeup returns the output flags: wake the reader only when the ring
- * holds an eighth of its size. */
-static __always_inline __u64 wakeup(void)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
-
-	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void submit(struct event *e, long n)
 {
 	__u64 size;
@@ -231,7 +221,8 @@ static __always_inline void submit(struct event *e, long n)
 		n = PATH_MAX;
 	e->path_len = n;
 	size = EVENT_HEADER_SIZE + (__u32)n;
-	if (bpf_ringbuf_output(&events, e, size, wakeup()) != 0)
+	/* The reader polls the ring on a timer; it is never woken. */
+	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP) != 0)
 		count_drop(e->cgroup_id);
 }
 
