@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/runlens/runlens/internal/agent/attribute"
@@ -42,6 +43,10 @@ type Sources struct {
 	Complete bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Indexes, kept from one Snapshot to the next, reads each image's
+	// inventory and builds its attribution index once per digest; nil
+	// does both again at every Snapshot (once per digest within it).
+	Indexes *IndexCache
 }
 
 // Snapshot makes the evidence document of one look at the node: every
@@ -70,7 +75,10 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 	}
 	doc := &evidence.Document{SchemaVersion: evidence.SchemaVersion, Node: src.Node, CreatedAt: at,
 		Window: result.Window{Start: since, End: at, Complete: src.Complete}, Containers: []evidence.Container{}, Records: []evidence.Record{}}
-	indexes := map[string]indexed{}
+	indexes := src.Indexes
+	if indexes == nil {
+		indexes = &IndexCache{}
+	}
 	for i := range containers {
 		c := containers[i]
 		start := since
@@ -100,6 +108,7 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 	if src.Problems != nil {
 		doc.Problems = append(doc.Problems, src.Problems()...)
 	}
+	indexes.endSnapshot()
 	sort.SliceStable(doc.Containers, func(i, j int) bool { return doc.Containers[i].ID < doc.Containers[j].ID })
 	return doc, nil
 }
@@ -115,12 +124,12 @@ type indexed struct {
 // indexFor returns the attribution index of c's image, reading its
 // inventory once per digest. A partly read image gives an index and the
 // error saying so; an unreadable one no index.
-func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map[string]indexed) (*attribute.Index, *inventory.Inventory, error) {
+func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache *IndexCache) (*attribute.Index, *inventory.Inventory, error) {
 	key := c.Digest
 	if key == "" {
 		key = "container:" + c.ID
 	}
-	if e, ok := cache[key]; ok {
+	if e, ok := cache.get(key); ok {
 		return e.ix, e.inv, e.err
 	}
 	inv, err := src.Inventory(ctx, c)
@@ -131,6 +140,55 @@ func indexFor(ctx context.Context, src Sources, c *evidence.Container, cache map
 	if err != nil {
 		e.err = fmt.Errorf("inventory of %s: %w", c.Image, err)
 	}
-	cache[key] = e
+	cache.put(key, e, c.Digest != "" && err == nil)
 	return e.ix, e.inv, e.err
+}
+
+// maxCachedIndexes bounds the images an IndexCache keeps across
+// snapshots.
+const maxCachedIndexes = 256
+
+// IndexCache holds the inventories and attribution indexes of images.
+// Within one Snapshot every container of an image is answered from it;
+// across snapshots only complete reads of an image named by its digest
+// are kept (a failed read is tried again, a live root may change). The
+// zero value is ready; safe for concurrent use.
+type IndexCache struct {
+	mu sync.Mutex
+	// kept survive from one Snapshot to the next; now serve only the
+	// current one.
+	kept, now map[string]indexed
+}
+
+func (c *IndexCache) get(key string) (indexed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.now[key]; ok {
+		return e, true
+	}
+	e, ok := c.kept[key]
+	return e, ok
+}
+
+func (c *IndexCache) put(key string, e indexed, keep bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !keep {
+		if c.now == nil {
+			c.now = map[string]indexed{}
+		}
+		c.now[key] = e
+		return
+	}
+	if c.kept == nil || len(c.kept) >= maxCachedIndexes {
+		c.kept = map[string]indexed{}
+	}
+	c.kept[key] = e
+}
+
+// endSnapshot forgets what only one Snapshot may use.
+func (c *IndexCache) endSnapshot() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = nil
 }

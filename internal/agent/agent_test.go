@@ -58,6 +58,29 @@ func TestSnapshotKeepsContainersWhoseImageCouldNotBeRead(t *testing.T) {
 	if c.Window.Complete || len(doc.Problems) != 1 || !strings.Contains(doc.Problems[0], "garbage-collected") {
 		t.Errorf("unreadable image: window %+v, problems %q", c.Window, doc.Problems)
 	}
+
+	// With an IndexCache kept across snapshots, the readable image is
+	// read once in all; the unreadable one is tried at every snapshot,
+	// and a container without a digest (a live root may change) too.
+	calls = 0
+	src.Indexes = &IndexCache{}
+	list := src.Containers
+	src.Containers = func(ctx context.Context) ([]evidence.Container, error) {
+		cs, err := list(ctx)
+		return append(cs, evidence.Container{ID: "d", PodUID: "p4"}), err
+	}
+	for range 3 {
+		doc, err = Snapshot(context.Background(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Records) != 1 || len(doc.Problems) != 1 {
+			t.Fatalf("records %+v, problems %q", doc.Records, doc.Problems)
+		}
+	}
+	if calls != 1+3+3 {
+		t.Errorf("%d inventories read over 3 snapshots, want 7 (web once, gone and the digest-less container each time)", calls)
+	}
 }
 
 func TestCacheInventoriesReadsEachDigestOnce(t *testing.T) {
