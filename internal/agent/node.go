@@ -37,7 +37,7 @@ type ProcReader struct {
 
 // Processes reads ProcRoot once.
 func (r *ProcReader) Processes(ctx context.Context) (map[string][]Process, error) {
-	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot, NetCache: &r.net})
+	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot, ContainersOnly: true, NetCache: &r.net})
 	if err != nil {
 		return nil, err
 	}

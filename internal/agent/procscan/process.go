@@ -65,6 +65,9 @@ func (r *processReader) read() result {
 		if r.vanished {
 			break
 		}
+		if s.field == "cgroup" && r.opts.ContainersOnly && r.proc.Attribution.ContainerID == "" {
+			break // a host process: its stat and cgroup are enough
+		}
 	}
 	if r.vanished || !r.same() {
 		return result{outcome: readVanished}

@@ -54,6 +54,10 @@ type Options struct {
 	// Workers is how many processes are read at once (default: the
 	// number of CPUs, at most 4).
 	Workers int
+	// ContainersOnly reads only the stat and cgroup of processes no
+	// container holds (the node's own: kubelet, the runtime, its shims),
+	// not their executables, maps, files or sockets.
+	ContainersOnly bool
 	// NetCache, kept from one Scan to the next, spares reading socket
 	// tables that cannot have changed (see NetCache); nil reads every
 	// namespace's tables each time.
