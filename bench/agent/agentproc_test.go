@@ -89,8 +89,10 @@ func runAgent(args []string) error {
 		return fmt.Errorf("no pod cgroup tree under %s", cgroupRoot)
 	}
 	var netCache procscan.NetCache
+	var indexes agent.IndexCache
 	if path := os.Getenv(profileEnv); path != "" {
-		f, err := os.Create(path)
+		// One file per agent child: PATH.<pid>.
+		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
 		if err != nil {
 			return err
 		}
@@ -140,7 +142,7 @@ func runAgent(args []string) error {
 	take := func() error {
 		t0, c0 := time.Now(), cpu()
 		defer func() { st.SnapshotCPUNanos += cpu() - c0 }()
-		snap, err := procscan.Scan(ctx, procscan.Options{NetCache: &netCache})
+		snap, err := procscan.Scan(ctx, procscan.Options{ContainersOnly: true, NetCache: &netCache})
 		if err != nil {
 			return err
 		}
@@ -155,6 +157,7 @@ func runAgent(args []string) error {
 			Inventory:  fakeInventories(files, exe),
 			Since:      since,
 			Complete:   drops == 0 && missed == 0 && w.Cut() == 0,
+			Indexes:    &indexes,
 		})
 		if err != nil {
 			return err

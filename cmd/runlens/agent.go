@@ -142,6 +142,7 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 		return writeEvidence(a.stdout, o.output, doc)
 	}
 	src.Inventory = agent.CacheInventories(src.Inventory)
+	src.Indexes = &agent.IndexCache{}
 	return serveEvidence(ctx, a, o, a.watch(ctx, o, src))
 }
 
