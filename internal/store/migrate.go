@@ -51,9 +51,21 @@ func migrations() ([]migration, error) {
 
 // migrate applies the migrations not yet applied, up to and including
 // upTo (all when 0), each in its own transaction with its row in
-// schema_migrations.
+// schema_migrations. On PostgreSQL an advisory lock keeps two servers
+// opening one database at once from applying a migration twice.
 func migrate(ctx context.Context, db *sql.DB, d *dialect, upTo int) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if d.dollar {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: schema_migrations: %w", err)
 	}
 	ms, err := migrations()
@@ -64,16 +76,19 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, upTo int) error {
 		if upTo > 0 && m.version > upTo {
 			break
 		}
-		if err := apply(ctx, db, d, m); err != nil {
+		if err := apply(ctx, conn, d, m); err != nil {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
+// migrationLock is the PostgreSQL advisory lock key of migrations.
+const migrationLock = 0x72756e6c656e73 // "runlens"
+
 // apply runs one migration unless it is recorded as applied.
-func apply(ctx context.Context, db *sql.DB, d *dialect, m migration) error {
-	tx, err := db.BeginTx(ctx, nil)
+func apply(ctx context.Context, conn *sql.Conn, d *dialect, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

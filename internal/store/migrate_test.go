@@ -64,3 +64,34 @@ func TestMigrations(t *testing.T) {
 		again.Close()
 	})
 }
+
+// TestConcurrentOpen opens one new database from several goroutines at
+// once (as servers starting together would): every Open succeeds and
+// each migration is applied once.
+func TestConcurrentOpen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		dsn := "sqlite:" + t.TempDir() + "/new.db"
+		if b.Name == "postgres" {
+			d, err := storetest.PostgresDSN(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dsn = d
+		}
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				st, err := store.Open(ctx, dsn)
+				if err == nil {
+					st.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
