@@ -89,21 +89,31 @@ func TestServerPushSurvivesSIGKILL(t *testing.T) {
 	doc := storetest.Document("big", 3000, storetest.DocOptions{Images: 600, FindingsPerImage: 6})
 	body := gzipJSON(t, doc)
 	want := len(doc.Risks)
-	t.Logf("pushing %d risks, %d bytes gzip", want, len(body))
+	// The second result replaces the first: fewer workloads, other findings.
+	doc2 := storetest.Document("big", 2000, storetest.DocOptions{Images: 500, FindingsPerImage: 6, Variant: 1})
+	body2, want2 := gzipJSON(t, doc2), len(doc2.Risks)
+	t.Logf("pushing %d risks, %d bytes gzip, then %d risks", want, len(body), want2)
 	for _, tc := range []struct {
 		name   string
 		after  int           // bytes of the body sent before the kill (0: all)
 		ingest bool          // wait until the server says it is ingesting
 		wait   time.Duration // then wait this long
+		second bool          // push the second result over the first
 	}{
-		{"mid-upload", len(body) / 2, false, 0},
-		{"body sent", 0, false, 0},
-		{"ingesting", 0, true, 0},
-		{"ingesting+100ms", 0, true, 100 * time.Millisecond},
-		{"ingesting+300ms", 0, true, 300 * time.Millisecond},
-		{"ingesting+700ms", 0, true, 700 * time.Millisecond},
-		{"answered", 0, true, -1},
+		{"mid-upload", len(body) / 2, false, 0, false},
+		{"body sent", 0, false, 0, false},
+		{"ingesting", 0, true, 0, false},
+		{"ingesting+100ms", 0, true, 100 * time.Millisecond, false},
+		{"ingesting+300ms", 0, true, 300 * time.Millisecond, false},
+		{"ingesting+700ms", 0, true, 700 * time.Millisecond, false},
+		{"answered", 0, true, -1, false},
+		{"replacing, ingesting+200ms", 0, true, 200 * time.Millisecond, true},
+		{"replacing, answered", 0, true, -1, true},
 	} {
+		body, want := body, want
+		if tc.second {
+			body = body2
+		}
 		cmd, url, ingesting := startChild(t, dsn)
 		pr, pw := io.Pipe()
 		answered := make(chan int, 1)
@@ -159,11 +169,13 @@ func TestServerPushSurvivesSIGKILL(t *testing.T) {
 			got = countRisks(t, st, "big")
 		}
 		t.Logf("%s: answer %d, %d clusters, %d risks", tc.name, code, len(clusters), got)
-		if len(clusters) > 0 && got != want {
-			t.Errorf("%s: after SIGKILL the cluster holds %d risks, want all %d or none", tc.name, got, want)
-		}
-		if code == http.StatusOK && got != want {
+		switch {
+		case code == http.StatusOK && got != map[bool]int{false: want, true: want2}[tc.second]:
 			t.Errorf("%s: the push was answered 200 but the store holds %d risks", tc.name, got)
+		case tc.second && got != want && got != want2:
+			t.Errorf("%s: after SIGKILL the cluster holds %d risks, want the first result's %d or the second's %d", tc.name, got, want, want2)
+		case !tc.second && len(clusters) > 0 && got != want:
+			t.Errorf("%s: after SIGKILL the cluster holds %d risks, want all %d or none", tc.name, got, want)
 		}
 		st.Close()
 	}
