@@ -69,9 +69,9 @@ func (u *ui) finding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e, err := d.e, d.err; err == nil && e != nil {
-		v.R, v.Derived = e, true
+		v.R, v.Derived = withBases(stored, e), true
 		if e.Tier != stored.Tier {
-			v.TierDiffers = stored.Tier
+			v.TierDiffers = e.Tier
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		u.log.WarnContext(ctx, "webui: ranking a risk again", "risk", id, "err", err)
@@ -141,6 +141,31 @@ func (u *ui) derive(ctx context.Context, stored *result.Risk) (*result.Risk, err
 		}
 	}
 	return nil, nil
+}
+
+// withBases is the stored entry with what ranking it again recovered:
+// the facts of its finding and place in full (CVSS, EPSS and KEV
+// records, exposure paths, sensitivity), and each input's basis where
+// the input came out the same (value and source). The page shows the
+// stored decision, as the list does.
+func withBases(stored, again *result.Risk) *result.Risk {
+	out := *stored
+	out.Facts = again.Facts
+	d, a := &out.Decision, &again.Decision
+	for _, p := range []struct {
+		in    **result.Input
+		again *result.Input
+	}{
+		{&d.Exploitation, a.Exploitation}, {&d.SystemExposure, a.SystemExposure}, {&d.Automatable, a.Automatable}, {&d.HumanImpact, a.HumanImpact},
+	} {
+		if *p.in == nil || p.again == nil || (*p.in).Value != p.again.Value || (*p.in).Source != p.again.Source {
+			continue
+		}
+		in := **p.in
+		in.Basis = p.again.Basis
+		*p.in = &in
+	}
+	return &out
 }
 
 // inputs lists the decision's four inputs (bases when known).

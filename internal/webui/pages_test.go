@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -265,4 +267,27 @@ func TestOverviewWarnings(t *testing.T) {
 	body := mustGet(t, newTestUI(st), "/")
 	contains(t, "overview", body, `<span class="pill warn">not read</span>`, "1 problem: pods: forbidden: cannot list pods",
 		`class="warn-text">3 days ago</time>`, "Vulnerability database: <span class=\"warn-text\">none recorded</span>")
+}
+
+// When the server's policy changed since an entry was ranked, its page
+// shows the stored decision, says what ranking it again would give, and
+// gives no basis for the input that changed.
+func TestFindingUnderChangedPolicy(t *testing.T) {
+	s := seed(t, false)
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(file, []byte("rules:\n  - namespace: shop\n    humanImpact: low\n    reason: shop holds no customer data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := risk.LoadPolicy(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(s.st, Options{Policy: pol, Now: func() time.Time { return testNow }})
+	log4j := riskOf(t, s.eu, "CVE-2021-44228", "shop")
+	body := mustGet(t, h, riskURL(log4j.ID))
+	contains(t, "finding", body, `id="tier-differs"`, "not <b>Immediate</b> as stored", "outcome <b>immediate</b>",
+		"<b>high</b>", "listed in CISA KEV", "Ingress shop/web (shop.example.com/) → Service shop/web:80 → pod port 8080")
+	if strings.Contains(body, "class lateral") {
+		t.Error("the changed input kept the basis of another value")
+	}
 }
