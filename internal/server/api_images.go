@@ -119,27 +119,38 @@ func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "image or vulnerability: one is required")
 		return
 	}
+	refs := map[string]string{}
 	digests := []string{img}
 	if img == "" {
 		var err error
-		if digests, err = s.digestsWith(r, vuln); err != nil {
+		if digests, refs, err = s.digestsWith(r, vuln); err != nil {
 			s.storeError(w, r, "risks", err)
 			return
 		}
 	}
 	out := []imageFinding{}
 	for _, d := range digests {
-		det, err := s.st.Image(r.Context(), d)
-		if err != nil {
-			s.storeError(w, r, "image "+d, err)
-			return
+		var fs []match.Finding
+		if img != "" {
+			det, err := s.st.Image(r.Context(), d)
+			if err != nil {
+				s.storeError(w, r, "image "+d, err)
+				return
+			}
+			if det.Image != nil {
+				fs = det.Image.Findings
+			}
+			refs[d] = det.Reference
+		} else {
+			var err error
+			if fs, err = s.st.Findings(r.Context(), d); err != nil {
+				s.storeError(w, r, "findings of "+d, err)
+				return
+			}
 		}
-		if det.Image == nil {
-			continue
-		}
-		for _, f := range det.Image.Findings {
+		for _, f := range fs {
 			if vuln == "" || strings.EqualFold(f.ID, vuln) || slices.ContainsFunc(f.Aliases, func(a string) bool { return strings.EqualFold(a, vuln) }) {
-				out = append(out, imageFinding{Digest: d, Reference: det.Reference, Finding: f})
+				out = append(out, imageFinding{Digest: d, Reference: refs[d], Finding: f})
 			}
 		}
 	}
@@ -149,25 +160,25 @@ func (s *Server) listFindings(w http.ResponseWriter, r *http.Request) {
 }
 
 // digestsWith returns the images with a current risk of the
-// vulnerability (every finding of a stored image has one), through the
-// risks' index rather than every image.
-func (s *Server) digestsWith(r *http.Request, vuln string) ([]string, error) {
+// vulnerability (every finding of a stored image has one) and their
+// references, through the risks' index rather than every image.
+func (s *Server) digestsWith(r *http.Request, vuln string) ([]string, map[string]string, error) {
 	var out []string
-	seen := map[string]bool{}
+	refs := map[string]string{}
 	q := store.RiskQuery{Vulnerability: vuln, Suppressed: true, Limit: maxLimit}
 	for {
 		p, err := s.st.Risks(r.Context(), q)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range p.Risks {
-			if e.Image != "" && !seen[e.Image] {
-				seen[e.Image] = true
+			if _, seen := refs[e.Image]; e.Image != "" && !seen {
+				refs[e.Image] = e.ImageReference
 				out = append(out, e.Image)
 			}
 		}
 		if p.Next == "" {
-			return out, nil
+			return out, refs, nil
 		}
 		q.Cursor = p.Next
 	}

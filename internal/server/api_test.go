@@ -113,8 +113,8 @@ func TestServerReadEndpoints(t *testing.T) {
 			t.Errorf("no finding of %s", vuln)
 		}
 		for _, f := range fs.Items {
-			if f.Finding.ID != vuln {
-				t.Errorf("finding %s in ?vulnerability=%s", f.Finding.ID, vuln)
+			if f.Finding.ID != vuln || f.Reference == "" {
+				t.Errorf("finding %s of %q in ?vulnerability=%s", f.Finding.ID, f.Reference, vuln)
 			}
 		}
 		code, b = e.read("GET", "/api/v1/findings", e.admin, nil)
