@@ -84,89 +84,94 @@ func TestServerAuthScopes(t *testing.T) {
 }
 
 func TestServerLoginCookie(t *testing.T) {
-	st := storetest.SQLite(t).Store
-	for _, tls := range []bool{false, true} {
-		e := newEnv(t, st, Options{TLS: tls})
-		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := client.PostForm(e.ts.URL+"/login", url.Values{"token": {e.admin}, "next": {"/risks"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/risks" {
-			t.Errorf("login: %d to %q, want 303 to /risks", resp.StatusCode, resp.Header.Get("Location"))
-		}
-		var c *http.Cookie
-		for _, k := range resp.Cookies() {
-			if k.Name == CookieName {
-				c = k
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		for _, tls := range []bool{false, true} {
+			e := newEnv(t, st, Options{TLS: tls})
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := client.PostForm(e.ts.URL+"/login", url.Values{"token": {e.admin}, "next": {"/risks"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/risks" {
+				t.Errorf("login: %d to %q, want 303 to /risks", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			var c *http.Cookie
+			for _, k := range resp.Cookies() {
+				if k.Name == CookieName {
+					c = k
+				}
+			}
+			if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure != tls || c.Value != e.admin {
+				t.Fatalf("tls %v: cookie %+v, want HttpOnly, SameSite=Strict, Secure=%v", tls, c, tls)
+			}
+			req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/clusters", nil)
+			req.AddCookie(c)
+			if resp, err := client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("GET with the cookie: %v %v", resp.StatusCode, err)
+			}
+			resp, _ = client.PostForm(e.ts.URL+"/login", url.Values{"token": {"rl_wrong"}, "next": {"//evil.example"}})
+			if resp.Header.Get("Location") != "/login?failed=1" || len(resp.Cookies()) != 0 {
+				t.Errorf("bad login: to %q with %d cookies", resp.Header.Get("Location"), len(resp.Cookies()))
+			}
+			resp, _ = client.PostForm(e.ts.URL+"/login", url.Values{"token": {e.admin}, "next": {"//evil.example"}})
+			if resp.Header.Get("Location") != "/" {
+				t.Errorf("login with an outside next goes to %q, want /", resp.Header.Get("Location"))
+			}
+			resp, _ = client.Post(e.ts.URL+"/logout", "", nil)
+			if cs := resp.Cookies(); len(cs) != 1 || cs[0].MaxAge >= 0 || cs[0].Value != "" {
+				t.Errorf("logout cookies %+v, want the token cookie cleared", cs)
 			}
 		}
-		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure != tls || c.Value != e.admin {
-			t.Fatalf("tls %v: cookie %+v, want HttpOnly, SameSite=Strict, Secure=%v", tls, c, tls)
-		}
-		req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/clusters", nil)
-		req.AddCookie(c)
-		if resp, err := client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-			t.Errorf("GET with the cookie: %v %v", resp.StatusCode, err)
-		}
-		resp, _ = client.PostForm(e.ts.URL+"/login", url.Values{"token": {"rl_wrong"}, "next": {"//evil.example"}})
-		if resp.Header.Get("Location") != "/login?failed=1" || len(resp.Cookies()) != 0 {
-			t.Errorf("bad login: to %q with %d cookies", resp.Header.Get("Location"), len(resp.Cookies()))
-		}
-		resp, _ = client.PostForm(e.ts.URL+"/login", url.Values{"token": {e.admin}, "next": {"//evil.example"}})
-		if resp.Header.Get("Location") != "/" {
-			t.Errorf("login with an outside next goes to %q, want /", resp.Header.Get("Location"))
-		}
-		resp, _ = client.Post(e.ts.URL+"/logout", "", nil)
-		if cs := resp.Cookies(); len(cs) != 1 || cs[0].MaxAge >= 0 || cs[0].Value != "" {
-			t.Errorf("logout cookies %+v, want the token cookie cleared", cs)
-		}
-	}
+	})
 }
 
 func TestServerUIRedirectsToLogin(t *testing.T) {
-	st := storetest.SQLite(t).Store
-	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page " + r.URL.Path)) })
-	e := newEnv(t, st, Options{UI: ui})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(e.ts.URL + "/risks?tier=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Frisks%3Ftier%3Dimmediate" {
-		t.Errorf("UI without a token: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	for _, open := range []string{"/login", "/assets/app.css"} {
-		if code, b := e.read("GET", open, "", nil); code != http.StatusOK || string(b) != "page "+open {
-			t.Errorf("GET %s without a token: %d %s", open, code, b)
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page " + r.URL.Path)) })
+		e := newEnv(t, st, Options{UI: ui})
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(e.ts.URL + "/risks?tier=immediate")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if code, b := e.read("GET", "/", e.admin, nil); code != http.StatusOK || string(b) != "page /" {
-		t.Errorf("UI with a token: %d %s", code, b)
-	}
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Frisks%3Ftier%3Dimmediate" {
+			t.Errorf("UI without a token: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, open := range []string{"/login", "/assets/app.css"} {
+			if code, b := e.read("GET", open, "", nil); code != http.StatusOK || string(b) != "page "+open {
+				t.Errorf("GET %s without a token: %d %s", open, code, b)
+			}
+		}
+		if code, b := e.read("GET", "/", e.admin, nil); code != http.StatusOK || string(b) != "page /" {
+			t.Errorf("UI with a token: %d %s", code, b)
+		}
+	})
 }
 
 func TestServerNoAuth(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t).Store, Options{NoAuth: true})
-	if code, b := e.read("GET", "/api/v1/clusters", "", nil); code != http.StatusOK {
-		t.Errorf("no-auth GET: %d %s", code, b)
-	}
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, Options{NoAuth: true})
+		if code, b := e.read("GET", "/api/v1/clusters", "", nil); code != http.StatusOK {
+			t.Errorf("no-auth GET: %d %s", code, b)
+		}
+	})
 }
 
 func TestServerEnsureAdminOnce(t *testing.T) {
-	st := storetest.SQLite(t).Store
-	ctx := t.Context()
-	secret, err := EnsureAdmin(ctx, st, testNow)
-	if err != nil || !strings.HasPrefix(secret, TokenPrefix) {
-		t.Fatalf("first EnsureAdmin: %q %v", secret, err)
-	}
-	tok, err := st.Authenticate(ctx, HashSecret(secret))
-	if err != nil || tok.Scope != store.ScopeAdmin {
-		t.Errorf("the initial token: %+v %v, want admin", tok, err)
-	}
-	again, err := EnsureAdmin(ctx, st, testNow)
-	if err != nil || again != "" {
-		t.Errorf("second EnsureAdmin: %q %v, want none made", again, err)
-	}
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		ctx := t.Context()
+		secret, err := EnsureAdmin(ctx, st, testNow)
+		if err != nil || !strings.HasPrefix(secret, TokenPrefix) {
+			t.Fatalf("first EnsureAdmin: %q %v", secret, err)
+		}
+		tok, err := st.Authenticate(ctx, HashSecret(secret))
+		if err != nil || tok.Scope != store.ScopeAdmin {
+			t.Errorf("the initial token: %+v %v, want admin", tok, err)
+		}
+		again, err := EnsureAdmin(ctx, st, testNow)
+		if err != nil || again != "" {
+			t.Errorf("second EnsureAdmin: %q %v, want none made", again, err)
+		}
+	})
 }

@@ -223,66 +223,67 @@ func buildDB(t *testing.T, dir string, at time.Time) {
 // The watcher re-matches when the database directory holds a build the
 // store's findings were not matched against, and only then.
 func TestServerDBWatcher(t *testing.T) {
-	st := storetest.SQLite(t).Store
-	dir := t.TempDir()
-	var mu sync.Mutex
-	var calls []string
-	rematch := func(ctx context.Context, _ store.Store, old, new *vulndb.DB) error {
-		mu.Lock()
-		defer mu.Unlock()
-		was := "none"
-		if old != nil {
-			was = old.Metadata().BuiltAt.Format(time.RFC3339)
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		dir := t.TempDir()
+		var mu sync.Mutex
+		var calls []string
+		rematch := func(ctx context.Context, _ store.Store, old, new *vulndb.DB) error {
+			mu.Lock()
+			defer mu.Unlock()
+			was := "none"
+			if old != nil {
+				was = old.Metadata().BuiltAt.Format(time.RFC3339)
+			}
+			calls = append(calls, was+" -> "+new.Metadata().BuiltAt.Format(time.RFC3339))
+			return nil
 		}
-		calls = append(calls, was+" -> "+new.Metadata().BuiltAt.Format(time.RFC3339))
-		return nil
-	}
-	e := newEnv(t, st, Options{DBDir: dir, Rematch: rematch})
-	ctx := context.Background()
-	if err := e.srv.checkDB(ctx); err != nil || len(calls) != 0 {
-		t.Fatalf("no database yet: %v, %d re-matches", err, len(calls))
-	}
-	first := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	buildDB(t, dir, first)
-	if err := e.srv.checkDB(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.checkDB(ctx); err != nil { // unchanged: nothing to do
-		t.Fatal(err)
-	}
-	v, _ := st.DBVersion(ctx)
-	if len(calls) != 1 || calls[0] != "none -> 2026-05-01T00:00:00Z" || !v.BuiltAt.Equal(first) {
-		t.Fatalf("after the first build: re-matches %q, stored version %v", calls, v.BuiltAt)
-	}
-	second := first.Add(24 * time.Hour)
-	buildDB(t, dir, second)
-	code, b := e.read("POST", "/api/v1/db/reload", e.admin, nil)
-	if code != http.StatusAccepted {
-		t.Fatalf("reload: %d %s", code, b)
-	}
-	if err := e.srv.checkDB(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 2 || calls[1] != "2026-05-01T00:00:00Z -> 2026-05-02T00:00:00Z" {
-		t.Errorf("after the second build: %q", calls)
-	}
-	var db dbInfo
-	e.get("/api/v1/db", &db)
-	if !db.Stored.BuiltAt.Equal(second) || db.Loaded == nil || !db.Loaded.BuiltAt.Equal(second) {
-		t.Errorf("/api/v1/db: %+v", db)
-	}
-	if !strings.Contains(scrape(t, e), "runlens_rematch_duration_seconds_count 2") {
-		t.Errorf("runlens_rematch_duration_seconds does not count 2 re-matches")
-	}
-	// A server restarted over the same store and database does not
-	// re-match again.
-	e2 := newEnv(t, st, Options{DBDir: dir, Rematch: rematch})
-	if err := e2.srv.checkDB(ctx); err != nil || len(calls) != 2 {
-		t.Errorf("restart: %v, %d re-matches", err, len(calls))
-	}
-	e2.srv.closeDB()
-	e.srv.closeDB()
-	_ = os.Remove(filepath.Join(dir, vulndb.FileName))
+		e := newEnv(t, st, Options{DBDir: dir, Rematch: rematch})
+		ctx := context.Background()
+		if err := e.srv.checkDB(ctx); err != nil || len(calls) != 0 {
+			t.Fatalf("no database yet: %v, %d re-matches", err, len(calls))
+		}
+		first := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		buildDB(t, dir, first)
+		if err := e.srv.checkDB(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.srv.checkDB(ctx); err != nil { // unchanged: nothing to do
+			t.Fatal(err)
+		}
+		v, _ := st.DBVersion(ctx)
+		if len(calls) != 1 || calls[0] != "none -> 2026-05-01T00:00:00Z" || !v.BuiltAt.Equal(first) {
+			t.Fatalf("after the first build: re-matches %q, stored version %v", calls, v.BuiltAt)
+		}
+		second := first.Add(24 * time.Hour)
+		buildDB(t, dir, second)
+		code, b := e.read("POST", "/api/v1/db/reload", e.admin, nil)
+		if code != http.StatusAccepted {
+			t.Fatalf("reload: %d %s", code, b)
+		}
+		if err := e.srv.checkDB(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 2 || calls[1] != "2026-05-01T00:00:00Z -> 2026-05-02T00:00:00Z" {
+			t.Errorf("after the second build: %q", calls)
+		}
+		var db dbInfo
+		e.get("/api/v1/db", &db)
+		if !db.Stored.BuiltAt.Equal(second) || db.Loaded == nil || !db.Loaded.BuiltAt.Equal(second) {
+			t.Errorf("/api/v1/db: %+v", db)
+		}
+		if !strings.Contains(scrape(t, e), "runlens_rematch_duration_seconds_count 2") {
+			t.Errorf("runlens_rematch_duration_seconds does not count 2 re-matches")
+		}
+		// A server restarted over the same store and database does not
+		// re-match again.
+		e2 := newEnv(t, st, Options{DBDir: dir, Rematch: rematch})
+		if err := e2.srv.checkDB(ctx); err != nil || len(calls) != 2 {
+			t.Errorf("restart: %v, %d re-matches", err, len(calls))
+		}
+		e2.srv.closeDB()
+		e.srv.closeDB()
+		_ = os.Remove(filepath.Join(dir, vulndb.FileName))
+	})
 }
 
 // Run stops on ctx: the running job finishes within the grace period,

@@ -84,39 +84,43 @@ func TestServerPushResult(t *testing.T) {
 }
 
 func TestServerPushTooLarge(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t).Store, Options{MaxPushBytes: 4096})
-	doc := storetest.Document("prod", 8, storetest.DocOptions{})
-	code, b := e.push("prod", e.admin, doc) // gzip: small on the wire, large inflated
-	wantError(t, "gzip over the cap", code, b, http.StatusRequestEntityTooLarge)
-	var plain bytes.Buffer
-	json.NewEncoder(&plain).Encode(doc)
-	code, b = e.read("POST", "/api/v1/clusters/prod/results", e.admin, &plain)
-	wantError(t, "plain over the cap", code, b, http.StatusRequestEntityTooLarge)
-	var clusters items[store.ClusterInfo]
-	e.get("/api/v1/clusters", &clusters)
-	if len(clusters.Items) != 0 {
-		t.Errorf("a refused push stored %d clusters", len(clusters.Items))
-	}
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, Options{MaxPushBytes: 4096})
+		doc := storetest.Document("prod", 8, storetest.DocOptions{})
+		code, b := e.push("prod", e.admin, doc) // gzip: small on the wire, large inflated
+		wantError(t, "gzip over the cap", code, b, http.StatusRequestEntityTooLarge)
+		var plain bytes.Buffer
+		json.NewEncoder(&plain).Encode(doc)
+		code, b = e.read("POST", "/api/v1/clusters/prod/results", e.admin, &plain)
+		wantError(t, "plain over the cap", code, b, http.StatusRequestEntityTooLarge)
+		var clusters items[store.ClusterInfo]
+		e.get("/api/v1/clusters", &clusters)
+		if len(clusters.Items) != 0 {
+			t.Errorf("a refused push stored %d clusters", len(clusters.Items))
+		}
+	})
 }
 
 // An image scan's result names no cluster: pushed for one, its risks are
 // stored under it.
 func TestServerPushImageScan(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t).Store, Options{})
-	full := storetest.Document("x", 2, storetest.DocOptions{})
-	img := full.Images[0]
-	img.RunningIn = nil
-	doc := result.New(result.NewHeader("scan image", "test", nil), []*result.Image{img}, nil, nil)
-	if err := risk.Rank(doc, risk.Options{Now: testNow}); err != nil {
-		t.Fatal(err)
-	}
-	if code, b := e.push("ci", e.admin, doc); code != http.StatusOK {
-		t.Fatalf("push: %d %s", code, b)
-	}
-	got := e.allRisks("cluster=ci&suppressed=true", 100)
-	if len(got) != len(img.Findings) || got[0].Image != img.Target.Digest {
-		t.Errorf("risks of ci: %d, want %d on %s", len(got), len(img.Findings), img.Target.Digest)
-	}
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, Options{})
+		full := storetest.Document("x", 2, storetest.DocOptions{})
+		img := full.Images[0]
+		img.RunningIn = nil
+		doc := result.New(result.NewHeader("scan image", "test", nil), []*result.Image{img}, nil, nil)
+		if err := risk.Rank(doc, risk.Options{Now: testNow}); err != nil {
+			t.Fatal(err)
+		}
+		if code, b := e.push("ci", e.admin, doc); code != http.StatusOK {
+			t.Fatalf("push: %d %s", code, b)
+		}
+		got := e.allRisks("cluster=ci&suppressed=true", 100)
+		if len(got) != len(img.Findings) || got[0].Image != img.Target.Digest {
+			t.Errorf("risks of ci: %d, want %d on %s", len(got), len(img.Findings), img.Target.Digest)
+		}
+	})
 }
 
 func TestServerAcceptances(t *testing.T) {
