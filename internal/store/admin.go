@@ -172,6 +172,7 @@ func (s *sqlStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 			`DELETE FROM changes WHERE at < ?`,
 			`DELETE FROM findings WHERE digest IN (SELECT digest FROM images WHERE scanned_at < ? AND digest NOT IN (SELECT digest FROM cluster_images))`,
 			`DELETE FROM image_packages WHERE digest IN (SELECT digest FROM images WHERE scanned_at < ? AND digest NOT IN (SELECT digest FROM cluster_images))`,
+			`DELETE FROM image_severity WHERE digest IN (SELECT digest FROM images WHERE scanned_at < ? AND digest NOT IN (SELECT digest FROM cluster_images))`,
 			`DELETE FROM images WHERE scanned_at < ? AND digest NOT IN (SELECT digest FROM cluster_images)`,
 		}
 		for i, q := range stmts {
@@ -179,7 +180,7 @@ func (s *sqlStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 			if err != nil {
 				return fmt.Errorf("store: prune: %w", err)
 			}
-			if n, _ := res.RowsAffected(); i < 2 || i == 4 {
+			if n, _ := res.RowsAffected(); i < 2 || i == len(stmts)-1 {
 				total += n
 			}
 		}

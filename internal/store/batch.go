@@ -22,10 +22,15 @@ const batchRows = 500
 // allows: head is "INSERT INTO t (a, b)", tail what follows VALUES (an
 // ON CONFLICT clause, or "").
 func (s *sqlStore) insertRows(ctx context.Context, x execer, head string, cols int, args []any, tail string) error {
+	return insertRows(ctx, x, s.d, head, cols, args, tail)
+}
+
+// insertRows is sqlStore.insertRows for a dialect.
+func insertRows(ctx context.Context, x execer, d *dialect, head string, cols int, args []any, tail string) error {
 	if len(args)%cols != 0 {
 		return fmt.Errorf("store: %s: %d values for %d columns", head, len(args), cols)
 	}
-	per := min(batchRows, s.d.maxParams/cols)
+	per := min(batchRows, d.maxParams/cols)
 	var full string
 	for len(args) > 0 {
 		n := min(per, len(args)/cols)
@@ -33,7 +38,7 @@ func (s *sqlStore) insertRows(ctx context.Context, x execer, head string, cols i
 		if n == per && full != "" {
 			q = full
 		} else {
-			q = s.d.q(head + " VALUES " + placeholders(n, cols) + " " + tail)
+			q = d.q(head + " VALUES " + placeholders(n, cols) + " " + tail)
 			if n == per {
 				full = q
 			}

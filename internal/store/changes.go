@@ -84,6 +84,16 @@ func (s *sqlStore) ReplaceFindings(ctx context.Context, digest string, findings 
 		if err := s.insertRows(ctx, tx, findingInsert, findingCols, args, ""); err != nil {
 			return err
 		}
+		var written []*match.Finding
+		for i := range findings {
+			written = append(written, &findings[i])
+		}
+		if err := s.insertRows(ctx, tx, aliasInsert, 2, aliasArgs(nil, map[[2]string]bool{}, written...), aliasConflict); err != nil {
+			return err
+		}
+		if err := s.recountSeverity(ctx, tx, []string{digest}); err != nil {
+			return err
+		}
 		for i := range out {
 			c := &out[i]
 			if err := tx.QueryRowContext(ctx, s.d.q(changeInsert+` VALUES `+placeholders(1, changeCols)+` RETURNING seq`), changeArgs(nil, c)...).Scan(&c.Seq); err != nil {

@@ -62,7 +62,7 @@ func (s *sqlStore) imageFacts(ctx context.Context, out []ImageInfo, at map[strin
 	if digest != "" {
 		where, args = " WHERE digest = ?", []any{digest}
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT digest, severity, COUNT(*) FROM findings`+where+` GROUP BY digest, severity`), args...)
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT digest, severity, n FROM image_severity`+where), args...)
 	if err != nil {
 		return fmt.Errorf("store: image findings: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
 )
 
@@ -234,8 +235,9 @@ func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[strin
 	if err != nil {
 		return fmt.Errorf("store: findings: %w", err)
 	}
-	var args []any
-	var replace []string
+	var args, aliases []any
+	var replace, touched []string
+	aliasSeen := map[[2]string]bool{}
 	for _, d := range all {
 		fs := imgs[d].Findings
 		packed, err := packAll(len(fs), func(i int) any { return &fs[i] })
@@ -245,6 +247,7 @@ func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[strin
 		prev := old[d]
 		seen := map[string]bool{}
 		var rows []any
+		var written []*match.Finding
 		unchanged := true
 		for i := range fs {
 			k := findingKey(&fs[i])
@@ -262,15 +265,21 @@ func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[strin
 				continue // a kept digest keeps the rows it has
 			}
 			rows = findingArgs(rows, d, &fs[i], packed[i], first)
+			written = append(written, &fs[i])
 		}
 		switch {
+		case kept[d] && len(rows) == 0:
 		case kept[d]:
+			touched = append(touched, d)
 			args = append(args, rows...)
+			aliases = aliasArgs(aliases, aliasSeen, written...)
 		case unchanged && len(seen) == len(prev):
 			// the same findings: nothing to write
 		default:
 			replace = append(replace, d)
+			touched = append(touched, d)
 			args = append(args, rows...)
+			aliases = aliasArgs(aliases, aliasSeen, written...)
 		}
 	}
 	if err := chunks(replace, func(part []string) error {
@@ -280,7 +289,13 @@ func (s *sqlStore) writeFindings(ctx context.Context, tx *sql.Tx, imgs map[strin
 	}); err != nil {
 		return fmt.Errorf("store: findings: %w", err)
 	}
-	return s.insertRows(ctx, tx, findingInsert, findingCols, args, "")
+	if err := s.insertRows(ctx, tx, findingInsert, findingCols, args, ""); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, aliasInsert, 2, aliases, aliasConflict); err != nil {
+		return err
+	}
+	return s.recountSeverity(ctx, tx, touched)
 }
 
 // ingestWorkloads replaces the cluster's workloads and where its images run.

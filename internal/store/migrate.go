@@ -105,6 +105,11 @@ func apply(ctx context.Context, conn *sql.Conn, d *dialect, m migration) error {
 			return fmt.Errorf("%w in %.60q", err, stmt)
 		}
 	}
+	if post := postMigrations[m.version]; post != nil {
+		if err := post(ctx, tx, d); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, time.Now().UnixNano()); err != nil {
 		return err
 	}

@@ -2,8 +2,8 @@ package store_test
 
 import (
 	"testing"
-	"time"
 
+	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/store"
 	"github.com/runlens/runlens/internal/store/storetest"
 )
@@ -14,8 +14,8 @@ import (
 func TestMigrations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		v, err := store.SchemaVersion(ctx, b.Store)
-		if err != nil || v != 2 {
-			t.Fatalf("fresh store at version %d, %v; want 2", v, err)
+		if err != nil || v != 3 {
+			t.Fatalf("fresh store at version %d, %v; want 3", v, err)
 		}
 		var dsn string
 		if b.Name == "sqlite" {
@@ -37,8 +37,15 @@ func TestMigrations(t *testing.T) {
 		if _, err := old.CreateToken(ctx, store.Token{Name: "x", Scope: store.ScopeRead, Hash: []byte("h")}); err == nil {
 			t.Fatal("tokens exist at migration 1")
 		}
-		doc := storetest.Document("prod", 10, storetest.DocOptions{})
-		if _, err := old.IngestResult(ctx, store.Ingest{Cluster: "prod", Document: doc, At: time.Unix(10, 0)}); err != nil {
+		doc := storetest.Document("prod", 2, storetest.DocOptions{Images: 1})
+		img := doc.Images[0]
+		var risk result.Risk
+		for _, r := range doc.Risks {
+			if r.Vulnerability == img.Findings[0].ID {
+				risk = r
+			}
+		}
+		if err := store.WriteV1Rows(ctx, old, img.Target.Digest, img.Findings[0], img.Findings[1], risk); err != nil {
 			t.Fatal(err)
 		}
 		old.Close()
@@ -47,14 +54,29 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		if v, _ := store.SchemaVersion(ctx, st); v != 2 {
+		if v, _ := store.SchemaVersion(ctx, st); v != 3 {
 			t.Fatalf("migrated store at version %d", v)
 		}
-		if got := allRisks(t, st, store.RiskQuery{Suppressed: true, Limit: 1000}); len(got) != len(doc.Risks) {
-			t.Fatalf("%d risks after migrating, want %d", len(got), len(doc.Risks))
+		// The rows are kept, and what migration 3 derives from them is
+		// there: the risk found by its finding's alias, the image's
+		// findings counted.
+		got := allRisks(t, st, store.RiskQuery{Vulnerability: img.Findings[0].Aliases[0]})
+		if len(got) != 1 || got[0].ID != risk.ID {
+			t.Fatalf("risks by alias after migrating: %+v", got)
+		}
+		im, err := st.Image(ctx, img.Target.Digest)
+		if err != nil || len(im.Image.Findings) != 2 || im.Findings[img.Findings[0].Severity] == 0 {
+			t.Fatalf("image after migrating %+v, %v", im, err)
+		}
+		if cs, _ := st.Clusters(ctx); len(cs) != 1 {
+			t.Fatalf("clusters after migrating %+v", cs)
 		}
 		if _, err := st.CreateToken(ctx, store.Token{Name: "x", Scope: store.ScopeRead, Hash: []byte("h")}); err != nil {
 			t.Fatalf("tokens after migrating: %v", err)
+		}
+		// And the new code writes to it.
+		if _, err := st.IngestResult(ctx, store.Ingest{Cluster: "prod", Document: doc}); err != nil {
+			t.Fatal(err)
 		}
 		// Opening again applies nothing twice.
 		again, err := store.Open(ctx, dsn)

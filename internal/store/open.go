@@ -60,7 +60,9 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	const pragmas = "_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	// A 64 MiB page cache (the default is 2 MiB) keeps the risks table's
+	// indexes in memory through an ingest's inserts.
+	const pragmas = "_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
 	w, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

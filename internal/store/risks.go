@@ -12,7 +12,7 @@ import (
 
 // riskWhere is q's filter as a WHERE clause (without the cursor) and its
 // arguments.
-func (s *sqlStore) riskWhere(q *RiskQuery) (string, []any) {
+func (s *sqlStore) riskWhere(q *RiskQuery, vulns []string) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -49,8 +49,9 @@ func (s *sqlStore) riskWhere(q *RiskQuery) (string, []any) {
 	if q.Image != "" {
 		add("digest = ?", q.Image)
 	}
-	if q.Vulnerability != "" {
-		add("(vuln = ? OR aliases LIKE ? ESCAPE '\\')", q.Vulnerability, "% "+escapeLike(q.Vulnerability)+" %")
+	if len(vulns) > 0 {
+		list, a := inList(vulns)
+		add("vuln IN "+list, a...)
 	}
 	if q.Package != "" {
 		add("package = ?", q.Package)
@@ -88,7 +89,14 @@ func scanRisk(rows interface{ Scan(...any) error }) (RiskRow, riskCursor, error)
 // Risks returns one page of the ranked current risks matching q.
 func (s *sqlStore) Risks(ctx context.Context, q RiskQuery) (RiskPage, error) {
 	limit := pageLimit(q.Limit)
-	where, args := s.riskWhere(&q)
+	var vulns []string
+	if q.Vulnerability != "" {
+		var err error
+		if vulns, err = s.vulnIDs(ctx, q.Vulnerability); err != nil {
+			return RiskPage{}, err
+		}
+	}
+	where, args := s.riskWhere(&q, vulns)
 	if q.Cursor != "" {
 		c, err := decodeRiskCursor(q.Cursor)
 		if err != nil {
