@@ -126,7 +126,18 @@ func (s *Server) pushResult(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(r.Context(), "result ingested", "cluster", c, "token", tokenOf(r).Name, "scan", stats.ScanID,
 		"images", stats.Images, "risks", stats.Risks, "appeared", stats.Appeared, "disappeared", stats.Disappeared,
 		"duration_ms", time.Since(start).Milliseconds())
-	writeJSON(w, http.StatusOK, stats)
+	writeJSON(w, http.StatusOK, ingestAnswer(stats))
+}
+
+// ingestAnswer is a push's answer: what the store wrote.
+type ingestAnswer struct {
+	ScanID      int64 `json:"scan_id"`
+	Images      int   `json:"images"`
+	NewImages   int   `json:"new_images"`
+	Workloads   int   `json:"workloads"`
+	Risks       int   `json:"risks"`
+	Appeared    int   `json:"appeared"`
+	Disappeared int   `json:"disappeared"`
 }
 
 // pushEvidence takes an agent's evidence document for cluster {c}; it

@@ -26,7 +26,7 @@ func TestServerPushResult(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("push: %d %s", code, b)
 		}
-		var stats store.IngestStats
+		var stats ingestAnswer
 		if err := json.Unmarshal(b, &stats); err != nil {
 			t.Fatal(err)
 		}

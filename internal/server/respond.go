@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -145,7 +146,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+		level := slog.LevelInfo
+		if p := r.URL.Path; p == "/healthz" || p == "/readyz" || p == "/metrics" {
+			level = slog.LevelDebug // probes and scrapes, every few seconds
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
 			"duration_ms", time.Since(start).Milliseconds())
 	})
 }
