@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/runlens/runlens/internal/store"
 )
 
 // metricsTTL is how long the figures read from the store are served
@@ -141,9 +143,37 @@ func (m *metrics) refresh(ctx context.Context) error {
 	for k, n := range findings {
 		m.findings.WithLabelValues(k[0], k[1]).Set(float64(n))
 	}
-	if !v.BuiltAt.IsZero() {
-		m.dbAge.Set(m.s.opts.Now().Sub(v.BuiltAt).Seconds())
+	built := v.BuiltAt
+	if built.IsZero() {
+		// No database of the server's own: the oldest one a cluster's
+		// latest result was matched against.
+		if built, err = oldestScanDB(ctx, st); err != nil {
+			return err
+		}
+	}
+	if !built.IsZero() {
+		m.dbAge.Set(m.s.opts.Now().Sub(built).Seconds())
 	}
 	m.storeSize.Set(float64(size))
 	return nil
+}
+
+// oldestScanDB is the build time of the oldest database any cluster's
+// latest scan was matched against (zero when none says).
+func oldestScanDB(ctx context.Context, st store.Store) (time.Time, error) {
+	clusters, err := st.Clusters(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var oldest time.Time
+	for _, c := range clusters {
+		scans, err := st.Scans(ctx, c.Name, 1)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if len(scans) == 1 && !scans[0].DBBuiltAt.IsZero() && (oldest.IsZero() || scans[0].DBBuiltAt.Before(oldest)) {
+			oldest = scans[0].DBBuiltAt
+		}
+	}
+	return oldest, nil
 }
