@@ -90,6 +90,7 @@ func runAgent(args []string) error {
 	}
 	var netCache procscan.NetCache
 	var indexes agent.IndexCache
+	var buildIDs procscan.BuildIDCache
 	if path := os.Getenv(profileEnv); path != "" {
 		// One file per agent child: PATH.<pid>.
 		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
@@ -142,7 +143,7 @@ func runAgent(args []string) error {
 	take := func() error {
 		t0, c0 := time.Now(), cpu()
 		defer func() { st.SnapshotCPUNanos += cpu() - c0 }()
-		snap, err := procscan.Scan(ctx, procscan.Options{ContainersOnly: true, NetCache: &netCache})
+		snap, err := procscan.Scan(ctx, procscan.Options{ContainersOnly: true, NetCache: &netCache, BuildIDs: &buildIDs})
 		if err != nil {
 			return err
 		}

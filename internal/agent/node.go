@@ -31,13 +31,15 @@ type ProcReader struct {
 	ProcRoot string
 	mu       sync.Mutex
 	problems []string
-	// net spares re-reading socket tables from one look to the next.
-	net procscan.NetCache
+	// net spares re-reading socket tables from one look to the next,
+	// buildIDs reading a mapped file's build ID again.
+	net      procscan.NetCache
+	buildIDs procscan.BuildIDCache
 }
 
 // Processes reads ProcRoot once.
 func (r *ProcReader) Processes(ctx context.Context) (map[string][]Process, error) {
-	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot, ContainersOnly: true, NetCache: &r.net})
+	snap, err := procscan.Scan(ctx, procscan.Options{ProcRoot: r.ProcRoot, ContainersOnly: true, NetCache: &r.net, BuildIDs: &r.buildIDs})
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +99,12 @@ func processesOf(snap *procscan.Snapshot) map[string][]Process {
 		q := Process{PID: p.PID, Exe: p.Exe.Path, Ports: ports[p.PID]}
 		for _, m := range p.Maps {
 			q.Mapped = append(q.Mapped, m.Path)
+			if m.BuildID != "" {
+				if q.BuildIDs == nil {
+					q.BuildIDs = map[string]string{}
+				}
+				q.BuildIDs[m.Path] = m.BuildID
+			}
 		}
 		for _, f := range p.Files {
 			q.Opened = append(q.Opened, f.Path)

@@ -27,6 +27,8 @@ type Process struct {
 	Opened []string
 	// Ports it listens on ("tcp/8080", "udp/53").
 	Ports []string
+	// BuildIDs are the GNU build IDs of the ELF files it maps, by path.
+	BuildIDs map[string]string
 }
 
 // Seen is one container's observation: the container, its processes, and
@@ -46,6 +48,8 @@ type use struct {
 	pids  map[int]bool
 	files map[string]bool
 	ports map[string]bool
+	// buildIDs of the files, where known.
+	buildIDs map[string]string
 }
 
 // stateRank orders the in-use states, strongest first.
@@ -70,6 +74,12 @@ func Records(s *Seen, ix *attribute.Index) []evidence.Record {
 			}
 			u.pids[p.PID] = true
 			u.files[file] = true
+			if id := p.BuildIDs[file]; id != "" {
+				if u.buildIDs == nil {
+					u.buildIDs = map[string]string{}
+				}
+				u.buildIDs[file] = id
+			}
 			if state == result.RuntimeListening {
 				for _, port := range p.Ports {
 					u.ports[port] = true
@@ -111,6 +121,7 @@ func Records(s *Seen, ix *attribute.Index) []evidence.Record {
 			Window:       c.Window,
 			PIDs:         sortedInts(u.pids),
 			Files:        sortedKeys(u.files),
+			BuildIDs:     u.buildIDs,
 			Ports:        sortedKeys(u.ports),
 		})
 	}

@@ -27,7 +27,8 @@ func TestRecordsOfAPythonHTTPServer(t *testing.T) {
 			Window: result.Window{Start: at, End: at, Complete: true}},
 		Processes: []Process{
 			{PID: 42, Exe: "/usr/bin/python3.11", Ports: []string{"tcp/8080"},
-				Mapped: []string{"/usr/bin/python3.11", "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libc.so.6"}},
+				Mapped:   []string{"/usr/bin/python3.11", "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libc.so.6"},
+				BuildIDs: map[string]string{"/usr/lib/x86_64-linux-gnu/libssl.so.3": "6ff1b0a1c3bd0e6d9b5d4c3b0e1c8f0a27e53c1d"}},
 			{PID: 43, Exe: "/bin/sh", Opened: []string{"/usr/share/zoneinfo/UTC"}},
 		},
 		At: at,
@@ -54,6 +55,12 @@ func TestRecordsOfAPythonHTTPServer(t *testing.T) {
 	if ssl.PodUID != "uid-1" || ssl.Digest != "sha256:abc" || len(ssl.PIDs) != 1 || ssl.PIDs[0] != 42 || len(ssl.Ports) != 1 || ssl.Ports[0] != "tcp/8080" ||
 		ssl.Files[0] != "/usr/lib/x86_64-linux-gnu/libssl.so.3" || ssl.Package.Version != "3.0.11-1~deb12u2" {
 		t.Errorf("libssl3 record %+v", ssl)
+	}
+	if id := ssl.BuildIDs["/usr/lib/x86_64-linux-gnu/libssl.so.3"]; id != "6ff1b0a1c3bd0e6d9b5d4c3b0e1c8f0a27e53c1d" || len(ssl.BuildIDs) != 1 {
+		t.Errorf("libssl3 build IDs = %v, want the mapped file's", ssl.BuildIDs)
+	}
+	if got["tzdata"].BuildIDs != nil {
+		t.Errorf("tzdata has build IDs %v; none were known", got["tzdata"].BuildIDs)
 	}
 	// The records and the container, read back by the ranking's index,
 	// give the workload's runtime state.

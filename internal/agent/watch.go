@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -63,6 +64,12 @@ func (w *Watcher) AddSnapshot(snap map[string][]Process) {
 			q.Mapped = w.addPaths(id, q.PID, 'm', q.Mapped, p.Mapped...)
 			q.Opened = w.addPaths(id, q.PID, 'o', q.Opened, p.Opened...)
 			q.Ports = addUnique(q.Ports, p.Ports...)
+			for f, id := range p.BuildIDs {
+				if q.BuildIDs == nil {
+					q.BuildIDs = map[string]string{}
+				}
+				q.BuildIDs[f] = id
+			}
 		}
 	}
 }
@@ -214,6 +221,7 @@ func (w *Watcher) Processes(context.Context) (map[string][]Process, error) {
 			c.Mapped = append([]string(nil), q.Mapped...)
 			c.Opened = append([]string(nil), q.Opened...)
 			c.Ports = append([]string(nil), q.Ports...)
+			c.BuildIDs = maps.Clone(q.BuildIDs)
 			list = append(list, c)
 		}
 		out[id] = list

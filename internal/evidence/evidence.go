@@ -106,8 +106,11 @@ type Record struct {
 	// PIDs that used it; Files, Symbols and Ports that prove it
 	// ("/usr/lib/x86_64-linux-gnu/libssl.so.3", "net/http.(*Server).Serve",
 	// "tcp/8080").
-	PIDs    []int    `json:"pids,omitempty"`
-	Files   []string `json:"files,omitempty"`
-	Symbols []string `json:"symbols,omitempty"`
-	Ports   []string `json:"ports,omitempty"`
+	PIDs  []int    `json:"pids,omitempty"`
+	Files []string `json:"files,omitempty"`
+	// BuildIDs are the GNU build IDs (hex) of the ELF files among Files
+	// that carry one, by file: the exact build that was loaded.
+	BuildIDs map[string]string `json:"build_ids,omitempty"`
+	Symbols  []string          `json:"symbols,omitempty"`
+	Ports    []string          `json:"ports,omitempty"`
 }

@@ -190,9 +190,9 @@ func TestScanFakeTree(t *testing.T) {
 		t.Errorf("pid 10 sockets = %v, want [7001]", p10.Sockets)
 	}
 	wantMaps := []Mapping{
-		{FileID{Path: "/usr/bin/server", Dev: Dev{253, 1}, Inode: 100}, true},
-		{FileID{Path: "/lib/libssl.so.3", Dev: Dev{253, 1}, Inode: 200}, true},
-		{FileID{Path: "/tmp/plugin.so", Dev: Dev{0, 31}, Inode: 300, Deleted: true}, true},
+		{FileID: FileID{Path: "/usr/bin/server", Dev: Dev{253, 1}, Inode: 100}, Exec: true},
+		{FileID: FileID{Path: "/lib/libssl.so.3", Dev: Dev{253, 1}, Inode: 200}, Exec: true},
+		{FileID: FileID{Path: "/tmp/plugin.so", Dev: Dev{0, 31}, Inode: 300, Deleted: true}, Exec: true},
 	}
 	if !slices.Equal(p10.Maps, wantMaps) {
 		t.Errorf("pid 10 maps = %+v\nwant %+v", p10.Maps, wantMaps)

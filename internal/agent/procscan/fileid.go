@@ -88,6 +88,9 @@ type Mapping struct {
 	// Exec says at least one mapping of the file is executable (code
 	// loaded from it, as opposed to data read from it).
 	Exec bool `json:"exec,omitempty"`
+	// BuildID is the GNU build ID of an executable mapping's ELF file, in
+	// hex, when Options.BuildIDs asked for it and the file has one.
+	BuildID string `json:"build_id,omitempty"`
 }
 
 // deletedSuffix is what the kernel appends to a path whose file is gone.

@@ -31,11 +31,11 @@ func TestParseMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Mapping{
-		{FileID{Path: "/usr/bin/bash", Dev: Dev{253, 1}, Inode: 1835099}, true},
-		{FileID{Path: "/usr/lib/x86_64-linux-gnu/libc.so.6", Dev: Dev{253, 1}, Inode: 1836612}, true},
-		{FileID{Path: "/tmp/plugin.so", Dev: Dev{0, 31}, Inode: 4242, Deleted: true}, true},
-		{FileID{Path: "/memfd:wayland-shm", Dev: Dev{0, 1}, Inode: 5151, Deleted: true}, false},
-		{FileID{Path: "/opt/My App/lib one.so", Dev: Dev{259, 5}, Inode: 77}, false},
+		{FileID: FileID{Path: "/usr/bin/bash", Dev: Dev{253, 1}, Inode: 1835099}, Exec: true},
+		{FileID: FileID{Path: "/usr/lib/x86_64-linux-gnu/libc.so.6", Dev: Dev{253, 1}, Inode: 1836612}, Exec: true},
+		{FileID: FileID{Path: "/tmp/plugin.so", Dev: Dev{0, 31}, Inode: 4242, Deleted: true}, Exec: true},
+		{FileID: FileID{Path: "/memfd:wayland-shm", Dev: Dev{0, 1}, Inode: 5151, Deleted: true}},
+		{FileID: FileID{Path: "/opt/My App/lib one.so", Dev: Dev{259, 5}, Inode: 77}},
 	}
 	if len(res.maps) != len(want) {
 		t.Fatalf("got %d mappings, want %d: %+v", len(res.maps), len(want), res.maps)

@@ -226,6 +226,9 @@ func (r *processReader) readMaps() error {
 	defer f.Close()
 	res, err := parseMaps(f, r.opts.MaxMaps)
 	r.proc.Maps = res.maps
+	if r.opts.BuildIDs != nil {
+		r.readBuildIDs()
+	}
 	if res.cut {
 		r.truncated(fmt.Sprintf("maps: cut at %d lines", r.opts.MaxMaps))
 	}

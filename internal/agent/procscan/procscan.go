@@ -58,6 +58,10 @@ type Options struct {
 	// container holds (the node's own: kubelet, the runtime, its shims),
 	// not their executables, maps, files or sockets.
 	ContainersOnly bool
+	// BuildIDs, when set, reads the GNU build ID of every executable
+	// mapping (Mapping.BuildID) and remembers it from one Scan to the
+	// next.
+	BuildIDs *BuildIDCache
 	// NetCache, kept from one Scan to the next, spares reading socket
 	// tables that cannot have changed (see NetCache); nil reads every
 	// namespace's tables each time.
