@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
 )
@@ -79,39 +83,112 @@ func (s *sqlStore) LatestDocument(ctx context.Context, cluster string) (*result.
 	if err := unpack(blob, doc); err != nil {
 		return nil, err
 	}
+	var digests []string
 	for _, img := range doc.Images {
-		d := img.Target.Digest
-		if d == "" {
-			continue
-		}
-		inv, err := s.Inventory(ctx, d)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		if inv != nil {
-			img.Packages = inv.Packages
-		}
-		if img.Findings, err = s.findings(ctx, d); err != nil {
-			return nil, err
+		if img.Target.Digest != "" {
+			digests = append(digests, img.Target.Digest)
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+riskColumns+` FROM risks WHERE cluster = ? ORDER BY tier_rank, nscore, id`), cluster)
+	pkgs, finds, err := s.imageContents(ctx, digests)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range doc.Images {
+		if d := img.Target.Digest; d != "" {
+			img.Packages = pkgs[d]
+			img.Findings = finds[d]
+			if img.Findings == nil {
+				img.Findings = []match.Finding{}
+			}
+			sortFindings(img.Findings)
+		}
+	}
+	var blobs [][]byte
+	err = func() error {
+		rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT data FROM risks WHERE cluster = ?`), cluster)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				return err
+			}
+			blobs = append(blobs, data)
+		}
+		return rows.Err()
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("store: risks of %s: %w", cluster, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		row, _, err := scanRisk(rows)
-		if err != nil {
-			return nil, err
-		}
-		doc.Risks = append(doc.Risks, row.Risk)
+	doc.Risks = make([]result.Risk, len(blobs))
+	if err := unpackAll(len(blobs), func(i int) ([]byte, any) { return blobs[i], &doc.Risks[i] }); err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: risks of %s: %w", cluster, err)
-	}
+	slices.SortFunc(doc.Risks, func(a, b result.Risk) int {
+		return cmp.Or(cmp.Compare(result.TierRank(a.Tier), result.TierRank(b.Tier)), cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
+	})
 	doc.CompleteFacts()
 	return doc, nil
+}
+
+// imageContents reads the inventories' packages and the current
+// findings of digests, a batch of digests per query.
+func (s *sqlStore) imageContents(ctx context.Context, digests []string) (map[string][]inventory.Package, map[string][]match.Finding, error) {
+	pkgs := map[string][]inventory.Package{}
+	finds := map[string][]match.Finding{}
+	type blob struct {
+		digest string
+		data   []byte
+	}
+	var invs, fs []blob
+	err := chunks(digests, func(part []string) error {
+		list, a := inList(part)
+		for _, q := range []struct {
+			query string
+			into  *[]blob
+		}{
+			{`SELECT digest, inventory FROM images WHERE inventory IS NOT NULL AND digest IN ` + list, &invs},
+			{`SELECT digest, data FROM findings WHERE digest IN ` + list, &fs},
+		} {
+			rows, err := s.r.QueryContext(ctx, s.d.q(q.query), a...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var b blob
+				if err := rows.Scan(&b.digest, &b.data); err != nil {
+					rows.Close()
+					return err
+				}
+				*q.into = append(*q.into, b)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: images: %w", err)
+	}
+	ps := make([][]inventory.Package, len(invs))
+	if err := unpackAll(len(invs), func(i int) ([]byte, any) { return invs[i].data, &ps[i] }); err != nil {
+		return nil, nil, err
+	}
+	for i, b := range invs {
+		pkgs[b.digest] = ps[i]
+	}
+	ff := make([]match.Finding, len(fs))
+	if err := unpackAll(len(fs), func(i int) ([]byte, any) { return fs[i].data, &ff[i] }); err != nil {
+		return nil, nil, err
+	}
+	for i, b := range fs {
+		finds[b.digest] = append(finds[b.digest], ff[i])
+	}
+	return pkgs, finds, nil
 }
 
 // Findings returns a digest's current findings.

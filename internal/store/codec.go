@@ -2,7 +2,9 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -104,4 +106,27 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// unpackAll unpacks n values (item(i) gives the packed bytes and where
+// to decode them) on every core.
+func unpackAll(n int, item func(i int) ([]byte, any)) error {
+	workers := min(runtime.GOMAXPROCS(0), 8, n/256+1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				b, v := item(i)
+				if err := unpack(b, v); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

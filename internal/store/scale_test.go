@@ -66,5 +66,11 @@ func TestIngestTenThousandWorkloads(t *testing.T) {
 			t.Logf("%s: %+v: %v a page", b.Name, q, took)
 		}
 		t.Logf("%s: worst page of 100: %v", b.Name, worst)
+		start = time.Now()
+		latest, err := b.Store.LatestDocument(ctx, "big")
+		if err != nil || len(latest.Risks) != st3.Risks {
+			t.Fatalf("latest document: %v", err)
+		}
+		t.Logf("%s: latest document (%d risks) rebuilt in %v", b.Name, len(latest.Risks), time.Since(start))
 	})
 }
