@@ -52,6 +52,7 @@ func TestServerFigures(t *testing.T) {
 			"/api/v1/workloads?cluster=big&limit=100",
 			"/api/v1/images?limit=100",
 			"/api/v1/packages?name=lodash&ecosystem=npm&limit=100",
+			"/api/v1/packages?name=lodash&limit=100",
 			"/api/v1/findings?vulnerability=CVE-2024-1100&limit=100",
 			"/api/v1/remediation?cluster=big&limit=100",
 		}
