@@ -81,13 +81,7 @@ func runAgent(args []string) error {
 	if err != nil {
 		return err
 	}
-	trees, err := agent.WatchPodTrees(tr, cgroupRoot)
-	if err != nil {
-		return err
-	}
-	if trees == nil {
-		return fmt.Errorf("no pod cgroup tree under %s", cgroupRoot)
-	}
+	filter := &agent.PodFilter{Tracer: tr, Root: cgroupRoot}
 	var netCache procscan.NetCache
 	var indexes agent.IndexCache
 	var buildIDs procscan.BuildIDCache
@@ -147,6 +141,17 @@ func runAgent(args []string) error {
 		if err != nil {
 			return err
 		}
+		// As runlens agent: narrowed once a look shows every container
+		// inside the pod trees.
+		var cgroups []string
+		for _, p := range snap.Processes {
+			if p.Attribution.ContainerID != "" {
+				cgroups = append(cgroups, p.Cgroup)
+			}
+		}
+		if trees, err := filter.Update(cgroups); err != nil || trees == nil {
+			return fmt.Errorf("tracer not narrowed to the pod trees under %s (%v)", cgroupRoot, err)
+		}
 		ctrs, procs := fromScan(snap, pool)
 		w.AddSnapshot(procs)
 		drops, _ := tr.DropsTotal()
@@ -157,7 +162,7 @@ func runAgent(args []string) error {
 			Processes:  w.Processes,
 			Inventory:  fakeInventories(files, exe),
 			Since:      since,
-			Complete:   drops == 0 && missed == 0 && w.Cut() == 0,
+			Complete:   drops == 0 && missed == 0 && w.Cut() == 0 && !filter.Gap(),
 			Indexes:    &indexes,
 		})
 		if err != nil {

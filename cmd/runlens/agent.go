@@ -143,14 +143,15 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 	}
 	src.Inventory = agent.CacheInventories(src.Inventory)
 	src.Indexes = &agent.IndexCache{}
-	return serveEvidence(ctx, a, o, a.watch(ctx, o, src))
+	return serveEvidence(ctx, a, o, a.watch(ctx, o, src, procs.ContainerCgroups))
 }
 
 // watch makes src continuous: every snapshot adds to what was seen since
 // the start, and the tracer's exec and open events fill the time between
 // snapshots. Windows are complete only while the tracer runs and has lost
 // nothing; without it (no BPF here) every window is partial.
-func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) func() agent.Sources {
+// cgroups gives the container processes' cgroup v2 paths of the last look.
+func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources, cgroups func() []string) func() agent.Sources {
 	w := agent.NewWatcher(o.procRoot)
 	procs := src.Processes
 	src.Processes = func(ctx context.Context) (map[string][]agent.Process, error) {
@@ -166,24 +167,26 @@ func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) fun
 		a.log.Warn("no tracer: only what runs at each look is seen, and no window is complete", "reason", err)
 		return func() agent.Sources { return src }
 	}
-	// Only the pods' cgroup trees are traced, in the kernel; looked for
-	// again at each look, in case kubelet makes them later.
-	cgroupRoot, rootErr := trace.CgroupRoot()
+	// Only the pods' cgroup trees are traced, in the kernel, once a look
+	// has shown every container inside them; looked at again each look.
+	var filter *agent.PodFilter
+	if root, err := trace.CgroupRoot(); err == nil {
+		filter = &agent.PodFilter{Tracer: tr, Root: root}
+	}
 	narrow := func() {
-		if rootErr != nil {
+		if filter == nil {
 			return
 		}
-		trees, err := agent.WatchPodTrees(tr, cgroupRoot)
+		trees, err := filter.Update(cgroups())
 		switch {
 		case err != nil:
 			a.log.Warn("tracer filter", "err", err)
 		case trees == nil:
-			a.log.Debug("no pod cgroup tree found: tracing every process of the node")
+			a.log.Debug("tracing every process of the node (no pod cgroup tree holding every container)")
 		default:
 			a.log.Debug("tracing the pod cgroup trees", "trees", trees)
 		}
 	}
-	narrow()
 	var running atomic.Bool
 	running.Store(true)
 	go func() {
@@ -219,7 +222,8 @@ func (a *app) watch(ctx context.Context, o *agentOptions, src agent.Sources) fun
 		s := src
 		dropped, derr := tr.DropsTotal()
 		missed, merr := tr.Missed()
-		s.Complete = running.Load() && derr == nil && merr == nil && dropped == 0 && missed == 0 && w.Cut() == 0
+		s.Complete = running.Load() && derr == nil && merr == nil && dropped == 0 && missed == 0 && w.Cut() == 0 &&
+			(filter == nil || !filter.Gap())
 		return s
 	}
 }

@@ -35,6 +35,9 @@ type ProcReader struct {
 	// buildIDs reading a mapped file's build ID again.
 	net      procscan.NetCache
 	buildIDs procscan.BuildIDCache
+	// cgroups are the container processes' cgroup v2 paths of the last
+	// look (nil before the first).
+	cgroups []string
 }
 
 // Processes reads ProcRoot once.
@@ -44,6 +47,7 @@ func (r *ProcReader) Processes(ctx context.Context) (map[string][]Process, error
 		return nil, err
 	}
 	r.mu.Lock()
+	r.cgroups = containerCgroups(snap)
 	r.problems = containerProblems(snap)
 	if snap.ProblemsDropped > 0 {
 		r.problems = append(r.problems, fmt.Sprintf("%d more problems reading %s", snap.ProblemsDropped, r.ProcRoot))
@@ -158,4 +162,26 @@ func incomplete(res *result.Image) error {
 		return nil
 	}
 	return fmt.Errorf("content store image %s: %s", res.Status, res.Error)
+}
+
+// ContainerCgroups returns the distinct cgroup v2 paths of the container
+// processes of the last look, nil before the first one (for PodFilter).
+func (r *ProcReader) ContainerCgroups() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cgroups
+}
+
+func containerCgroups(snap *procscan.Snapshot) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for i := range snap.Processes {
+		p := &snap.Processes[i]
+		if p.Attribution.ContainerID == "" || seen[p.Cgroup] {
+			continue
+		}
+		seen[p.Cgroup] = true
+		out = append(out, p.Cgroup)
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/runlens/runlens/internal/agent/trace"
 )
@@ -86,4 +87,68 @@ func WatchPodTrees(t TreeTracer, root string) ([]string, error) {
 		return nil, t.WatchAll()
 	}
 	return watched, t.WatchListed()
+}
+
+// PodFilter narrows a tracer to the node's pod cgroup trees, and only
+// once a look at /proc has shown every container's cgroup inside them: on
+// a node where some container's cgroup v2 path lies elsewhere (a hybrid
+// host whose runtime attributes pods in v1 only), narrowing would hide
+// its events, so the tracer keeps tracing every process. Safe for
+// concurrent use.
+type PodFilter struct {
+	Tracer TreeTracer
+	// Root is the cgroup v2 mount.
+	Root string
+
+	mu       sync.Mutex
+	narrowed bool
+	gap      bool
+}
+
+// Update looks again, given the cgroup v2 paths (below Root, as
+// /proc/<pid>/cgroup names them) of every container process of the
+// latest look; nil before the first look keeps every process traced. It
+// returns the trees traced, nil when every process is.
+func (f *PodFilter) Update(containerCgroups []string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	trees := PodCgroupTrees(f.Root)
+	if containerCgroups == nil || len(trees) == 0 || !allBelow(f.Root, containerCgroups, trees) {
+		if f.narrowed && containerCgroups != nil {
+			// A container outside the trees while they alone were traced:
+			// its events until now were not seen.
+			f.gap = true
+		}
+		f.narrowed = false
+		return nil, f.Tracer.WatchAll()
+	}
+	watched, err := WatchPodTrees(f.Tracer, f.Root)
+	f.narrowed = err == nil && watched != nil
+	return watched, err
+}
+
+// Gap reports whether the filter ever hid a container's events: every
+// window since the start is then partial.
+func (f *PodFilter) Gap() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gap
+}
+
+// allBelow reports whether every cgroup path lies in one of the trees.
+func allBelow(root string, cgroups, trees []string) bool {
+	for _, cg := range cgroups {
+		p := filepath.Join(root, cg)
+		in := false
+		for _, t := range trees {
+			if p == t || strings.HasPrefix(p, t+"/") {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,10 +18,11 @@ import (
 	"github.com/runlens/runlens/internal/agent/trace"
 )
 
-// WatchPodTrees on the real cgroup mount: a pod tree made for the test is
-// watched, a container cgroup made below it afterwards is traced, and
-// the rest of the node (this test process) is not.
-func TestWatchPodTreesTracesOnlyPods(t *testing.T) {
+// PodFilter on the real cgroup mount: a pod tree made for the test is
+// watched once a look shows the containers inside it, a container cgroup
+// below it is traced, the rest of the node (this test process) is not;
+// a container outside the trees widens the tracer again and is a gap.
+func TestPodFilterTracesOnlyPods(t *testing.T) {
 	if err := trace.Supported(); err != nil {
 		if os.Getenv("CI") == "true" && os.Geteuid() == 0 {
 			t.Fatalf("CI as root, and the tracer cannot run: %v", err)
@@ -48,15 +50,21 @@ func TestWatchPodTreesTracesOnlyPods(t *testing.T) {
 			}
 		}
 	})
-	watched, err := WatchPodTrees(tr, root)
+	if err := os.MkdirAll(ctr, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &PodFilter{Tracer: tr, Root: root}
+	// Before any look, every process stays traced.
+	if watched, err := f.Update(nil); err != nil || watched != nil {
+		t.Fatalf("Update before a look = %q, %v; want every process traced", watched, err)
+	}
+	rel := strings.TrimPrefix(ctr, root)
+	watched, err := f.Update([]string{rel})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(watched, tree) {
-		t.Fatalf("WatchPodTrees = %q, want it to hold %s", watched, tree)
-	}
-	if err := os.MkdirAll(ctr, 0o755); err != nil {
-		t.Fatal(err)
+		t.Fatalf("Update = %q, want it to hold %s", watched, tree)
 	}
 	var inTree, self atomic.Int64
 	marker := filepath.Join(t.TempDir(), "marker")
@@ -101,5 +109,26 @@ func TestWatchPodTreesTracesOnlyPods(t *testing.T) {
 	}
 	if n := self.Load(); n != 0 {
 		t.Errorf("%d opens of this (non-pod) process traced: the tracer still watches everything", n)
+	}
+	if f.Gap() {
+		t.Error("Gap before any container was outside the trees")
+	}
+
+	// A container whose cgroup lies outside the trees: every process is
+	// traced again, and the hidden time is a gap.
+	if watched, err := f.Update([]string{rel, "/system.slice/odd-runtime.scope"}); err != nil || watched != nil {
+		t.Fatalf("Update with a container outside = %q, %v; want every process traced", watched, err)
+	}
+	if !f.Gap() {
+		t.Error("no Gap after a container outside the narrowed trees")
+	}
+	for deadline := time.Now().Add(5 * time.Second); self.Load() == 0 && time.Now().Before(deadline); {
+		if _, err := os.ReadFile(marker); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if self.Load() == 0 {
+		t.Error("this process's opens are not traced after widening")
 	}
 }
