@@ -57,8 +57,8 @@ func importDir(t *testing.T, src string, builtAt time.Time) *vulndb.DB {
 // 1,000-advisory delta (every advisory's text changed, one more matching)
 // within the 15 s the server promises, on SQLite.
 func TestRunAtScale(t *testing.T) {
-	if testing.Short() {
-		t.Skip("scale test")
+	if testing.Short() || raceEnabled {
+		t.Skip("timed scale test (not under -short or -race)")
 	}
 	ctx := context.Background()
 	b := storetest.SQLite(t)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rematch_test
+
+const raceEnabled = false
