@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,9 +66,32 @@ func credential() (*syscall.SysProcAttr, int, int, error) {
 	return attr, uid, gid, nil
 }
 
+// sweepStale removes the directories of earlier test servers whose
+// process is gone (a test binary killed before it could stop its
+// server leaves one behind): those with a postmaster.pid naming no live
+// process, or without one and untouched for ten minutes.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "runlens-pg-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err != nil {
+			if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > 10*time.Minute {
+				os.RemoveAll(d)
+			}
+			continue
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		pid, err := strconv.Atoi(strings.TrimSpace(line))
+		if err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(d)
+		}
+	}
+}
+
 // startPostgres runs initdb and the server on a Unix socket in a
 // temporary directory.
 func startPostgres() (*pgServer, error) {
+	sweepStale()
 	initdb, err := pgBin("initdb")
 	if err != nil {
 		return nil, err
