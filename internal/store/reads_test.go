@@ -80,6 +80,18 @@ func TestReads(t *testing.T) {
 			t.Fatalf("inventory %+v, %v", inv, err)
 		}
 
+		if _, err := st.Image(ctx, "sha256:none"); !errorsIs(err, store.ErrNotFound) {
+			t.Fatalf("unknown image: %v", err)
+		}
+		if _, err := st.Inventory(ctx, "sha256:none"); !errorsIs(err, store.ErrNotFound) {
+			t.Fatalf("unknown inventory: %v", err)
+		}
+		if _, err := st.LatestDocument(ctx, "nowhere"); !errorsIs(err, store.ErrNotFound) {
+			t.Fatalf("unknown cluster: %v", err)
+		}
+		if page, err := st.Risks(ctx, store.RiskQuery{Limit: 5000}); err != nil || len(page.Risks) != len(doc.Risks)+32 || page.Next != "" {
+			t.Fatalf("one page of everything: %d risks, next %q, %v", len(page.Risks), page.Next, err)
+		}
 		latest, err := st.LatestDocument(ctx, "prod")
 		if err != nil {
 			t.Fatal(err)
