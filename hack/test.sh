@@ -19,6 +19,7 @@ command -v chromium >/dev/null || need+=(chromium) # the HTML report's browser t
 command -v python3 >/dev/null || need+=(python3)   # the agent's /proc test runs python3 -m http.server
 command -v debootstrap >/dev/null || need+=(debootstrap) # the agent's e2e test builds a Debian image (cached)
 command -v capsh >/dev/null || need+=(libcap2-bin)  # the agent's least-privilege test
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql) # the server's store runs on a throwaway PostgreSQL too
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi

@@ -89,6 +89,9 @@ func TestRiskRankingOnRealCluster(t *testing.T) {
 		riskCheckFormats(t, cli, saved)
 		riskCheckTable(t, cli, scan)
 	}
+	if !t.Failed() {
+		serverCheckCluster(t, cli, scan, clusterName, doc)
+	}
 	ms := func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
 	t.Logf("timings: cluster up %s, image+apply+pods running %s, db import+scan %s, checks %s, total %s (before teardown)",
 		ms(tUp.Sub(t0)), ms(tPods.Sub(tUp)), ms(tScan.Sub(tPods)), ms(time.Since(tScan)), ms(time.Since(t0)))
