@@ -38,7 +38,8 @@ go test ./...
 # only the concurrency tests: its import tests are 10x slower under -race
 # and exercise no shared state.
 echo "== go test -race"
-go test -race ./cmd/runlens/ ./internal/scan/ ./internal/clusterscan/ ./internal/registry/... ./internal/image/ ./internal/cache/ ./internal/k8s/... ./internal/fanout/ ./internal/agent/...
+go test -race ./cmd/runlens/ ./internal/scan/ ./internal/clusterscan/ ./internal/registry/... ./internal/image/ ./internal/cache/ ./internal/k8s/... ./internal/fanout/ ./internal/agent/... \
+	./internal/store/... ./internal/rematch/ ./internal/server/ ./internal/webui/
 go test -race -run 'Parallel|Survives|Concurrent|Killed|Check' ./internal/vulndb/
 
 if [ "${RUNLENS_E2E:-1}" != 0 ] && [ -x hack/cluster/e2e.sh ]; then
