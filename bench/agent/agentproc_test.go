@@ -164,6 +164,7 @@ func runAgent(args []string) error {
 			Since:      since,
 			Complete:   drops == 0 && missed == 0 && w.Cut() == 0 && !filter.Gap(),
 			Indexes:    &indexes,
+			ProcRoot:   "/proc",
 		})
 		if err != nil {
 			return err

@@ -125,6 +125,7 @@ func (a *app) runAgent(ctx context.Context, o *agentOptions) error {
 		Processes:  procs.Processes,
 		Problems:   procs.Problems,
 		Inventory:  agent.Inventories(store, o.procRoot, &scan.Scanner{}),
+		ProcRoot:   o.procRoot,
 		Since:      time.Now(),
 	}
 	if o.drift && store != nil {

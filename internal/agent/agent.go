@@ -43,6 +43,10 @@ type Sources struct {
 	Complete bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// ProcRoot, when set, lets a file a process maps under a path no
+	// package names be matched by its inode among the packages' files in
+	// the container's root (ProcRoot/<pid>/root).
+	ProcRoot string
 	// Indexes, kept from one Snapshot to the next, reads each image's
 	// inventory and builds its attribution index once per digest; nil
 	// does both again at every Snapshot (once per digest within it).
@@ -103,6 +107,10 @@ func Snapshot(ctx context.Context, src Sources) (*evidence.Document, error) {
 			continue
 		}
 		seen := &Seen{Container: c, Processes: procs[c.ID], At: at}
+		if src.ProcRoot != "" && inv != nil && len(seen.Processes) > 0 {
+			pid, pkgs := seen.Processes[0].PID, inv.Packages
+			seen.ByInode = indexes.inodes(c.ID, func() *inodeIndex { return newInodeIndex(src.ProcRoot, pid, pkgs) }).path
+		}
 		doc.Records = append(doc.Records, Records(seen, ix)...)
 	}
 	if src.Problems != nil {
@@ -158,6 +166,27 @@ type IndexCache struct {
 	// kept survive from one Snapshot to the next; now serve only the
 	// current one.
 	kept, now map[string]indexed
+	// byInode are the running containers' inode indexes, by container
+	// id; used those the current Snapshot asked for (the others are gone
+	// at its end).
+	byInode map[string]*inodeIndex
+	used    map[string]bool
+}
+
+// inodes returns container id's inode index, made with mk on first use.
+func (c *IndexCache) inodes(id string, mk func() *inodeIndex) *inodeIndex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byInode == nil {
+		c.byInode, c.used = map[string]*inodeIndex{}, map[string]bool{}
+	}
+	c.used[id] = true
+	x := c.byInode[id]
+	if x == nil {
+		x = mk()
+		c.byInode[id] = x
+	}
+	return x
 }
 
 func (c *IndexCache) get(key string) (indexed, bool) {
@@ -191,4 +220,10 @@ func (c *IndexCache) endSnapshot() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = nil
+	for id := range c.byInode {
+		if !c.used[id] {
+			delete(c.byInode, id)
+		}
+	}
+	clear(c.used)
 }

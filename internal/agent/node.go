@@ -103,6 +103,12 @@ func processesOf(snap *procscan.Snapshot) map[string][]Process {
 		q := Process{PID: p.PID, Exe: p.Exe.Path, Ports: ports[p.PID]}
 		for _, m := range p.Maps {
 			q.Mapped = append(q.Mapped, m.Path)
+			if m.Inode != 0 {
+				if q.MappedInodes == nil {
+					q.MappedInodes = map[string]uint64{}
+				}
+				q.MappedInodes[m.Path] = m.Inode
+			}
 			if m.BuildID != "" {
 				if q.BuildIDs == nil {
 					q.BuildIDs = map[string]string{}

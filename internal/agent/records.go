@@ -27,8 +27,10 @@ type Process struct {
 	Opened []string
 	// Ports it listens on ("tcp/8080", "udp/53").
 	Ports []string
-	// BuildIDs are the GNU build IDs of the ELF files it maps, by path.
-	BuildIDs map[string]string
+	// BuildIDs are the GNU build IDs of the ELF files it maps, by path;
+	// MappedInodes their inodes (as maps names them), by path.
+	BuildIDs     map[string]string
+	MappedInodes map[string]uint64
 }
 
 // Seen is one container's observation: the container, its processes, and
@@ -39,6 +41,10 @@ type Seen struct {
 	// At is when the processes were read (a bootstrap scan) or last
 	// updated (tracing).
 	At time.Time
+	// ByInode, when set, names the package-owned file of the container
+	// with this inode ("" when none): a mapped file under a path no
+	// package names is matched by inode.
+	ByInode func(ino uint64) string
 }
 
 // use is one package's strongest use in one container.
@@ -63,7 +69,13 @@ var stateRank = map[string]int{result.RuntimeExecuted: 0, result.RuntimeListenin
 func Records(s *Seen, ix *attribute.Index) []evidence.Record {
 	uses := map[*inventory.Package]*use{}
 	mark := func(file, state string, p *Process) {
-		for _, pkg := range ix.Owners(file) {
+		owners := ix.Owners(file)
+		if len(owners) == 0 && s.ByInode != nil {
+			if same := s.ByInode(p.MappedInodes[file]); same != "" {
+				owners = ix.Owners(same)
+			}
+		}
+		for _, pkg := range owners {
 			u := uses[pkg]
 			if u == nil {
 				u = &use{pkg: pkg, state: state, pids: map[int]bool{}, files: map[string]bool{}, ports: map[string]bool{}}

@@ -70,6 +70,12 @@ func (w *Watcher) AddSnapshot(snap map[string][]Process) {
 				}
 				q.BuildIDs[f] = id
 			}
+			for f, ino := range p.MappedInodes {
+				if q.MappedInodes == nil {
+					q.MappedInodes = map[string]uint64{}
+				}
+				q.MappedInodes[f] = ino
+			}
 		}
 	}
 }
@@ -222,6 +228,7 @@ func (w *Watcher) Processes(context.Context) (map[string][]Process, error) {
 			c.Opened = append([]string(nil), q.Opened...)
 			c.Ports = append([]string(nil), q.Ports...)
 			c.BuildIDs = maps.Clone(q.BuildIDs)
+			c.MappedInodes = maps.Clone(q.MappedInodes)
 			list = append(list, c)
 		}
 		out[id] = list

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -180,6 +181,7 @@ func statInfo(name string, st *unix.Stat_t) fs.FileInfo {
 		size:  st.Size,
 		mode:  m,
 		mtime: time.Unix(st.Mtim.Unix()),
+		sys:   syscall.Stat_t{Dev: st.Dev, Ino: st.Ino, Nlink: st.Nlink, Mode: st.Mode, Size: st.Size},
 	}
 }
 
@@ -189,6 +191,9 @@ type hostInfo struct {
 	size  int64
 	mode  fs.FileMode
 	mtime time.Time
+	// sys holds the device, inode, link count, mode and size, as os
+	// gives them through Sys.
+	sys syscall.Stat_t
 }
 
 func (h *hostInfo) Name() string       { return h.name }
@@ -196,4 +201,4 @@ func (h *hostInfo) Size() int64        { return h.size }
 func (h *hostInfo) Mode() fs.FileMode  { return h.mode }
 func (h *hostInfo) ModTime() time.Time { return h.mtime }
 func (h *hostInfo) IsDir() bool        { return h.mode.IsDir() }
-func (h *hostInfo) Sys() any           { return nil }
+func (h *hostInfo) Sys() any           { return &h.sys }
