@@ -4,9 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/runlens/runlens/internal/server"
 	"github.com/runlens/runlens/internal/store"
 	"github.com/runlens/runlens/internal/store/storetest"
+	browsertest "github.com/runlens/runlens/internal/testing/browser"
 	"github.com/runlens/runlens/internal/webui"
 )
 
@@ -57,7 +56,7 @@ func serverCheckCluster(t *testing.T, cli *cli, scan []string, clusterName strin
 		t.Errorf("server's first risk %s %s on %s, the CLI's %+v", top.Tier, top.Vulnerability, top.Workload, want)
 	}
 
-	bctx := headlessBrowser(t)
+	bctx := browsertest.New(t, 1440, 900, 90*time.Second)
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(ts.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)),
@@ -101,36 +100,4 @@ func firstUnsuppressed(doc *result.Document) *result.Risk {
 		}
 	}
 	return nil
-}
-
-// headlessBrowser starts Debian's chromium with a fresh profile; without
-// it the test fails on CI and skips elsewhere.
-func headlessBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := ""
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatal("no chromium binary found (apt-get install -y chromium); required on CI")
-		} else {
-			t.Skip("no chromium binary found")
-		}
-	}
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	return bctx
 }

@@ -69,7 +69,7 @@ func (v *htmlView) funnels(doc *result.Document) {
 		result.TierScheduled: total.Scheduled, result.TierDefer: total.Defer,
 	}
 	for _, t := range result.Tiers {
-		v.Tiers = append(v.Tiers, htmlTierCard{Tier: t, Label: htmlTierLabel(t), Hint: htmlTierHints[t], Findings: byTier[t],
+		v.Tiers = append(v.Tiers, htmlTierCard{Tier: t, Label: result.TierLabel(t), Hint: result.TierHint(t), Findings: byTier[t],
 			Places: len(places[t]), PlaceWord: htmlPlural(len(places[t]), one, many)})
 	}
 }

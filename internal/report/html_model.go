@@ -68,31 +68,6 @@ type htmlFilterOptions struct {
 	Clusters, Namespaces, Owners []string
 }
 
-// htmlTierLabels name the tiers as people read them.
-var htmlTierLabels = map[string]string{
-	result.TierImmediate:  "Immediate",
-	result.TierOutOfCycle: "Out-of-cycle",
-	result.TierScheduled:  "Scheduled",
-	result.TierDefer:      "Defer",
-}
-
-var htmlTierHints = map[string]string{
-	result.TierImmediate:  "Act now: patch or mitigate today",
-	result.TierOutOfCycle: "Patch before the next regular cycle",
-	result.TierScheduled:  "Patch in the regular maintenance cycle",
-	result.TierDefer:      "Track; no action needed now",
-}
-
-func htmlTierLabel(t string) string {
-	if l, ok := htmlTierLabels[t]; ok {
-		return l
-	}
-	if t == "" {
-		return "Untiered"
-	}
-	return t
-}
-
 // buildHTMLView computes the view of doc.
 func buildHTMLView(doc *result.Document) *htmlView {
 	v := &htmlView{Title: "runlens report", Ranked: len(doc.Risks) > 0 || doc.Summary.Risk != nil}
@@ -228,7 +203,7 @@ func (v *htmlView) actions(doc *result.Document) {
 			vulns, more = vulns[:6], len(vulns)-6
 		}
 		v.Actions = append(v.Actions, htmlActionRow{
-			Rank: i + 1, Text: a.Text, Kind: a.Kind, Owner: htmlOrWord(a.Owner, "unknown"), Tier: a.Tier, TierLabel: htmlTierLabel(a.Tier),
+			Rank: i + 1, Text: a.Text, Kind: a.Kind, Owner: htmlOrWord(a.Owner, "unknown"), Tier: a.Tier, TierLabel: result.TierLabel(a.Tier),
 			Risk: fmt.Sprintf("%.1f", a.Risk), Workloads: len(a.Workloads), Images: a.Image,
 			Vulns: vulns, VulnsMore: more, Fix: htmlActionFix(a),
 		})

@@ -73,7 +73,7 @@ func (v *htmlView) risks(doc *result.Document) {
 
 func htmlNewRiskRow(rank int, r *result.Risk, f *match.Finding) htmlRiskRow {
 	row := htmlRiskRow{
-		Rank: rank, Tier: r.Tier, TierLabel: htmlTierLabel(r.Tier), Score: fmt.Sprintf("%.0f", r.Score),
+		Rank: rank, Tier: r.Tier, TierLabel: result.TierLabel(r.Tier), Score: fmt.Sprintf("%.0f", r.Score),
 		Vuln: r.Vulnerability, Aliases: strings.Join(r.Aliases, ", "),
 		PackageName: r.Package.Name, PackageVersion: r.Package.Version, PackageType: r.Package.Type,
 		Cluster: r.Cluster, Namespace: r.Namespace, Owner: htmlOrWord(r.Facts.Owner, "unknown"),

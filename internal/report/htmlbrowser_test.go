@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,51 +14,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath finds the headless browser: the Debian package's binary,
-// else one on PATH. Without one the test is skipped, except on CI, where
-// a missing browser is a failure (hack/test.sh installs it).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium binary found (apt-get install -y chromium); required on CI")
-	}
-	t.Skip("no chromium binary found; install the chromium package to run the browser test")
-	return ""
-}
+	browsertest "github.com/runlens/runlens/internal/testing/browser"
+)
 
 // browser starts a headless Chromium with a fresh profile and returns a
 // context of one tab, cancelled with the test.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := chromiumPath(t)
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 900),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	tctx, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(tcancel)
-	return tctx
-}
+func browser(t *testing.T) context.Context { return browsertest.New(t, 1360, 900, 30*time.Second) }
 
 // The report opened from a file in a real browser shows the funnel's
 // numbers and the ranked risks in order, its filters hide rows, hostile

@@ -18,8 +18,8 @@ func funcs(now func() time.Time) template.FuncMap {
 		"shortRef":     shortRef,
 		"wname":        func(kindName string) string { _, n, _ := strings.Cut(kindName, "/"); return n },
 		"wkind":        func(kindName string) string { k, _, _ := strings.Cut(kindName, "/"); return k },
-		"tierLabel":    tierLabel,
-		"tierHint":     tierHint,
+		"tierLabel":    result.TierLabel,
+		"tierHint":     result.TierHint,
 		"thousands":    thousands,
 		"stamp":        stamp,
 		"riskURL":      riskURL,
@@ -40,33 +40,6 @@ func funcs(now func() time.Time) template.FuncMap {
 		"list3":        func(a, b, c string) []string { return []string{a, b, c} },
 	}
 }
-
-var tierLabels = map[string]string{
-	result.TierImmediate:  "Immediate",
-	result.TierOutOfCycle: "Out-of-cycle",
-	result.TierScheduled:  "Scheduled",
-	result.TierDefer:      "Defer",
-}
-
-var tierHints = map[string]string{
-	result.TierImmediate:  "Act now: patch or mitigate today",
-	result.TierOutOfCycle: "Patch before the next regular cycle",
-	result.TierScheduled:  "Patch in the regular maintenance cycle",
-	result.TierDefer:      "Track; no action needed now",
-}
-
-// tierLabel names a tier as people read it.
-func tierLabel(t string) string {
-	if l, ok := tierLabels[t]; ok {
-		return l
-	}
-	if t == "" {
-		return "Untiered"
-	}
-	return t
-}
-
-func tierHint(t string) string { return tierHints[t] }
 
 // thousands writes n with thin separators: 200,000.
 func thousands(n int) string {
