@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/runlens/runlens/internal/result"
 )
 
@@ -245,22 +247,7 @@ func htmlPlural(n int, one, many string) string {
 }
 
 // htmlThousands writes n with comma separators: 12,345.
-func htmlThousands(n int) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func htmlThousands(n int) string { return humanize.Comma(int64(n)) }
 
 func htmlOrDash(s string) string { return htmlOrWord(s, "-") }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/runlens/runlens/internal/result"
 )
 
@@ -41,23 +43,8 @@ func funcs(now func() time.Time) template.FuncMap {
 	}
 }
 
-// thousands writes n with thin separators: 200,000.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// thousands writes n with comma separators: 200,000.
+func thousands(n int) string { return humanize.Comma(int64(n)) }
 
 // ago says how long before now t was, coarsely ("3 h ago").
 func ago(t, now time.Time) string {
