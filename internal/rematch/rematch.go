@@ -2,8 +2,8 @@
 // new vulnerability database without pulling an image: the package keys
 // whose advisories changed (vulndb.Diff) name the stored inventories to
 // match again; each image whose findings change is stored with a Change
-// of cause db-update, and every cluster running one is ranked again from
-// its latest result.
+// of cause db-update, and in every cluster running one those images
+// alone are ranked again and their risks replaced.
 package rematch
 
 import (
@@ -33,6 +33,10 @@ type Options struct {
 	// matched before keeps those of its previous match. Go symbol
 	// reachability, which needs the image's binaries, is always kept.
 	Enrich func(ctx context.Context, findings []match.Finding)
+	// FullRerank ranks each affected cluster's whole latest result again
+	// (slow: seconds per large cluster) instead of only the images whose
+	// findings changed; for comparison.
+	FullRerank bool
 	// Parallelism bounds the inventories matched at once (4 when 0).
 	Parallelism int
 	// Version is recorded as the store's database version; zero takes
@@ -272,8 +276,12 @@ func same(a, b []match.Finding) bool {
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
-// rerank ranks again, from its latest result, each cluster running one
-// of the changed digests and stores it with cause db-update.
+// rerank ranks again, in each cluster running one of the changed
+// digests, only those images (PartialDocument: the workloads running
+// them and their new findings) with the cluster's options, and stores
+// their risks alone (ReplaceRisks, cause db-update); the cluster's other
+// risks are left as they are. FullRerank ranks the whole latest result
+// instead.
 func rerank(ctx context.Context, st store.Store, changed []string, opts Options, rep *Report) error {
 	if len(changed) == 0 {
 		return nil
@@ -286,40 +294,89 @@ func rerank(ctx context.Context, st store.Store, changed []string, opts Options,
 	for _, d := range changed {
 		want[d] = true
 	}
-	clusters := map[string]bool{}
+	byCluster := map[string][]string{}
 	for _, im := range imgs {
 		if want[im.Digest] {
 			for _, c := range im.Clusters {
-				clusters[c] = true
+				byCluster[c] = append(byCluster[c], im.Digest)
 			}
 		}
 	}
-	for c := range clusters {
+	for c := range byCluster {
 		rep.Clusters = append(rep.Clusters, c)
 	}
 	slices.Sort(rep.Clusters)
+	db := &result.Database{BuiltAt: opts.Version.BuiltAt, Advisories: opts.Version.Advisories}
 	for _, c := range rep.Clusters {
-		doc, err := st.LatestDocument(ctx, c)
+		ro, err := rankOptions(ctx, c, opts)
+		if err != nil {
+			return err
+		}
+		if opts.FullRerank {
+			if err := rerankWhole(ctx, st, c, ro, db, opts, rep); err != nil {
+				return err
+			}
+			continue
+		}
+		digests := byCluster[c]
+		doc, err := st.PartialDocument(ctx, c, digests)
 		if err != nil {
 			return fmt.Errorf("rematch: cluster %s: %w", c, err)
 		}
-		ro := opts.Rank
-		if opts.RankFor != nil {
-			if ro, err = opts.RankFor(ctx, c); err != nil {
-				return fmt.Errorf("rematch: cluster %s: %w", c, err)
-			}
-		}
-		doc.Database = &result.Database{BuiltAt: opts.Version.BuiltAt, Advisories: opts.Version.Advisories}
-		doc.Recount()
+		doc.Database = db
 		if err := risk.Rank(doc, ro); err != nil {
 			return fmt.Errorf("rematch: rank %s: %w", c, err)
 		}
-		stats, err := st.IngestResult(ctx, store.Ingest{Cluster: c, Source: "db-update", Cause: store.CauseDBUpdate, Document: doc, At: opts.Now()})
+		for i := range doc.Risks {
+			if doc.Risks[i].Cluster == "" {
+				doc.Risks[i].Cluster = c // an image no workload of the cluster runs
+			}
+		}
+		changes, err := st.ReplaceRisks(ctx, store.RiskUpdate{Cluster: c, Digests: digests, Risks: doc.Risks,
+			Cause: store.CauseDBUpdate, Source: "db-update", Database: db, At: opts.Now()})
 		if err != nil {
 			return fmt.Errorf("rematch: cluster %s: %w", c, err)
 		}
-		rep.RisksAppeared += stats.Appeared
-		rep.RisksDisappeared += stats.Disappeared
+		for _, ch := range changes {
+			if ch.Kind == store.ChangeAppeared {
+				rep.RisksAppeared++
+			} else {
+				rep.RisksDisappeared++
+			}
+		}
 	}
+	return nil
+}
+
+// rankOptions are the ranking options of cluster c.
+func rankOptions(ctx context.Context, c string, opts Options) (risk.Options, error) {
+	if opts.RankFor == nil {
+		return opts.Rank, nil
+	}
+	ro, err := opts.RankFor(ctx, c)
+	if err != nil {
+		return ro, fmt.Errorf("rematch: cluster %s: %w", c, err)
+	}
+	return ro, nil
+}
+
+// rerankWhole ranks the cluster's whole latest result again and stores
+// it as a new result with cause db-update.
+func rerankWhole(ctx context.Context, st store.Store, c string, ro risk.Options, db *result.Database, opts Options, rep *Report) error {
+	doc, err := st.LatestDocument(ctx, c)
+	if err != nil {
+		return fmt.Errorf("rematch: cluster %s: %w", c, err)
+	}
+	doc.Database = db
+	doc.Recount()
+	if err := risk.Rank(doc, ro); err != nil {
+		return fmt.Errorf("rematch: rank %s: %w", c, err)
+	}
+	stats, err := st.IngestResult(ctx, store.Ingest{Cluster: c, Source: "db-update", Cause: store.CauseDBUpdate, Document: doc, At: opts.Now()})
+	if err != nil {
+		return fmt.Errorf("rematch: cluster %s: %w", c, err)
+	}
+	rep.RisksAppeared += stats.Appeared
+	rep.RisksDisappeared += stats.Disappeared
 	return nil
 }

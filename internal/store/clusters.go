@@ -1,18 +1,14 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/result"
+	"github.com/runlens/runlens/internal/risk"
 )
 
 // Clusters lists every cluster with its latest scan's figures.
@@ -71,16 +67,8 @@ func (s *sqlStore) Scans(ctx context.Context, cluster string, limit int) ([]Scan
 // stored, each image's inventory and current findings, and the current
 // risks in ranked order.
 func (s *sqlStore) LatestDocument(ctx context.Context, cluster string) (*result.Document, error) {
-	var blob []byte
-	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT document FROM scans WHERE cluster = ? AND document IS NOT NULL ORDER BY id DESC LIMIT 1`), cluster).Scan(&blob)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: cluster %s: %w", cluster, ErrNotFound)
-	}
+	ls, doc, err := s.latestScanDocument(ctx, cluster)
 	if err != nil {
-		return nil, fmt.Errorf("store: latest document of %s: %w", cluster, err)
-	}
-	doc := &result.Document{}
-	if err := unpack(blob, doc); err != nil {
 		return nil, err
 	}
 	var digests []string
@@ -103,33 +91,16 @@ func (s *sqlStore) LatestDocument(ctx context.Context, cluster string) (*result.
 			sortFindings(img.Findings)
 		}
 	}
-	var blobs [][]byte
-	err = func() error {
-		rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT data FROM risks WHERE cluster = ?`), cluster)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var data []byte
-			if err := rows.Scan(&data); err != nil {
-				return err
-			}
-			blobs = append(blobs, data)
-		}
-		return rows.Err()
-	}()
-	if err != nil {
-		return nil, fmt.Errorf("store: risks of %s: %w", cluster, err)
-	}
-	doc.Risks = make([]result.Risk, len(blobs))
-	if err := unpackAll(len(blobs), func(i int) ([]byte, any) { return blobs[i], &doc.Risks[i] }); err != nil {
+	if doc.Risks, err = s.clusterRisks(ctx, cluster, nil); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(doc.Risks, func(a, b result.Risk) int {
-		return cmp.Or(cmp.Compare(result.TierRank(a.Tier), result.TierRank(b.Tier)), cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
-	})
 	doc.CompleteFacts()
+	if ls.stale {
+		// Risks replaced after the scan: group them again.
+		risk.Regroup(doc)
+	} else {
+		doc.Remediation = ls.remediation
+	}
 	return doc, nil
 }
 

@@ -115,6 +115,14 @@ func (s *sqlStore) ingestScan(ctx context.Context, tx *sql.Tx, in *Ingest, st *I
 	if err != nil {
 		return err
 	}
+	acts := in.Document.Remediation
+	if acts == nil {
+		acts = []result.Action{}
+	}
+	remedy, err := pack(acts)
+	if err != nil {
+		return err
+	}
 	sum := clusterSummary(in.Document, in.Cluster)
 	status := result.StatusScanned
 	funnel := in.Document.Summary.Risk
@@ -132,12 +140,12 @@ func (s *sqlStore) ingestScan(ctx context.Context, tx *sql.Tx, in *Ingest, st *I
 		dbBuilt = nanos(in.Document.Database.BuiltAt)
 	}
 	at := nanos(in.At)
-	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE scans SET document = NULL WHERE cluster = ? AND document IS NOT NULL`), in.Cluster); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE scans SET document = NULL, remediation = NULL WHERE cluster = ? AND document IS NOT NULL`), in.Cluster); err != nil {
 		return fmt.Errorf("store: scans: %w", err)
 	}
-	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO scans (cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared, document)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		in.Cluster, in.Source, at, in.Document.Command, dbBuilt, status, jsonText(funnel), st.Appeared, st.Disappeared, blob).Scan(&st.ScanID)
+	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO scans (cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared, document, remediation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		in.Cluster, in.Source, at, in.Document.Command, dbBuilt, status, jsonText(funnel), st.Appeared, st.Disappeared, blob, remedy).Scan(&st.ScanID)
 	if err != nil {
 		return fmt.Errorf("store: scans: %w", err)
 	}

@@ -14,8 +14,8 @@ import (
 func TestMigrations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		v, err := store.SchemaVersion(ctx, b.Store)
-		if err != nil || v != 3 {
-			t.Fatalf("fresh store at version %d, %v; want 3", v, err)
+		if err != nil || v != 4 {
+			t.Fatalf("fresh store at version %d, %v; want 4", v, err)
 		}
 		var dsn string
 		if b.Name == "sqlite" {
@@ -54,7 +54,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		if v, _ := store.SchemaVersion(ctx, st); v != 3 {
+		if v, _ := store.SchemaVersion(ctx, st); v != 4 {
 			t.Fatalf("migrated store at version %d", v)
 		}
 		// The rows are kept, and what migration 3 derives from them is

@@ -174,11 +174,16 @@ func (s *sqlStore) TierCounts(ctx context.Context) (map[string]map[string]int, e
 // Funnel totals the current risks as RiskFunnel does: unique findings
 // (digest × vulnerability × package) per stage.
 func (s *sqlStore) Funnel(ctx context.Context, cluster string) (result.RiskFunnel, error) {
+	return s.funnel(ctx, s.r, cluster)
+}
+
+// funnel is Funnel read through x (a transaction's view when x is one).
+func (s *sqlStore) funnel(ctx context.Context, x execer, cluster string) (result.RiskFunnel, error) {
 	where, args := "", []any(nil)
 	if cluster != "" {
 		where, args = " WHERE cluster = ?", []any{cluster}
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT COUNT(*),
+	rows, err := x.QueryContext(ctx, s.d.q(`SELECT COUNT(*),
 		MIN(CASE WHEN suppressed = 0 THEN tier_rank ELSE 99 END),
 		MAX(CASE WHEN exposure <> 'isolated' THEN 1 ELSE 0 END),
 		MAX(CASE WHEN state IN ('executed', 'loaded', 'listening') THEN 1 ELSE 0 END),

@@ -58,6 +58,17 @@ type Store interface {
 	// images with findings, risks, remediation, summary), as the CLI
 	// wrote it, for re-ranking and export.
 	LatestDocument(ctx context.Context, cluster string) (*result.Document, error)
+	// PartialDocument is the cluster's latest result narrowed to the
+	// images of digests and the workloads running one, with the images'
+	// current findings and no risks: what ranking those images again
+	// alone needs (ReplaceRisks stores it).
+	PartialDocument(ctx context.Context, cluster string, digests []string) (*result.Document, error)
+	// ReplaceRisks replaces the cluster's risks on some of its images
+	// (RiskUpdate), in one transaction, as a new entry of its history.
+	ReplaceRisks(ctx context.Context, u RiskUpdate) ([]Change, error)
+	// Remediation returns the actions of the cluster's latest result
+	// without rebuilding it.
+	Remediation(ctx context.Context, cluster string) ([]result.Action, error)
 	// Scans lists a cluster's scans, newest first (history).
 	Scans(ctx context.Context, cluster string, limit int) ([]ScanInfo, error)
 
