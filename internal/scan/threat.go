@@ -13,6 +13,14 @@ type Threats interface {
 	Threat(ctx context.Context, cve string) (vulndb.Threat, bool)
 }
 
+// Enrich adds to matched findings what a scan adds from the database
+// besides the match: EPSS and KEV data through their CVE ids, CWEs and
+// SSVC decision points, as a scan does; for findings matched again
+// without the image (the server's re-match after a database update).
+func Enrich(ctx context.Context, db *vulndb.DB, findings []match.Finding) {
+	addThreats(ctx, db, findings)
+}
+
 // addThreats joins EPSS and KEV data onto findings through their CVE ids,
 // then their CWEs and SSVC decision points (addSSVC). A finding with
 // several CVEs takes the highest EPSS and any KEV listing.

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/runlens/runlens/internal/match"
 	"github.com/runlens/runlens/internal/rematch"
 	"github.com/runlens/runlens/internal/risk"
+	"github.com/runlens/runlens/internal/scan"
 	"github.com/runlens/runlens/internal/store"
 	"github.com/runlens/runlens/internal/vulndb"
 )
@@ -36,7 +38,8 @@ func (s *Server) rematch(ctx context.Context, old, new *vulndb.DB) error {
 			opts, _, err := s.rankOptions(ctx, cluster, prior{})
 			return opts, err
 		},
-		Now: s.opts.Now,
+		Enrich: func(ctx context.Context, findings []match.Finding) { scan.Enrich(ctx, new, findings) },
+		Now:    s.opts.Now,
 	})
 	if err != nil {
 		return err
