@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -123,17 +124,18 @@ func (s *Server) explainRisk(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// derive returns risk e as the cluster's latest result ranks it again,
-// or e itself (with empty inputs where it has none) when that ranking
-// no longer has it.
+// derive returns risk e as ranking it again with the server's inputs
+// derives it (its workload and its image's one finding, read alone: not
+// the cluster's whole result), or e itself (with empty inputs where it
+// has none) when that ranking no longer has it.
 func (s *Server) derive(r *http.Request, e *result.Risk) *result.Risk {
 	if e.Cluster != "" {
-		doc, err := s.st.LatestDocument(r.Context(), e.Cluster)
+		doc, err := s.riskDocument(r.Context(), e)
 		if err == nil {
 			err = s.rankDocument(r.Context(), e.Cluster, doc)
 		}
 		if err != nil {
-			s.log.WarnContext(r.Context(), "explain: ranking the cluster again", "cluster", e.Cluster, "err", err)
+			s.log.WarnContext(r.Context(), "explain: ranking the risk again", "cluster", e.Cluster, "risk", e.ID, "err", err)
 		} else {
 			for _, found := range risk.Find(doc, e.ID) {
 				if found.ID == e.ID {
@@ -151,6 +153,39 @@ func (s *Server) derive(r *http.Request, e *result.Risk) *result.Risk {
 		}
 	}
 	return &doc.Risks[0]
+}
+
+// riskDocument is the least of the cluster's result that ranks risk e
+// again: its workload, and its image with only its finding; the risk
+// itself is kept for what it said of runtime and VEX (rankDocument).
+func (s *Server) riskDocument(ctx context.Context, e *result.Risk) (*result.Document, error) {
+	im, err := s.st.Image(ctx, e.Image)
+	if err != nil {
+		return nil, err
+	}
+	img := *im.Image
+	img.Packages, img.Findings = nil, nil
+	if img.Target.Digest == "" {
+		img.Target.Digest = e.Image
+	}
+	if e.ImageReference != "" {
+		img.Target.Reference = e.ImageReference
+	}
+	for _, f := range im.Image.Findings {
+		p := &f.Package
+		if f.ID == e.Vulnerability && p.Name == e.Package.Name && p.Version == e.Package.Version && p.Location == e.Package.Location {
+			img.Findings = append(img.Findings, f)
+		}
+	}
+	doc := &result.Document{Images: []*result.Image{&img}, Risks: []result.Risk{*e}}
+	if kind, name, ok := strings.Cut(e.Workload, "/"); ok {
+		w, err := s.st.Workload(ctx, e.Cluster, e.Namespace, kind, name)
+		if err != nil {
+			return nil, err
+		}
+		doc.Workloads = []*result.Workload{w}
+	}
+	return doc, nil
 }
 
 func (s *Server) getFunnel(w http.ResponseWriter, r *http.Request) {

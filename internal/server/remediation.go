@@ -8,8 +8,8 @@ import (
 )
 
 // remediationCache keeps each cluster's remediation actions for its
-// latest scan: rebuilding the latest result to read them costs seconds
-// for a large cluster, and they change only with a new scan.
+// latest scan, as the store keeps them (store.Remediation): they change
+// only with a new entry of the cluster's history.
 type remediationCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedActions
@@ -29,12 +29,12 @@ func (rc *remediationCache) actions(ctx context.Context, st store.Store, c store
 	if ok && e.scan == c.LastScanID {
 		return e.actions, nil
 	}
-	doc, err := st.LatestDocument(ctx, c.Name)
+	list, err := st.Remediation(ctx, c.Name)
 	if err != nil {
 		return nil, err
 	}
-	acts := make([]clusterAction, 0, len(doc.Remediation))
-	for _, a := range doc.Remediation {
+	acts := make([]clusterAction, 0, len(list))
+	for _, a := range list {
 		acts = append(acts, clusterAction{Cluster: c.Name, Action: a})
 	}
 	rc.mu.Lock()

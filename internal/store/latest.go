@@ -200,3 +200,21 @@ func (s *sqlStore) PartialDocument(ctx context.Context, cluster string, digests 
 	doc.Workloads, doc.Images, doc.Risks, doc.Remediation = ws, imgs, nil, nil
 	return doc, nil
 }
+
+// Workload returns one workload of a cluster.
+func (s *sqlStore) Workload(ctx context.Context, cluster, namespace, kind, name string) (*result.Workload, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT data FROM workloads WHERE cluster = ? AND namespace = ? AND kind = ? AND name = ?`),
+		cluster, namespace, kind, name).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: workload %s/%s/%s/%s: %w", cluster, namespace, kind, name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: workload %s/%s/%s/%s: %w", cluster, namespace, kind, name, err)
+	}
+	w := &result.Workload{}
+	if err := unpack(data, w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}

@@ -85,6 +85,9 @@ type Store interface {
 	// Workloads lists the workloads of a cluster ("" for all), sorted by
 	// cluster, namespace, kind, name.
 	Workloads(ctx context.Context, cluster string) ([]result.Workload, error)
+	// Workload returns one workload of a cluster by namespace, kind and
+	// name.
+	Workload(ctx context.Context, cluster, namespace, kind, name string) (*result.Workload, error)
 	// Images lists every stored image (one per digest) with where it runs.
 	Images(ctx context.Context) ([]ImageInfo, error)
 	// Image returns one image with its inventory and current findings.
