@@ -16,13 +16,6 @@ import (
 // before a scrape reads them again.
 const metricsTTL = 15 * time.Second
 
-// NamespaceTierCounter is what a store may also offer: current
-// unsuppressed risks per cluster, namespace and tier. Without it,
-// runlens_risks has an empty namespace label.
-type NamespaceTierCounter interface {
-	NamespaceTierCounts(ctx context.Context) (map[string]map[string]map[string]int, error)
-}
-
 // metrics holds the server's Prometheus collectors, on a registry of
 // its own. No metric has a per-vulnerability or per-image label.
 type metrics struct {
@@ -91,27 +84,16 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) {
 // refresh sets the gauges computed from the store.
 func (m *metrics) refresh(ctx context.Context) error {
 	st := m.s.st
+	// Counts the store keeps as risks change: no scan of the risks.
+	counts, err := st.NamespaceTierCounts(ctx)
+	if err != nil {
+		return err
+	}
 	risks := map[[3]string]int{}
-	if nc, ok := st.(NamespaceTierCounter); ok {
-		counts, err := nc.NamespaceTierCounts(ctx)
-		if err != nil {
-			return err
-		}
-		for c, byNS := range counts {
-			for ns, byTier := range byNS {
-				for t, n := range byTier {
-					risks[[3]string{c, ns, t}] = n
-				}
-			}
-		}
-	} else {
-		counts, err := st.TierCounts(ctx)
-		if err != nil {
-			return err
-		}
-		for c, byTier := range counts {
+	for c, byNS := range counts {
+		for ns, byTier := range byNS {
 			for t, n := range byTier {
-				risks[[3]string{c, "", t}] = n
+				risks[[3]string{c, ns, t}] = n
 			}
 		}
 	}

@@ -59,6 +59,9 @@ func (s *sqlStore) IngestResult(ctx context.Context, in Ingest) (IngestStats, er
 		if err := s.ingestRisks(ctx, tx, &in, risks, packed, kept, at, &st); err != nil {
 			return err
 		}
+		if err := s.recountRisks(ctx, tx, in.Cluster); err != nil {
+			return err
+		}
 		return s.ingestScan(ctx, tx, &in, &st)
 	})
 	if err != nil {

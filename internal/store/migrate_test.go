@@ -14,8 +14,8 @@ import (
 func TestMigrations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		v, err := store.SchemaVersion(ctx, b.Store)
-		if err != nil || v != 4 {
-			t.Fatalf("fresh store at version %d, %v; want 4", v, err)
+		if err != nil || v != 5 {
+			t.Fatalf("fresh store at version %d, %v; want 5", v, err)
 		}
 		var dsn string
 		if b.Name == "sqlite" {
@@ -54,7 +54,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		if v, _ := store.SchemaVersion(ctx, st); v != 4 {
+		if v, _ := store.SchemaVersion(ctx, st); v != 5 {
 			t.Fatalf("migrated store at version %d", v)
 		}
 		// The rows are kept, and what migration 3 derives from them is
@@ -70,6 +70,10 @@ func TestMigrations(t *testing.T) {
 		}
 		if cs, _ := st.Clusters(ctx); len(cs) != 1 {
 			t.Fatalf("clusters after migrating %+v", cs)
+		}
+		// Migration 5 counts the stored risks.
+		if tc, err := st.TierCounts(ctx); err != nil || tc["prod"][risk.Tier] != 1 {
+			t.Fatalf("tier counts after migrating %v, %v", tc, err)
 		}
 		if _, err := st.CreateToken(ctx, store.Token{Name: "x", Scope: store.ScopeRead, Hash: []byte("h")}); err != nil {
 			t.Fatalf("tokens after migrating: %v", err)

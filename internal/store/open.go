@@ -22,6 +22,8 @@ type sqlStore struct {
 	d    *dialect
 	// path is the SQLite file ("" for PostgreSQL).
 	path string
+	// funnels caches Funnel("").
+	funnels funnelCache
 }
 
 // Open opens (creating when needed) the store named by dsn and applies

@@ -110,6 +110,9 @@ func (s *sqlStore) ReplaceRisks(ctx context.Context, u RiskUpdate) ([]Change, er
 		if out, err = s.replaceRiskRows(ctx, tx, &u, risks, packed); err != nil {
 			return err
 		}
+		if err := s.recountRisks(ctx, tx, u.Cluster); err != nil {
+			return err
+		}
 		return s.replaceScan(ctx, tx, &u, ls, out)
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // other risks and the other cluster stay as they were, the kept risk
 // keeps its first sight, the feed has one appeared and one disappeared
 // change of cause db-update, the cluster's history gains an entry and
-// its funnel and remediation follow the stored risks. A risk on
+// its funnel, counts and remediation follow the stored risks. A risk on
 // an image not replaced is refused and changes nothing.
 func TestReplaceRisks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
@@ -121,12 +121,26 @@ func TestReplaceRisks(t *testing.T) {
 		if scans[0].Funnel.Immediate != funnel.Immediate || funnel.Immediate == 0 {
 			t.Fatalf("scan funnel %+v, stored risks' %+v", scans[0].Funnel, funnel)
 		}
+		counts, err := st.NamespaceTierCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		unsup := map[string]int{}
 		for _, r := range rows {
 			if r.Suppressed == nil {
 				unsup[r.Namespace+"/"+r.Tier]++
 			}
 		}
+		got := map[string]int{}
+		for ns, tiers := range counts["prod"] {
+			for tier, n := range tiers {
+				got[ns+"/"+tier] = n
+			}
+		}
+		if !mapsEqual(got, unsup) {
+			t.Fatalf("namespace counts %v, want %v", got, unsup)
+		}
+
 		acts, err := st.Remediation(ctx, "prod")
 		if err != nil {
 			t.Fatal(err)

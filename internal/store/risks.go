@@ -147,33 +147,12 @@ func (s *sqlStore) Risk(ctx context.Context, id string) (*result.Risk, error) {
 	return &row.Risk, nil
 }
 
-// TierCounts counts current unsuppressed risks per cluster and tier.
-func (s *sqlStore) TierCounts(ctx context.Context) (map[string]map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT cluster, tier_rank, COUNT(*) FROM risks WHERE suppressed = 0 GROUP BY cluster, tier_rank`)
-	if err != nil {
-		return nil, fmt.Errorf("store: tier counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]int{}
-	for rows.Next() {
-		var cluster string
-		var rank, n int
-		if err := rows.Scan(&cluster, &rank, &n); err != nil {
-			return nil, fmt.Errorf("store: tier counts: %w", err)
-		}
-		if out[cluster] == nil {
-			out[cluster] = map[string]int{}
-		}
-		if rank < len(result.Tiers) {
-			out[cluster][result.Tiers[rank]] += n
-		}
-	}
-	return out, rows.Err()
-}
-
 // Funnel totals the current risks as RiskFunnel does: unique findings
 // (digest × vulnerability × package) per stage.
 func (s *sqlStore) Funnel(ctx context.Context, cluster string) (result.RiskFunnel, error) {
+	if cluster == "" {
+		return s.totalFunnel(ctx)
+	}
 	return s.funnel(ctx, s.r, cluster)
 }
 

@@ -79,8 +79,11 @@ type Store interface {
 	Risk(ctx context.Context, id string) (*result.Risk, error)
 	// Funnel totals the current risks, per cluster when cluster is set.
 	Funnel(ctx context.Context, cluster string) (result.RiskFunnel, error)
-	// TierCounts counts current unsuppressed risks per cluster and tier.
+	// TierCounts counts current unsuppressed risks per cluster and tier;
+	// NamespaceTierCounts per cluster, namespace and tier. Both read
+	// counts kept as the risks change.
 	TierCounts(ctx context.Context) (map[string]map[string]int, error)
+	NamespaceTierCounts(ctx context.Context) (map[string]map[string]map[string]int, error)
 
 	// Workloads lists the workloads of a cluster ("" for all), sorted by
 	// cluster, namespace, kind, name.
