@@ -307,33 +307,54 @@ func rerank(ctx context.Context, st store.Store, changed []string, opts Options,
 	}
 	slices.Sort(rep.Clusters)
 	db := &result.Database{BuiltAt: opts.Version.BuiltAt, Advisories: opts.Version.Advisories}
-	for _, c := range rep.Clusters {
-		ro, err := rankOptions(ctx, c, opts)
-		if err != nil {
-			return err
-		}
-		if opts.FullRerank {
+	if opts.FullRerank {
+		for _, c := range rep.Clusters {
+			ro, err := rankOptions(ctx, c, opts)
+			if err != nil {
+				return err
+			}
 			if err := rerankWhole(ctx, st, c, ro, db, opts, rep); err != nil {
 				return err
 			}
-			continue
 		}
-		digests := byCluster[c]
-		doc, err := st.PartialDocument(ctx, c, digests)
-		if err != nil {
-			return fmt.Errorf("rematch: cluster %s: %w", c, err)
-		}
-		doc.Database = db
-		if err := risk.Rank(doc, ro); err != nil {
-			return fmt.Errorf("rematch: rank %s: %w", c, err)
-		}
-		for i := range doc.Risks {
-			if doc.Risks[i].Cluster == "" {
-				doc.Risks[i].Cluster = c // an image no workload of the cluster runs
+		return nil
+	}
+	// Clusters are read and ranked two at a time ahead of the store,
+	// which writes them one by one, in order.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const ahead = 2
+	slots := make(chan struct{}, ahead)
+	ready := make([]chan rankedPart, len(rep.Clusters))
+	for i := range ready {
+		ready[i] = make(chan rankedPart, 1)
+	}
+	go func() {
+		for i, c := range rep.Clusters {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
+			go func() {
+				doc, err := rankPart(ctx, st, c, byCluster[c], db, opts)
+				ready[i] <- rankedPart{doc, err}
+			}()
 		}
-		changes, err := st.ReplaceRisks(ctx, store.RiskUpdate{Cluster: c, Digests: digests, Risks: doc.Risks,
+	}()
+	for i, c := range rep.Clusters {
+		var part rankedPart
+		select {
+		case part = <-ready[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if part.err != nil {
+			return part.err
+		}
+		changes, err := st.ReplaceRisks(ctx, store.RiskUpdate{Cluster: c, Digests: byCluster[c], Risks: part.doc.Risks,
 			Cause: store.CauseDBUpdate, Source: "db-update", Database: db, At: opts.Now()})
+		<-slots
 		if err != nil {
 			return fmt.Errorf("rematch: cluster %s: %w", c, err)
 		}
@@ -346,6 +367,35 @@ func rerank(ctx context.Context, st store.Store, changed []string, opts Options,
 		}
 	}
 	return nil
+}
+
+// rankedPart is a cluster's partial document, ranked, or why not.
+type rankedPart struct {
+	doc *result.Document
+	err error
+}
+
+// rankPart ranks the images of digests alone in cluster c's latest
+// result (the workloads running them, their new findings).
+func rankPart(ctx context.Context, st store.Store, c string, digests []string, db *result.Database, opts Options) (*result.Document, error) {
+	ro, err := rankOptions(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := st.PartialDocument(ctx, c, digests)
+	if err != nil {
+		return nil, fmt.Errorf("rematch: cluster %s: %w", c, err)
+	}
+	doc.Database = db
+	if err := risk.Rank(doc, ro); err != nil {
+		return nil, fmt.Errorf("rematch: rank %s: %w", c, err)
+	}
+	for i := range doc.Risks {
+		if doc.Risks[i].Cluster == "" {
+			doc.Risks[i].Cluster = c // an image no workload of the cluster runs
+		}
+	}
+	return doc, nil
 }
 
 // rankOptions are the ranking options of cluster c.

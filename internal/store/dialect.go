@@ -36,6 +36,17 @@ var (
 	}
 )
 
+// byDigest is the condition "cluster = ?" for a query that also names
+// a few digests: on SQLite, whose planner would otherwise walk the
+// cluster's index (every risk of the cluster), written so that the
+// digest index is used instead.
+func (d *dialect) byDigest() string {
+	if d.name == "sqlite" {
+		return "+cluster = ?"
+	}
+	return "cluster = ?"
+}
+
 // q rebinds a query written with ? placeholders for the dialect.
 func (d *dialect) q(query string) string {
 	if !d.dollar {

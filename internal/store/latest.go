@@ -110,7 +110,7 @@ func (s *sqlStore) clusterRisks(ctx context.Context, cluster string, digests []s
 	} else {
 		err = chunks(digests, func(part []string) error {
 			list, a := inList(part)
-			return read(`SELECT data FROM risks WHERE cluster = ? AND digest IN `+list, append([]any{cluster}, a...)...)
+			return read(`SELECT data FROM risks WHERE `+s.d.byDigest()+` AND digest IN `+list, append([]any{cluster}, a...)...)
 		})
 	}
 	if err != nil {

@@ -107,13 +107,21 @@ func (s *sqlStore) ReplaceRisks(ctx context.Context, u RiskUpdate) ([]Change, er
 		if err != nil {
 			return err
 		}
+		before, err := s.digestsFunnel(ctx, tx, u.Cluster, u.Digests)
+		if err != nil {
+			return err
+		}
 		if out, err = s.replaceRiskRows(ctx, tx, &u, risks, packed); err != nil {
+			return err
+		}
+		after, err := s.digestsFunnel(ctx, tx, u.Cluster, u.Digests)
+		if err != nil {
 			return err
 		}
 		if err := s.recountRisks(ctx, tx, u.Cluster); err != nil {
 			return err
 		}
-		return s.replaceScan(ctx, tx, &u, ls, out)
+		return s.replaceScan(ctx, tx, &u, ls, out, before, after)
 	})
 	if err != nil {
 		return nil, err
@@ -128,7 +136,7 @@ func (s *sqlStore) replaceRiskRows(ctx context.Context, tx *sql.Tx, u *RiskUpdat
 	err := chunks(u.Digests, func(part []string) error {
 		list, a := inList(part)
 		rows, err := tx.QueryContext(ctx, s.d.q(`SELECT id, first_seen, namespace, workload, digest, vuln, package, version, severity, tier_rank, data
-			FROM risks WHERE cluster = ? AND digest IN `+list), append([]any{u.Cluster}, a...)...)
+			FROM risks WHERE `+s.d.byDigest()+` AND digest IN `+list), append([]any{u.Cluster}, a...)...)
 		if err != nil {
 			return err
 		}
@@ -188,7 +196,7 @@ func (s *sqlStore) replaceRiskRows(ctx context.Context, tx *sql.Tx, u *RiskUpdat
 	}
 	if err := chunks(u.Digests, func(part []string) error {
 		list, a := inList(part)
-		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE risks SET last_seen = ? WHERE cluster = ? AND last_seen <> ? AND digest IN `+list),
+		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE risks SET last_seen = ? WHERE `+s.d.byDigest()+` AND last_seen <> ? AND digest IN `+list),
 			append([]any{at, u.Cluster, at}, a...)...)
 		return err
 	}); err != nil {
@@ -205,13 +213,20 @@ func (s *sqlStore) replaceRiskRows(ctx context.Context, tx *sql.Tx, u *RiskUpdat
 
 // replaceScan records a RiskUpdate as the cluster's newest scan: the
 // latest scan's document moves to it, with the funnel of the stored
-// risks, the update's database and no remediation (grouped again when
-// read).
-func (s *sqlStore) replaceScan(ctx context.Context, tx *sql.Tx, u *RiskUpdate, ls *latestScan, changes []Change) error {
-	funnel, err := s.funnel(ctx, tx, u.Cluster)
-	if err != nil {
-		return err
+// risks (the cluster's, less what the replaced images' risks counted
+// before, plus what they count after: a funnel counts findings, each of
+// one image), the update's database and no remediation (grouped again
+// when read).
+func (s *sqlStore) replaceScan(ctx context.Context, tx *sql.Tx, u *RiskUpdate, ls *latestScan, changes []Change, before, after result.RiskFunnel) error {
+	var text string
+	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT info FROM clusters WHERE name = ?`), u.Cluster).Scan(&text); err != nil {
+		return fmt.Errorf("store: cluster %s: %w", u.Cluster, err)
 	}
+	var info ClusterInfo
+	if err := json.Unmarshal([]byte(text), &info); err != nil {
+		return fmt.Errorf("store: cluster %s: %w", u.Cluster, err)
+	}
+	funnel := addFunnels(addFunnels(info.Funnel, before, -1), after, 1)
 	var appeared, gone int
 	for _, c := range changes {
 		if c.Kind == ChangeAppeared {
@@ -229,7 +244,7 @@ func (s *sqlStore) replaceScan(ctx context.Context, tx *sql.Tx, u *RiskUpdate, l
 	}
 	at := nanos(u.At)
 	var id int64
-	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO scans (cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared, document, remediation, db_version)
+	err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO scans (cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared, document, remediation, db_version)
 		SELECT cluster, CAST(? AS TEXT), CAST(? AS BIGINT), command, CAST(? AS BIGINT), status, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), document, NULL, CAST(? AS TEXT)
 		FROM scans WHERE id = ? RETURNING id`),
 		u.Source, at, built, jsonText(&funnel), appeared, gone, dbv, ls.id).Scan(&id)
@@ -238,14 +253,6 @@ func (s *sqlStore) replaceScan(ctx context.Context, tx *sql.Tx, u *RiskUpdate, l
 	}
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE scans SET document = NULL, remediation = NULL WHERE id = ?`), ls.id); err != nil {
 		return fmt.Errorf("store: scans: %w", err)
-	}
-	var text string
-	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT info FROM clusters WHERE name = ?`), u.Cluster).Scan(&text); err != nil {
-		return fmt.Errorf("store: cluster %s: %w", u.Cluster, err)
-	}
-	var info ClusterInfo
-	if err := json.Unmarshal([]byte(text), &info); err != nil {
-		return fmt.Errorf("store: cluster %s: %w", u.Cluster, err)
 	}
 	info.Funnel = funnel
 	if info.Summary != nil {

@@ -162,6 +162,11 @@ func (s *sqlStore) funnel(ctx context.Context, x execer, cluster string) (result
 	if cluster != "" {
 		where, args = " WHERE cluster = ?", []any{cluster}
 	}
+	return s.funnelWhere(ctx, x, where, args)
+}
+
+// funnelWhere totals the risks a WHERE clause keeps.
+func (s *sqlStore) funnelWhere(ctx context.Context, x execer, where string, args []any) (result.RiskFunnel, error) {
 	rows, err := x.QueryContext(ctx, s.d.q(`SELECT COUNT(*),
 		MIN(CASE WHEN suppressed = 0 THEN tier_rank ELSE 99 END),
 		MAX(CASE WHEN exposure <> 'isolated' THEN 1 ELSE 0 END),
