@@ -93,7 +93,7 @@ func runBench(t *testing.T, b storetest.Backend, sc scale, apiN, uiN int) figure
 	if err := os.WriteFile(docPath, bs, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wantRisks := len(doc.Risks)
+	wantRisks, jsonMB := len(doc.Risks), float64(len(bs))/(1<<20)
 	doc, bs, fx.findings = nil, nil, nil
 
 	_, secret, err := server.CreateToken(ctx, b.Store, "bench", store.ScopeRead, "", time.Now())
@@ -110,7 +110,8 @@ func runBench(t *testing.T, b storetest.Backend, sc scale, apiN, uiN int) figure
 	if r.Risks != wantRisks {
 		t.Fatalf("ingest stored %d risks, want %d", r.Risks, wantRisks)
 	}
-	t.Logf("%s: ingest of %s (%d risks): %v", b.Name, clusterName(last), r.Risks, fg.ingest.Round(time.Millisecond))
+	t.Logf("%s: ingest of %s (%d risks, %.0f MB of JSON): %v; server peak RSS %.0f MB once decoded, %.0f MB after the ingest",
+		b.Name, clusterName(last), r.Risks, jsonMB, fg.ingest.Round(time.Millisecond), r.DecodedRSSMB, r.MaxRSSMB)
 
 	cl := &client{base: ch.URL, token: secret, http: &http.Client{Timeout: 10 * time.Minute}}
 	var seen []store.RiskRow
@@ -121,6 +122,7 @@ func runBench(t *testing.T, b storetest.Backend, sc scale, apiN, uiN int) figure
 		t.Logf("%s: UI %s: %d requests, p95 %v", b.Name, p, len(fg.uiTimes[p]), p95(fg.uiTimes[p]).Round(time.Millisecond))
 	}
 
+	t.Logf("%s: server peak RSS after the reads %.0f MB", b.Name, ch.do(t, "rss").MaxRSSMB)
 	r = ch.do(t, "rematch")
 	fg.rematch, fg.report = seconds(r.Seconds), *r.Rematch
 	rep := fg.report

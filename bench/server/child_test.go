@@ -38,6 +38,20 @@ type reply struct {
 	Seconds float64         `json:"seconds"`
 	Risks   int             `json:"risks,omitempty"`
 	Rematch *rematch.Report `json:"rematch,omitempty"`
+	// MaxRSSMB is the child's peak RSS so far, to tell which step set it.
+	MaxRSSMB float64 `json:"max_rss_mb"`
+	// DecodedRSSMB is the peak RSS once an ingested result is decoded,
+	// before IngestResult.
+	DecodedRSSMB float64 `json:"decoded_rss_mb,omitempty"`
+}
+
+// maxRSSMB is this process's peak RSS so far.
+func maxRSSMB() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
 }
 
 // runChild serves the store on a loopback httptest server, prints its
@@ -83,6 +97,7 @@ func runChild() error {
 		switch f[0] {
 		case "quit":
 			return nil
+		case "rss":
 		case "ingest":
 			r, err = childIngest(ctx, st, f[1:])
 		case "rematch":
@@ -93,6 +108,7 @@ func runChild() error {
 		if err != nil {
 			r.Error = err.Error()
 		}
+		r.MaxRSSMB = maxRSSMB()
 		if err := out.Encode(r); err != nil {
 			return err
 		}
@@ -114,11 +130,12 @@ func childIngest(ctx context.Context, st store.Store, args []string) (reply, err
 		return reply{}, err
 	}
 	b = nil
+	decoded := maxRSSMB()
 	var at int64
 	fmt.Sscan(args[2], &at)
 	start := time.Now()
 	stats, err := st.IngestResult(ctx, store.Ingest{Cluster: args[1], Source: "push:bench", Cause: store.CauseScan, Document: &doc, At: time.Unix(at, 0).UTC()})
-	return reply{Seconds: time.Since(start).Seconds(), Risks: stats.Risks}, err
+	return reply{Seconds: time.Since(start).Seconds(), Risks: stats.Risks, DecodedRSSMB: decoded}, err
 }
 
 // childRematch opens both databases and times rematch.Run between them.

@@ -95,6 +95,8 @@ func apiMix(t testing.TB, c *client, sc scale, n int) ([]time.Duration, []store.
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var times []time.Duration
+	var slow []timed
+	defer func() { logSlowest(t, slow, 5) }()
 	var seen []store.RiskRow
 	for i := 0; len(times) < n; i++ {
 		v := url.Values{"limit": {"100"}}
@@ -113,6 +115,7 @@ func apiMix(t testing.TB, c *client, sc scale, n int) ([]time.Duration, []store.
 		for page := 0; page < 1+btoi(i%4 == 3); page++ {
 			body, took := c.get(t, path)
 			times = append(times, took)
+			slow = append(slow, timed{took, path})
 			var p store.RiskPage
 			if err := json.Unmarshal(body, &p); err != nil {
 				t.Fatalf("%s: %v", path, err)
@@ -136,6 +139,22 @@ func apiMix(t testing.TB, c *client, sc scale, n int) ([]time.Duration, []store.
 		}
 	}
 	return times, seen
+}
+
+// timed is one request's time.
+type timed struct {
+	d    time.Duration
+	path string
+}
+
+// logSlowest logs the n slowest requests, for the README's "what the
+// figures say".
+func logSlowest(t testing.TB, ts []timed, n int) {
+	slices.SortFunc(ts, func(a, b timed) int { return int(b.d - a.d) })
+	for _, x := range ts[:min(n, len(ts))] {
+		u, _ := url.QueryUnescape(x.path)
+		t.Logf("slow: %v %s", x.d.Round(time.Millisecond), u)
+	}
 }
 
 func btoi(b bool) int {
@@ -169,7 +188,10 @@ func uiMix(t testing.TB, c *client, sc scale, seen []store.RiskRow, n int) map[s
 				v.Set(uk, val)
 			}
 		}
-		if i%5 == 4 {
+		switch i % 5 {
+		case 2:
+			v.Set("new", "db")
+		case 4:
 			v.Set("new", "24h")
 		}
 		paths := map[string]string{
