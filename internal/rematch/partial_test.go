@@ -145,6 +145,30 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 				t.Fatalf("%s: latest document has %d risks, database %+v", c, len(doc.Risks), doc.Database)
 			}
 		}
+		// Every change, of a finding or a risk, is dated by the run's clock.
+		q := store.ChangeQuery{Cause: store.CauseDBUpdate, Limit: 1000}
+		findingChanges := 0
+		for {
+			p, err := partial.Changes(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.Changes {
+				if !c.At.Equal(at.Add(time.Hour)) && !c.At.Equal(at.Add(2*time.Hour)) {
+					t.Fatalf("change dated %v, not by the run's clock: %+v", c.At, c)
+				}
+				if c.RiskID == "" {
+					findingChanges++
+				}
+			}
+			if p.Next == "" {
+				break
+			}
+			q.Cursor = p.Next
+		}
+		if findingChanges == 0 {
+			t.Fatal("no finding change in the feed")
+		}
 		fc, err := full.Clusters(ctx)
 		if err != nil {
 			t.Fatal(err)

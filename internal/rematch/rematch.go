@@ -223,7 +223,7 @@ func rematchOne(ctx context.Context, st store.Store, db *vulndb.DB, digest strin
 	if same(prev, fs) {
 		return 0, 0, false, nil
 	}
-	changes, err := st.ReplaceFindings(ctx, digest, fs, opts.Version)
+	changes, err := st.ReplaceFindingsAt(ctx, digest, fs, opts.Version, opts.Now())
 	if err != nil {
 		return 0, 0, false, err
 	}

@@ -14,9 +14,17 @@ import (
 
 // ReplaceFindings replaces a digest's findings after a re-match, in one
 // transaction, with a Change (cause CauseDBUpdate) for each finding that
-// appeared or disappeared.
+// appeared or disappeared, dated now.
 func (s *sqlStore) ReplaceFindings(ctx context.Context, digest string, findings []match.Finding, db DBVersion) ([]Change, error) {
-	at := time.Now()
+	return s.ReplaceFindingsAt(ctx, digest, findings, db, time.Now())
+}
+
+// ReplaceFindingsAt is ReplaceFindings with its changes (and the first
+// sight of the findings new) dated at.
+func (s *sqlStore) ReplaceFindingsAt(ctx context.Context, digest string, findings []match.Finding, db DBVersion, at time.Time) ([]Change, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
 	var out []Change
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = nil

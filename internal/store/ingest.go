@@ -135,6 +135,15 @@ func (s *sqlStore) ingestImages(ctx context.Context, tx *sql.Tx, doc *result.Doc
 	if err := s.writeImages(ctx, tx, imgs, fresh, rescanned, owners, at); err != nil {
 		return nil, err
 	}
+	for _, d := range digests {
+		// A failed or partial rescan keeps the inventory and findings of
+		// the earlier scan, and says how the latest went.
+		if kept[d] && prev[d] != imgs[d].Status {
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE images SET status = ? WHERE digest = ?`), imgs[d].Status, d); err != nil {
+				return nil, fmt.Errorf("store: image %s: %w", d, err)
+			}
+		}
+	}
 	if err := s.writeFindings(ctx, tx, imgs, rescanned, kept, at); err != nil {
 		return nil, err
 	}

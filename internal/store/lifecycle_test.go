@@ -115,7 +115,8 @@ func allChanges(t *testing.T, st store.Store, q store.ChangeQuery) []store.Chang
 
 // TestFailedScanNeverReadsClean rescans a cluster whose one image now
 // fails to scan (no findings in the result): the image keeps its
-// findings, its risks stay listed, and nothing of it disappears.
+// findings, its risks stay listed, and nothing of it disappears; its
+// status is the latest scan's, in Images too, until a scan succeeds.
 func TestFailedScanNeverReadsClean(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		d1 := storetest.Document("prod", 12, storetest.DocOptions{Images: 4})
@@ -153,7 +154,7 @@ func TestFailedScanNeverReadsClean(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(after.Image.Findings) != len(before.Image.Findings) || after.Status != result.StatusScanned || len(after.Image.Packages) == 0 {
+			if len(after.Image.Findings) != len(before.Image.Findings) || after.Status != status || len(after.Image.Packages) == 0 {
 				t.Fatalf("%s: image after: status %s, %d findings (was %d), %d packages", status, after.Status, len(after.Image.Findings), len(before.Image.Findings), len(after.Image.Packages))
 			}
 			if got := ids(allRisks(t, b.Store, store.RiskQuery{Image: victim, Limit: 1000})); !slices.Equal(got, wantRisks) {
@@ -168,8 +169,37 @@ func TestFailedScanNeverReadsClean(t *testing.T) {
 					t.Fatalf("%s: latest document reads the image as clean", status)
 				}
 			}
+			if got := imageStatus(t, b.Store, victim); got != status {
+				t.Fatalf("%s: Images says %s", status, got)
+			}
+		}
+		// A scan that succeeds again says so.
+		if _, err := b.Store.IngestResult(ctx, store.Ingest{Cluster: "prod", Document: d1, At: time.Unix(300, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := imageStatus(t, b.Store, victim); got != result.StatusScanned {
+			t.Fatalf("after a good scan Images says %s", got)
+		}
+		if after, err := b.Store.Image(ctx, victim); err != nil || len(after.Image.Findings) != len(before.Image.Findings) || len(after.Image.Packages) == 0 {
+			t.Fatalf("image after a good scan: %+v, %v", after, err)
 		}
 	})
+}
+
+// imageStatus is the status Images gives digest.
+func imageStatus(t *testing.T, st store.Store, digest string) string {
+	t.Helper()
+	imgs, err := st.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range imgs {
+		if im.Digest == digest {
+			return im.Status
+		}
+	}
+	t.Fatalf("no image %s", digest)
+	return ""
 }
 
 // TestIngestRefusesAnotherCluster: a document whose workloads or risks

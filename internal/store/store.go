@@ -110,6 +110,9 @@ type Store interface {
 	// one transaction, recording a Change (cause CauseDBUpdate) for every
 	// finding that appeared or disappeared.
 	ReplaceFindings(ctx context.Context, digest string, findings []match.Finding, db DBVersion) ([]Change, error)
+	// ReplaceFindingsAt is ReplaceFindings dating its changes (and the
+	// first sight of new findings) at, not now: a re-match's own clock.
+	ReplaceFindingsAt(ctx context.Context, digest string, findings []match.Finding, db DBVersion, at time.Time) ([]Change, error)
 
 	// Changes returns the feed of appeared/disappeared findings and risks
 	// after the given time, newest first, one page at a time.
