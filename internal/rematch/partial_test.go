@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlens/runlens/internal/inventory"
 	"github.com/runlens/runlens/internal/rematch"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/risk"
@@ -16,8 +17,17 @@ import (
 	"github.com/runlens/runlens/internal/vulndb"
 )
 
+// leftPadAdvisory is an npm advisory for left-pad, which only image 0
+// of seedClusters holds.
+const leftPadAdvisory = `{"schema_version":"1.6.0","id":"GHSA-0000-left-pad0","modified":"2026-06-01T00:00:00Z","published":"2026-06-01T00:00:00Z",
+	"aliases":["CVE-2026-7000"],"summary":"left-pad: prototype pollution",
+	"affected":[{"package":{"ecosystem":"npm","name":"left-pad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"9.0.0"}]}]}],
+	"database_specific":{"severity":"HIGH"}}`
+
 // seedClusters stores three clusters' results: two sharing their
-// images, one with images of its own.
+// images, one with images of its own. In the first two, images 0 and 2
+// are of one repository (their actions group both) and image 0 alone
+// holds left-pad.
 func seedClusters(t *testing.T, st store.Store, at time.Time) {
 	t.Helper()
 	for _, c := range []struct {
@@ -26,6 +36,29 @@ func seedClusters(t *testing.T, st store.Store, at time.Time) {
 		w    int
 	}{{"alpha", storetest.DocOptions{Images: 6}, 12}, {"beta", storetest.DocOptions{Images: 6}, 7}, {"gamma", storetest.DocOptions{Images: 5, FirstImage: 20}, 9}} {
 		doc := storetest.Document(c.name, c.w, c.o)
+		if c.o.FirstImage == 0 {
+			repo := ""
+			for _, w := range doc.Workloads {
+				for i := range w.Containers {
+					if w.Containers[i].Digest == storetest.Digest(0) {
+						repo = w.Containers[i].Repository
+					}
+				}
+			}
+			for _, w := range doc.Workloads {
+				for i := range w.Containers {
+					if w.Containers[i].Digest == storetest.Digest(2) {
+						w.Containers[i].Repository = repo
+					}
+				}
+			}
+			for _, img := range doc.Images {
+				if img.Target.Digest == storetest.Digest(0) {
+					img.Packages = append(img.Packages, inventory.Package{Name: "left-pad", Version: "1.0.0", Ecosystem: "npm", Type: "npm",
+						PURL: "pkg:npm/left-pad@1.0.0", Locations: []string{"/app/node_modules/left-pad/package.json"}})
+				}
+			}
+		}
 		if _, err := st.IngestResult(context.Background(), store.Ingest{Cluster: c.name, Document: doc, At: at}); err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +96,8 @@ func allRisks(t *testing.T, st store.Store, cluster string) map[string]riskState
 // TestPartialRerankEqualsFull runs the same two database updates over
 // two stores seeded alike, one ranking each affected cluster whole and
 // one ranking only the images whose findings changed (v2 adds an
-// advisory for requests and drops lodash's: risks appear and go): every
+// advisory for requests and drops lodash's: risks appear and go; v3 one
+// for left-pad, of one image whose repository holds another): every
 // cluster ends with the same risks (ids, tiers, scores, first sight),
 // funnel and remediation actions, and the feed counts the same changes.
 func TestPartialRerankEqualsFull(t *testing.T) {
@@ -71,6 +105,7 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	v1 := buildDB(t, at, opensslAdvisory, lodashAdvisory)
 	v2 := buildDB(t, at.Add(24*time.Hour), opensslAdvisory, requestsAdvisory)
+	v3 := buildDB(t, at.Add(48*time.Hour), opensslAdvisory, requestsAdvisory, leftPadAdvisory)
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		full := b.Store
 		var partial store.Store
@@ -88,7 +123,7 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 			seedClusters(t, st, at)
 			now := at.Add(time.Hour)
 			opts := rematch.Options{Rank: risk.Options{Now: at}, FullRerank: i == 0, Now: func() time.Time { return now }}
-			for _, step := range []struct{ old, new *vulndb.DB }{{nil, v1}, {v1, v2}} {
+			for _, step := range []struct{ old, new *vulndb.DB }{{nil, v1}, {v1, v2}, {v2, v3}} {
 				rep, err := rematch.Run(ctx, st, step.old, step.new, opts)
 				if err != nil {
 					t.Fatal(err)
@@ -105,6 +140,9 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 		}
 		if last := reps[1][1]; last.RisksAppeared == 0 || last.RisksDisappeared == 0 {
 			t.Fatalf("the second update changed no risk both ways: %+v", last)
+		}
+		if third := reps[1][2]; third.Changed != 1 || third.RisksAppeared == 0 {
+			t.Fatalf("the third update (left-pad, image 0 alone): %+v", third)
 		}
 		for _, c := range []string{"alpha", "beta", "gamma"} {
 			fr, pr := allRisks(t, full, c), allRisks(t, partial, c)
@@ -141,7 +179,11 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameActions(t, c+" (document)", fa, doc.Remediation)
-			if len(doc.Risks) != len(pr) || doc.Database == nil || !doc.Database.BuiltAt.Equal(v2.Metadata().BuiltAt) {
+			whole, err := full.LatestDocument(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Risks) != len(pr) || doc.Database == nil || whole.Database == nil || !doc.Database.BuiltAt.Equal(whole.Database.BuiltAt) {
 				t.Fatalf("%s: latest document has %d risks, database %+v", c, len(doc.Risks), doc.Database)
 			}
 		}
@@ -154,7 +196,7 @@ func TestPartialRerankEqualsFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range p.Changes {
-				if !c.At.Equal(at.Add(time.Hour)) && !c.At.Equal(at.Add(2*time.Hour)) {
+				if h := c.At.Sub(at); h != time.Hour && h != 2*time.Hour && h != 3*time.Hour {
 					t.Fatalf("change dated %v, not by the run's clock: %+v", c.At, c)
 				}
 				if c.RiskID == "" {

@@ -352,8 +352,13 @@ func rerank(ctx context.Context, st store.Store, changed []string, opts Options,
 		if part.err != nil {
 			return part.err
 		}
+		acts, err := remediationAfter(ctx, st, c, byCluster[c], part.doc)
+		if err != nil {
+			<-slots
+			return fmt.Errorf("rematch: remediation of %s: %w", c, err)
+		}
 		changes, err := st.ReplaceRisks(ctx, store.RiskUpdate{Cluster: c, Digests: byCluster[c], Risks: part.doc.Risks,
-			Cause: store.CauseDBUpdate, Source: "db-update", Database: db, At: opts.Now()})
+			Cause: store.CauseDBUpdate, Source: "db-update", Database: db, At: opts.Now(), Remediation: acts})
 		<-slots
 		if err != nil {
 			return fmt.Errorf("rematch: cluster %s: %w", c, err)

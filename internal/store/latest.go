@@ -85,6 +85,15 @@ func (s *sqlStore) latestScanDocument(ctx context.Context, cluster string) (*lat
 	return ls, doc, nil
 }
 
+// ClusterRisks reads the cluster's current risks on digests, most
+// urgent first.
+func (s *sqlStore) ClusterRisks(ctx context.Context, cluster string, digests []string) ([]result.Risk, error) {
+	if digests == nil {
+		digests = []string{}
+	}
+	return s.clusterRisks(ctx, cluster, digests)
+}
+
 // clusterRisks reads the cluster's current risks (of digests only, when
 // given), most urgent first.
 func (s *sqlStore) clusterRisks(ctx context.Context, cluster string, digests []string) ([]result.Risk, error) {

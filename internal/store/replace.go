@@ -26,6 +26,10 @@ type RiskUpdate struct {
 	Database *result.Database
 	// At is when the change happens (now when zero).
 	At time.Time
+	// Remediation, when set, are the cluster's actions after the
+	// update; when nil they are grouped again from the stored risks at
+	// their next read.
+	Remediation []result.Action
 }
 
 // findingsOf reads the current findings of digests.
@@ -243,11 +247,18 @@ func (s *sqlStore) replaceScan(ctx context.Context, tx *sql.Tx, u *RiskUpdate, l
 		dbv = jsonText(ls.database)
 	}
 	at := nanos(u.At)
+	var remedy []byte
+	if u.Remediation != nil {
+		var err error
+		if remedy, err = pack(u.Remediation); err != nil {
+			return err
+		}
+	}
 	var id int64
 	err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO scans (cluster, source, at, command, db_built_at, status, funnel, appeared, disappeared, document, remediation, db_version)
-		SELECT cluster, CAST(? AS TEXT), CAST(? AS BIGINT), command, CAST(? AS BIGINT), status, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), document, NULL, CAST(? AS TEXT)
+		SELECT cluster, CAST(? AS TEXT), CAST(? AS BIGINT), command, CAST(? AS BIGINT), status, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), document, CAST(? AS `+s.d.blob+`), CAST(? AS TEXT)
 		FROM scans WHERE id = ? RETURNING id`),
-		u.Source, at, built, jsonText(&funnel), appeared, gone, dbv, ls.id).Scan(&id)
+		u.Source, at, built, jsonText(&funnel), appeared, gone, remedy, dbv, ls.id).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("store: scans: %w", err)
 	}

@@ -66,6 +66,9 @@ type Store interface {
 	// ReplaceRisks replaces the cluster's risks on some of its images
 	// (RiskUpdate), in one transaction, as a new entry of its history.
 	ReplaceRisks(ctx context.Context, u RiskUpdate) ([]Change, error)
+	// ClusterRisks returns the cluster's current risks on digests (read
+	// through the digest index), most urgent first.
+	ClusterRisks(ctx context.Context, cluster string, digests []string) ([]result.Risk, error)
 	// Remediation returns the actions of the cluster's latest result
 	// without rebuilding it.
 	Remediation(ctx context.Context, cluster string) ([]result.Action, error)
