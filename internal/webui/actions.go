@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/runlens/runlens/internal/result"
 )
@@ -13,26 +12,18 @@ import (
 // actionsCap is how many actions the page lists.
 const actionsCap = 500
 
-// cachedActions is one cluster's remediation at one scan; refreshing
-// says a newer scan's is being read.
+// cachedActions is one cluster's remediation at one scan.
 type cachedActions struct {
-	scanID     int64
-	actions    []result.Action
-	refreshing bool
+	scanID  int64
+	actions []result.Action
 }
-
-// actionsRefreshTimeout bounds a background read of a cluster's
-// document.
-const actionsRefreshTimeout = 5 * time.Minute
 
 // actionsView is the remediation page.
 type actionsView struct {
 	Actions []result.Action
 	More    int
-	// Clusters counts the clusters merged; Stale names those shown from
-	// an earlier scan while their latest is read.
+	// Clusters counts the clusters merged.
 	Clusters int
-	Stale    []string
 }
 
 func (u *ui) actionsPage(w http.ResponseWriter, r *http.Request) {
@@ -45,13 +36,10 @@ func (u *ui) actionsPage(w http.ResponseWriter, r *http.Request) {
 	var all [][]result.Action
 	v := actionsView{Clusters: len(clusters)}
 	for _, c := range clusters {
-		acts, stale, err := u.clusterActions(ctx, c.Name, c.LastScanID)
+		acts, err := u.clusterActions(ctx, c.Name, c.LastScanID)
 		if err != nil {
 			u.fail(w, r, "remediation of cluster "+c.Name, err)
 			return
-		}
-		if stale {
-			v.Stale = append(v.Stale, c.Name)
 		}
 		all = append(all, acts)
 	}
@@ -60,53 +48,24 @@ func (u *ui) actionsPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "actions", "", page{Title: "Actions", Nav: "actions", Data: v})
 }
 
-// clusterActions are a cluster's latest remediation actions, from the
-// cache while its latest scan is the same. Rebuilding a big cluster's
-// document takes seconds, so once a cluster has been read, a newer scan
-// is read in the background (once) and the earlier actions are given
-// meanwhile, stale set.
-func (u *ui) clusterActions(ctx context.Context, cluster string, scanID int64) (acts []result.Action, stale bool, err error) {
+// clusterActions are a cluster's latest remediation actions, as the
+// store keeps them with its latest scan, cached while that scan is the
+// latest.
+func (u *ui) clusterActions(ctx context.Context, cluster string, scanID int64) ([]result.Action, error) {
 	u.mu.Lock()
 	c, ok := u.actions[cluster]
+	u.mu.Unlock()
 	if ok && c.scanID == scanID {
-		u.mu.Unlock()
-		return c.actions, false, nil
+		return c.actions, nil
 	}
-	if ok {
-		if !c.refreshing {
-			c.refreshing = true
-			u.actions[cluster] = c
-			go u.refreshActions(cluster, scanID)
-		}
-		u.mu.Unlock()
-		return c.actions, true, nil
-	}
-	u.mu.Unlock()
-	doc, err := u.st.LatestDocument(ctx, cluster)
+	acts, err := u.st.Remediation(ctx, cluster)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	u.mu.Lock()
-	u.actions[cluster] = cachedActions{scanID: scanID, actions: doc.Remediation}
+	u.actions[cluster] = cachedActions{scanID: scanID, actions: acts}
 	u.mu.Unlock()
-	return doc.Remediation, false, nil
-}
-
-// refreshActions reads a cluster's newer remediation into the cache.
-func (u *ui) refreshActions(cluster string, scanID int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), actionsRefreshTimeout)
-	defer cancel()
-	doc, err := u.st.LatestDocument(ctx, cluster)
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	c := u.actions[cluster]
-	c.refreshing = false
-	if err != nil {
-		u.log.WarnContext(ctx, "webui: reading a cluster's remediation", "cluster", cluster, "err", err)
-	} else {
-		c = cachedActions{scanID: scanID, actions: doc.Remediation}
-	}
-	u.actions[cluster] = c
+	return acts, nil
 }
 
 // mergeActions joins the clusters' actions on the same fix (kind,
