@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,19 +34,42 @@ func (u *ui) actionsPage(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, "clusters", err)
 		return
 	}
-	var all [][]result.Action
 	v := actionsView{Clusters: len(clusters)}
+	// The merged list stands until any cluster has a newer scan.
+	var key strings.Builder
 	for _, c := range clusters {
-		acts, err := u.clusterActions(ctx, c.Name, c.LastScanID)
-		if err != nil {
-			u.fail(w, r, "remediation of cluster "+c.Name, err)
-			return
-		}
-		all = append(all, acts)
+		fmt.Fprintf(&key, "%s\x00%d\x00", c.Name, c.LastScanID)
 	}
-	merged := mergeActions(all)
-	v.Actions, v.More = capList(merged, actionsCap)
+	u.mu.Lock()
+	m := u.merged
+	u.mu.Unlock()
+	if m.key != key.String() || m.actions == nil {
+		var all [][]result.Action
+		for _, c := range clusters {
+			acts, err := u.clusterActions(ctx, c.Name, c.LastScanID)
+			if err != nil {
+				u.fail(w, r, "remediation of cluster "+c.Name, err)
+				return
+			}
+			all = append(all, acts)
+		}
+		m = mergedActions{key: key.String(), actions: mergeActions(all)}
+		if m.actions == nil {
+			m.actions = []result.Action{}
+		}
+		u.mu.Lock()
+		u.merged = m
+		u.mu.Unlock()
+	}
+	v.Actions, v.More = capList(m.actions, actionsCap)
 	u.render(w, r, http.StatusOK, "actions", "", page{Title: "Actions", Nav: "actions", Data: v})
+}
+
+// mergedActions is the actions page's list for one set of latest scans
+// (key: each cluster's name and scan id).
+type mergedActions struct {
+	key     string
+	actions []result.Action
 }
 
 // clusterActions are a cluster's latest remediation actions, as the

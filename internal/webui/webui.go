@@ -56,6 +56,7 @@ type ui struct {
 	// rebuilding a cluster's document is the one costly read.
 	mu      sync.Mutex
 	actions map[string]cachedActions
+	merged  mergedActions
 	// workloads caches a few clusters' workloads; workloadOrder is their
 	// order of use, least recent first.
 	workloads     map[string]cachedWorkloads
