@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlens/runlens/internal/layerfs"
 	"github.com/runlens/runlens/internal/report"
 	"github.com/runlens/runlens/internal/result"
 	"github.com/runlens/runlens/internal/server"
@@ -49,14 +50,27 @@ func (o *pushOptions) registerPush(cmd *cobra.Command) {
 	}
 }
 
+// maxTokenFile bounds what --push-token-file may hold.
+const maxTokenFile = 4 << 10
+
 // pushToken reads the token --push-token-file or RUNLENS_TOKEN gives.
 func (o *pushOptions) pushToken() (string, error) {
 	if o.tokenFile == "" {
 		return strings.TrimSpace(os.Getenv("RUNLENS_TOKEN")), nil
 	}
-	b, err := os.ReadFile(o.tokenFile)
+	// Opened without blocking and refused unless a regular file: a FIFO
+	// or a device here would hang the push.
+	f, err := layerfs.OpenFile(o.tokenFile)
 	if err != nil {
 		return "", usage.Errorf("--push-token-file: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", usage.Errorf("--push-token-file: %v", err)
+	}
+	if len(b) > maxTokenFile {
+		return "", usage.Errorf("--push-token-file: over %d bytes: not a token file", maxTokenFile)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

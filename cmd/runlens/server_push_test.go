@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,10 +120,15 @@ func TestPushScanImageToServer(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr, "--push-cluster") {
 		t.Errorf("image scan pushed without --push-cluster: exit %d, stderr %q", code, stderr)
 	}
+	fifo := filepath.Join(t.TempDir(), "token-fifo") // no writer: reading it would hang
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, bad := range [][]string{
 		{"--push", "ftp://x"},
 		{"--push-cluster", "ci"},
 		{"--push", srv.url, "--push-token-file", "/nonexistent/token"},
+		{"--push", srv.url, "--push-cluster", "ci", "--push-token-file", fifo},
 	} {
 		args := append([]string{"scan", "image", "--archive", sampleImage}, bad...)
 		if code, _, stderr := c.run("", args...); code != exitUsage {
