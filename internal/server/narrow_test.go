@@ -80,9 +80,8 @@ func TestExplainAndRemediationAtScale(t *testing.T) {
 	e := newEnv(t, noRebuild{st, t}, Options{})
 	took := explainAndRemediation(t, e, "big", doc.Remediation)
 	t.Logf("%d risks: explain and first remediation each within %v", len(doc.Risks), took)
-	if took > 300*time.Millisecond {
-		t.Fatalf("explain or remediation took %v, want ≤ 300ms", took)
-	}
+	// Logged, not asserted: a shared machine makes a timed test flaky
+	// (noRebuild fails the test if the whole result is rebuilt).
 	// For comparison: rebuilding the whole result, which both did before.
 	t0 := time.Now()
 	if _, err := st.LatestDocument(context.Background(), "big"); err != nil {
